@@ -1,0 +1,14 @@
+export * from './errors.js';
+export * from './experiment.js';
+export * from './run.js';
+export * from './dataset.js';
+export * from './page.js';
+export * from './ids.js';
+export * from './config.js';
+export * from './search/ast.js';
+export * from './search/filter.js';
+export * from './search/order-by.js';
+export type * from './ports/experiment-store.js';
+export type * from './ports/run-store.js';
+export type * from './ports/metadata-store.js';
+export type * from './ports/artifact-store.js';

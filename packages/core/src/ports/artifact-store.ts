@@ -1,0 +1,48 @@
+import type { Readable } from 'node:stream';
+
+/** One entry of an artifact listing. Paths are relative to the store root, with `/` separators. */
+export interface ArtifactEntry {
+  path: string;
+  isDir: boolean;
+  /** Bytes; absent for directories. */
+  size?: number;
+}
+
+/** What a completed write recorded. */
+export interface ArtifactInfo {
+  path: string;
+  size: number;
+  /** Hex SHA-256 of the content, recorded with the file. */
+  sha256: string;
+}
+
+/** Body of a write: a stream, bytes or text. */
+export type ArtifactBody = Readable | Uint8Array | string;
+
+/**
+ * A place for files (models, plots, data). Adapters are chosen by URI scheme
+ * (`file:` or a plain path → local folder, `s3://bucket/prefix` → S3) and loaded on use.
+ * Writes are atomic: readers see the old file or the whole new one, never a part.
+ * Paths that escape the root (`..`, absolute, percent-encoded or backslash variants) are
+ * rejected with `INVALID_ARGUMENT`.
+ *
+ * @example
+ * const info = await store.put('1/4f2a/artifacts/model.json', JSON.stringify(model));
+ * const stream = await store.get('1/4f2a/artifacts/model.json');
+ */
+export interface ArtifactStore {
+  /** The root URI, e.g. `file:///home/me/.trestle/artifacts` or `s3://bucket/prefix`. */
+  readonly rootUri: string;
+  /** Streams `body` to `path` and records its checksum. */
+  put(path: string, body: ArtifactBody): Promise<ArtifactInfo>;
+  /** A stream of the file's bytes; `NOT_FOUND` if it does not exist. */
+  get(path: string): Promise<Readable>;
+  /** Size and checksum of one file; `NOT_FOUND` if it does not exist. */
+  stat(path: string): Promise<ArtifactInfo>;
+  /** Direct children of a directory (`''` is the root); an empty list for a missing directory. */
+  list(dir?: string): Promise<ArtifactEntry[]>;
+  /** Deletes a file, or a directory with everything under it. Missing paths are fine. */
+  delete(path: string): Promise<void>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,28 @@
+import type { ExperimentStore } from './experiment-store.js';
+import type { RunStore } from './run-store.js';
+
+/**
+ * What the SDK, the CLI and the server need to track experiments: implemented by the SQL
+ * store (embedded SQLite or PostgreSQL) and, over HTTP, by the REST client.
+ */
+export interface TrackingBackend extends ExperimentStore, RunStore {
+  /** Releases connections; further calls fail. */
+  close(): Promise<void>;
+}
+
+/** Read-only facts about a metadata backend, checked in one place instead of by dialect name. */
+export interface StoreCapabilities {
+  /** `sqlite` or `postgres`, for messages and benchmarks only. */
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Whether several processes may write at the same time. */
+  readonly concurrentWriters: boolean;
+}
+
+/** A metadata store: a tracking backend with a schema to migrate. */
+export interface MetadataStore extends TrackingBackend {
+  readonly capabilities: StoreCapabilities;
+  /** Applies pending migrations; returns the names of those applied. */
+  migrate(): Promise<string[]>;
+  /** Names of applied and pending migrations. */
+  migrationStatus(): Promise<{ applied: string[]; pending: string[] }>;
+}
