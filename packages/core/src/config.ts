@@ -23,8 +23,18 @@ export interface TrestleConfig {
 export const CONFIG_SETTINGS = [
   { key: 'home', env: 'TRESTLE_HOME', default: '.trestle', doc: 'folder for the embedded store and artifacts' },
   { key: 'db', env: 'TRESTLE_DB', default: '<home>/trestle.db', doc: 'metadata store: SQLite file or postgres:// URI' },
-  { key: 'artifacts', env: 'TRESTLE_ARTIFACTS', default: '<home>/artifacts', doc: 'artifact store: folder or s3://bucket/prefix' },
-  { key: 's3Endpoint', env: 'TRESTLE_S3_ENDPOINT', default: '(AWS)', doc: 'S3 endpoint for MinIO and other S3-compatible stores' },
+  {
+    key: 'artifacts',
+    env: 'TRESTLE_ARTIFACTS',
+    default: '<home>/artifacts',
+    doc: 'artifact store: folder or s3://bucket/prefix',
+  },
+  {
+    key: 's3Endpoint',
+    env: 'TRESTLE_S3_ENDPOINT',
+    default: '(AWS)',
+    doc: 'S3 endpoint for MinIO and other S3-compatible stores',
+  },
   { key: 'trackingUri', env: 'TRESTLE_TRACKING_URI', default: '(embedded)', doc: 'Trestle server URL to log to' },
   { key: 'experiment', env: 'TRESTLE_EXPERIMENT', default: 'Default', doc: 'experiment used when none is named' },
 ] as const;

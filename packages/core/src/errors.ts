@@ -84,9 +84,7 @@ export class TrestleError extends Error {
     const code = isErrorCode(obj['code']) ? obj['code'] : 'INTERNAL';
     const message = typeof obj['message'] === 'string' ? obj['message'] : 'unknown error';
     const details =
-      typeof obj['details'] === 'object' && obj['details'] !== null
-        ? (obj['details'] as Record<string, unknown>)
-        : {};
+      typeof obj['details'] === 'object' && obj['details'] !== null ? (obj['details'] as Record<string, unknown>) : {};
     return new TrestleError(code, message, details);
   }
 }

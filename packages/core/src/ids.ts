@@ -5,8 +5,46 @@ export function newRunId(): string {
   return randomBytes(16).toString('hex');
 }
 
-const ADJECTIVES = ['bold', 'calm', 'brave', 'bright', 'clever', 'eager', 'gentle', 'keen', 'lucky', 'merry', 'quiet', 'rapid', 'sharp', 'swift', 'tidy', 'vivid', 'wise', 'zesty'];
-const NOUNS = ['heron', 'otter', 'falcon', 'lynx', 'badger', 'crane', 'finch', 'gecko', 'ibis', 'koala', 'lemur', 'marten', 'newt', 'orca', 'panda', 'quail', 'raven', 'stoat'];
+const ADJECTIVES = [
+  'bold',
+  'calm',
+  'brave',
+  'bright',
+  'clever',
+  'eager',
+  'gentle',
+  'keen',
+  'lucky',
+  'merry',
+  'quiet',
+  'rapid',
+  'sharp',
+  'swift',
+  'tidy',
+  'vivid',
+  'wise',
+  'zesty',
+];
+const NOUNS = [
+  'heron',
+  'otter',
+  'falcon',
+  'lynx',
+  'badger',
+  'crane',
+  'finch',
+  'gecko',
+  'ibis',
+  'koala',
+  'lemur',
+  'marten',
+  'newt',
+  'orca',
+  'panda',
+  'quail',
+  'raven',
+  'stoat',
+];
 
 /** A readable run name such as `swift-otter-042`. */
 export function newRunName(): string {

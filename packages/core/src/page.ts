@@ -27,7 +27,10 @@ export function decodePageToken(token: string | undefined | null): { offset: num
   }
   const offset = (parsed as { offset?: unknown } | undefined)?.offset;
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new TrestleError('INVALID_ARGUMENT', `invalid page token '${token}': pass the next_page_token of a previous page`);
+    throw new TrestleError(
+      'INVALID_ARGUMENT',
+      `invalid page token '${token}': pass the next_page_token of a previous page`,
+    );
   }
   return { offset };
 }
