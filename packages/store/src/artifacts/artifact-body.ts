@@ -1,0 +1,63 @@
+import { createHash, type Hash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { ArtifactBody } from '@trestle/core';
+import { TrestleError } from '@trestle/core';
+
+/**
+ * Turns the body of a `put` into a byte stream: strings are UTF-8, bytes are sent as one
+ * chunk, streams are used as they are. Anything else is `INVALID_ARGUMENT`.
+ *
+ * @example
+ * for await (const chunk of artifactBodyStream('hello')) console.log(chunk.length); // 5
+ */
+export function artifactBodyStream(body: ArtifactBody): Readable {
+  if (body instanceof Readable) return body;
+  if (typeof body === 'string') return Readable.from([Buffer.from(body, 'utf8')]);
+  if (body instanceof Uint8Array) return Readable.from([body]);
+  throw new TrestleError(
+    'INVALID_ARGUMENT',
+    `artifact body must be a Readable, a Uint8Array or a string, got ${typeof body}`,
+  );
+}
+
+/**
+ * Turns one chunk of a body stream into bytes (streams with an encoding set yield strings).
+ *
+ * @example
+ * chunkBytes('é').length; // 2
+ */
+export function chunkBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  throw new TrestleError('INVALID_ARGUMENT', `artifact body streams must yield bytes or strings, got ${typeof chunk}`);
+}
+
+/**
+ * Size (bytes) and SHA-256 of content seen so far, fed chunk by chunk while it streams past.
+ *
+ * @example
+ * const digest = new ContentDigest();
+ * digest.update(Buffer.from('abc'));
+ * digest.size;    // 3
+ * digest.sha256(); // 'ba7816bf…'
+ */
+export class ContentDigest {
+  #hash: Hash = createHash('sha256');
+  #size = 0;
+
+  /** Adds one chunk. */
+  update(chunk: Uint8Array): void {
+    this.#hash.update(chunk);
+    this.#size += chunk.byteLength;
+  }
+
+  /** Bytes seen so far. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Hex SHA-256 of everything seen; call once, at the end. */
+  sha256(): string {
+    return this.#hash.digest('hex');
+  }
+}

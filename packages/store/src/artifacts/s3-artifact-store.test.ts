@@ -1,0 +1,241 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifactStoreContract } from '../testing/artifact-contract.js';
+import { S3ArtifactStore, type S3ArtifactStoreOptions } from './s3-artifact-store.js';
+
+const BUCKET = 'trestle-test';
+const PREFIX = 'some/prefix';
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+let server: ChildProcess | undefined;
+let dataDir: string;
+let endpoint: string;
+let raw: S3Client;
+let storeCount = 0;
+
+function storeOptions(): S3ArtifactStoreOptions {
+  // The smallest part size S3 allows, so that the contract's 12 MiB stream is a three-part
+  // upload and its 6 MiB failing stream aborts a multipart upload after one part.
+  return { endpoint, credentials, partSize: 5 * 1024 * 1024 };
+}
+
+function sha256(content: string | Uint8Array): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+async function allKeys(bucket = BUCKET, prefix = ''): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await raw.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    keys.push(...(page.Contents ?? []).map((object) => object.Key ?? ''));
+    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return keys;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return address.port;
+}
+
+// s3rver signs its ListObjectsV2 continuation tokens with DES, which Node's OpenSSL 3 only
+// offers with the legacy provider, so the server runs in its own process with that flag
+// (the test process keeps the default crypto). It prints its port, and stops when stdin closes.
+const S3RVER_MAIN = `
+const S3rver = require(process.argv[1]);
+const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.argv[2] });
+server.run().then(({ port }) => console.log(JSON.stringify({ port })));
+process.stdin.on('end', () => server.close().finally(() => process.exit(0)));
+process.stdin.resume();
+`;
+
+async function startS3rver(directory: string): Promise<{ child: ChildProcess; port: number }> {
+  const main = createRequire(import.meta.url).resolve('s3rver');
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', S3RVER_MAIN, main, directory], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`s3rver exited with code ${String(code)} before listening`);
+  });
+  const [line] = (await Promise.race([once(lines, 'line'), exited])) as [string];
+  lines.close();
+  return { child, port: (JSON.parse(line) as { port: number }).port };
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'trestle-s3rver-'));
+  const started = await startS3rver(dataDir);
+  server = started.child;
+  endpoint = `http://127.0.0.1:${started.port}`;
+  raw = new S3Client({
+    endpoint,
+    credentials,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  await raw.send(new CreateBucketCommand({ Bucket: BUCKET }));
+});
+
+afterAll(async () => {
+  raw?.destroy();
+  if (server !== undefined && server.exitCode === null) {
+    const exited = once(server, 'exit');
+    server.stdin?.end();
+    await exited;
+  }
+  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+});
+
+artifactStoreContract('S3 (s3rver)', () => {
+  const prefix = `${PREFIX}/${++storeCount}`;
+  const store = S3ArtifactStore.fromUri(`s3://${BUCKET}/${prefix}`, storeOptions());
+  return Promise.resolve({
+    store,
+    cleanup: async () => {
+      await store.delete('');
+      await store.close();
+    },
+    outside: async () => (await allKeys()).filter((key) => !key.startsWith(`${prefix}/`)),
+  });
+});
+
+describe('S3ArtifactStore specifics', () => {
+  it('sends a small body in one request carrying its checksum as object metadata', async () => {
+    const store = S3ArtifactStore.fromUri(`s3://${BUCKET}/specifics/small`, storeOptions());
+    try {
+      expect(store.rootUri).toBe(`s3://${BUCKET}/specifics/small`);
+      await store.put('m/model.json', '{}');
+      expect(await allKeys(BUCKET, 'specifics/small/')).toEqual(['specifics/small/m/model.json']);
+      const head = await raw.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'specifics/small/m/model.json' }));
+      expect(head.Metadata).toEqual({ 'trestle-sha256': sha256('{}') });
+    } finally {
+      await store.delete('');
+      await store.close();
+    }
+  });
+
+  it('records the checksum of a multipart upload in a sidecar that matches the object, hidden from listings', async () => {
+    const store = S3ArtifactStore.fromUri(`s3://${BUCKET}/specifics/big`, storeOptions());
+    try {
+      const content = Buffer.alloc(6 * 1024 * 1024 + 1, 'x');
+      await store.put('m/weights.bin', Readable.from([content.subarray(0, 1000), content.subarray(1000)]));
+      expect((await allKeys(BUCKET, 'specifics/big/')).sort()).toEqual([
+        'specifics/big/.trestle-meta/sha256/m/weights.bin',
+        'specifics/big/m/weights.bin',
+      ]);
+      const sidecar = await raw.send(
+        new GetObjectCommand({ Bucket: BUCKET, Key: 'specifics/big/.trestle-meta/sha256/m/weights.bin' }),
+      );
+      const record = JSON.parse((await buffer(sidecar.Body as NodeJS.ReadableStream)).toString()) as unknown;
+      const head = await raw.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'specifics/big/m/weights.bin' }));
+      // The ETag recorded at upload must be the one HEAD reports, or every stat would download the object again.
+      expect(record).toEqual({ sha256: sha256(content), size: content.length, etag: head.ETag });
+      expect(head.ETag).toMatch(/^"[0-9a-f]{32}(-\d+)?"$/);
+      expect(await store.list()).toEqual([{ path: 'm', isDir: true }]);
+      expect(await store.stat('m/weights.bin')).toEqual({
+        path: 'm/weights.bin',
+        size: content.length,
+        sha256: sha256(content),
+      });
+    } finally {
+      await store.delete('');
+      await store.close();
+    }
+  });
+
+  it('hashes again an object replaced behind its back', async () => {
+    const store = S3ArtifactStore.fromUri(`s3://${BUCKET}/specifics/replaced`, storeOptions());
+    try {
+      await store.put('small.txt', 'first');
+      await store.put('big.bin', Readable.from([Buffer.alloc(6 * 1024 * 1024, 1)]));
+      for (const key of ['small.txt', 'big.bin']) {
+        await raw.send(new PutObjectCommand({ Bucket: BUCKET, Key: `specifics/replaced/${key}`, Body: 'second!' }));
+        expect(await store.stat(key)).toEqual({ path: key, size: 7, sha256: sha256('second!') });
+      }
+    } finally {
+      await store.delete('');
+      await store.close();
+    }
+  });
+
+  it('works on a whole bucket, without a prefix', async () => {
+    await raw.send(new CreateBucketCommand({ Bucket: 'trestle-whole' }));
+    const store = S3ArtifactStore.fromUri('s3://trestle-whole', storeOptions());
+    try {
+      await store.put('x/y.txt', 'y');
+      expect(await store.list()).toEqual([{ path: 'x', isDir: true }]);
+      await store.delete('');
+      expect(await allKeys('trestle-whole')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('lets a file and a directory share a name, unlike a local folder', async () => {
+    const store = S3ArtifactStore.fromUri(`s3://${BUCKET}/specifics/shared`, storeOptions());
+    try {
+      await store.put('a', 'file');
+      await store.put('a/b', 'nested');
+      expect(await store.list()).toEqual([
+        { path: 'a', isDir: true },
+        { path: 'a', isDir: false, size: 4 },
+      ]);
+    } finally {
+      await store.delete('');
+      await store.close();
+    }
+  });
+
+  it('answers FAILED_PRECONDITION for a missing bucket', async () => {
+    const store = S3ArtifactStore.fromUri('s3://no-such-bucket/p', storeOptions());
+    try {
+      await expect(store.put('x', 'y')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+      await expect(store.list()).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('answers UNAVAILABLE naming the endpoint when nothing listens there', async () => {
+    const deadEndpoint = `http://127.0.0.1:${await freePort()}`;
+    const store = S3ArtifactStore.fromUri(`s3://${BUCKET}/p`, { endpoint: deadEndpoint, credentials, maxAttempts: 1 });
+    try {
+      for (const attempt of [() => store.get('x'), () => store.list(), () => store.put('x', 'y')]) {
+        const error = await attempt().then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(error).toMatchObject({ code: 'UNAVAILABLE' });
+        expect((error as Error).message).toContain(deadEndpoint);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
