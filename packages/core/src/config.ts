@@ -15,6 +15,8 @@ export interface TrestleConfig {
   readonly s3Endpoint: string | undefined;
   /** A Trestle server to log to instead of the embedded store. Env `TRESTLE_TRACKING_URI`; default none. */
   readonly trackingUri: string | undefined;
+  /** API token sent to the tracking server. Env `TRESTLE_TRACKING_TOKEN`; default none. */
+  readonly trackingToken: string | undefined;
   /** Default experiment name for the SDK. Env `TRESTLE_EXPERIMENT`; default `Default`. */
   readonly experiment: string;
 }
@@ -36,6 +38,7 @@ export const CONFIG_SETTINGS = [
     doc: 'S3 endpoint for MinIO and other S3-compatible stores',
   },
   { key: 'trackingUri', env: 'TRESTLE_TRACKING_URI', default: '(embedded)', doc: 'Trestle server URL to log to' },
+  { key: 'trackingToken', env: 'TRESTLE_TRACKING_TOKEN', default: '(none)', doc: 'API token for a server started with --auth' },
   { key: 'experiment', env: 'TRESTLE_EXPERIMENT', default: 'Default', doc: 'experiment used when none is named' },
 ] as const;
 
@@ -62,6 +65,7 @@ export function loadConfig(overrides: Overrides = {}, env: Record<string, string
     artifacts: pick('artifacts', 'TRESTLE_ARTIFACTS') ?? `${home}/artifacts`,
     s3Endpoint: pick('s3Endpoint', 'TRESTLE_S3_ENDPOINT'),
     trackingUri,
+    trackingToken: pick('trackingToken', 'TRESTLE_TRACKING_TOKEN'),
     experiment: pick('experiment', 'TRESTLE_EXPERIMENT') ?? 'Default',
   });
 }

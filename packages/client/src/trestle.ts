@@ -1,0 +1,134 @@
+import {
+  SYSTEM_TAGS,
+  isTrestleError,
+  loadConfig,
+  type ArtifactStore,
+  type Experiment,
+  type TrackingBackend,
+  type TrestleConfig,
+} from '@trestle/core';
+import { ActiveRun } from './active-run.js';
+import type { MetricBufferOptions } from './metric-buffer.js';
+
+/** Options of {@link Trestle.connect}. Anything absent comes from the environment, then defaults. */
+export interface ConnectOptions {
+  /** A Trestle server URL; absent means the embedded store (`TRESTLE_TRACKING_URI`). */
+  trackingUri?: string;
+  /** Embedded metadata store: SQLite file or `postgres://…` (`TRESTLE_DB`). */
+  db?: string;
+  /** Embedded artifact root: folder or `s3://…` (`TRESTLE_ARTIFACTS`). */
+  artifacts?: string;
+  /** A fully parsed configuration; overrides the fields above and the environment. */
+  config?: TrestleConfig;
+  /** Metric buffering of every run started by this client. */
+  buffer?: MetricBufferOptions;
+}
+
+/** Input of {@link Trestle.startRun}. */
+export interface StartRunOptions {
+  /** Experiment name, created if missing. Default: the configured experiment (`Default`). */
+  experiment?: string;
+  name?: string;
+  params?: Record<string, string | number | boolean>;
+  tags?: Record<string, string>;
+  /** Start a child run of this run. */
+  parentRunId?: string;
+}
+
+/**
+ * The Trestle SDK. Logs to the embedded store (a SQLite file and a folder under `.trestle/`)
+ * when no tracking URI is set, or to a Trestle server: the same interface either way.
+ *
+ * @example
+ * const trestle = await Trestle.connect();
+ * const run = await trestle.startRun({ experiment: 'flights', params: { l2: 1 } });
+ * run.logMetric('loss', 0.5, 0);
+ * await run.end();
+ * await trestle.close();
+ */
+export class Trestle {
+  /** Experiments and runs (the store port, or its HTTP implementation). */
+  readonly backend: TrackingBackend;
+  /** Where run artifacts go. */
+  readonly artifacts: ArtifactStore;
+  readonly config: TrestleConfig;
+  readonly #buffer: MetricBufferOptions | undefined;
+  readonly #open = new Set<ActiveRun>();
+  readonly #flushOnExit = (): void => {
+    // 'beforeExit' lets pending async work finish: write what is buffered before Node exits.
+    for (const run of this.#open)
+      run.flush().catch((err: unknown) => console.error(`trestle: could not flush run ${run.id}:`, err));
+  };
+
+  constructor(backend: TrackingBackend, artifacts: ArtifactStore, config: TrestleConfig, buffer?: MetricBufferOptions) {
+    this.backend = backend;
+    this.artifacts = artifacts;
+    this.config = config;
+    this.#buffer = buffer;
+  }
+
+  /** Connects to the configured backend; the embedded store is loaded only when used. */
+  static async connect(options: ConnectOptions = {}): Promise<Trestle> {
+    const config =
+      options.config ??
+      loadConfig({ trackingUri: options.trackingUri, db: options.db, artifacts: options.artifacts }, process.env);
+    if (config.trackingUri !== undefined) {
+      const { connectRest } = await import('./rest/index.js');
+      const { backend, artifacts } = connectRest({ trackingUri: config.trackingUri, token: config.trackingToken });
+      return new Trestle(backend, artifacts, config, options.buffer);
+    }
+    const { openStores } = await import('@trestle/store');
+    const { metadata, artifacts } = await openStores(config);
+    return new Trestle(metadata, artifacts, config, options.buffer);
+  }
+
+  /** Gets an experiment by name, creating it if missing (safe against concurrent creators). */
+  async experiment(name: string): Promise<Experiment> {
+    try {
+      return await this.backend.getExperimentByName(name);
+    } catch (err) {
+      if (!isTrestleError(err, 'NOT_FOUND')) throw err;
+    }
+    try {
+      return await this.backend.createExperiment({ name });
+    } catch (err) {
+      if (isTrestleError(err, 'ALREADY_EXISTS')) return this.backend.getExperimentByName(name);
+      throw err;
+    }
+  }
+
+  /** Starts a run and logs its initial params and tags. */
+  async startRun(options: StartRunOptions = {}): Promise<ActiveRun> {
+    const experiment = await this.experiment(options.experiment ?? this.config.experiment);
+    const tags = Object.entries(options.tags ?? {}).map(([key, value]) => ({ key, value }));
+    if (!tags.some((t) => t.key === SYSTEM_TAGS.source) && process.argv[1] !== undefined) {
+      tags.push({ key: SYSTEM_TAGS.source, value: process.argv[1] });
+    }
+    const run = await this.backend.createRun({
+      experimentId: experiment.experimentId,
+      ...(options.name === undefined ? {} : { runName: options.name }),
+      ...(options.parentRunId === undefined ? {} : { parentRunId: options.parentRunId }),
+      tags,
+    });
+    if (this.#open.size === 0) process.on('beforeExit', this.#flushOnExit);
+    const active = new ActiveRun(this.backend, this.artifacts, run, {
+      ...(this.#buffer === undefined ? {} : { buffer: this.#buffer }),
+      onEnd: (r) => this.#forget(r),
+    });
+    this.#open.add(active);
+    if (options.params !== undefined) await active.logParams(options.params);
+    return active;
+  }
+
+  /** Ends open runs as KILLED (after flushing them) and closes the stores. */
+  async close(): Promise<void> {
+    for (const run of [...this.#open]) await run.end('KILLED');
+    process.off('beforeExit', this.#flushOnExit);
+    await Promise.all([this.backend.close(), this.artifacts.close()]);
+  }
+
+  #forget(run: ActiveRun): void {
+    this.#open.delete(run);
+    if (this.#open.size === 0) process.off('beforeExit', this.#flushOnExit);
+  }
+}
