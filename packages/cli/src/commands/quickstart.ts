@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Dataset } from '@trestle/core';
+import { Trestle } from '@trestle/client';
+import { accuracy, logLoss, predictProba, rocAuc, trainLogisticRegression } from '@trestle/learn';
+import type { Command } from '../framework/command.js';
+import { formatNumber } from '../framework/output.js';
+import {
+  FLIGHTS_HOLDOUT_RANGE,
+  FLIGHTS_TRAIN_RANGE,
+  buildFlightFeatures,
+  describeFlightsDataset,
+  loadFlights,
+  type TimeRange,
+} from '../quickstart/flights-data.js';
+import { parsePositiveInt } from '../session.js';
+import { UsageError } from '../framework/command.js';
+
+const EXPERIMENT = 'quickstart-flights';
+
+/** A slice of the flights file as its own dataset version: the digest covers file and range. */
+function sliceOf(file: Dataset, name: string, range: TimeRange): Dataset {
+  const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+  const filter = `date >= ${day(range.fromMs)} AND date < ${day(range.toMs)}`;
+  const digest = createHash('sha256').update(`${file.digest}\n${filter}`).digest('hex').slice(0, 16);
+  const source = JSON.parse(file.source) as Record<string, unknown>;
+  return { ...file, name, digest, source: JSON.stringify({ ...source, filter }) };
+}
+
+function parseL2(value: unknown): number {
+  if (value === undefined) return 1e-4;
+  const l2 = Number(value);
+  if (typeof value !== 'string' || !Number.isFinite(l2) || l2 < 0) throw new UsageError(`--l2 expects a number ≥ 0, got '${String(value)}'`);
+  return l2;
+}
+
+/**
+ * `trestle quickstart`: the whole loop on real data, as one readable script of steps.
+ * Later issues add serving and monitoring here; `--exit` always means "stop when the demo is done".
+ */
+export const quickstart: Command = {
+  name: 'quickstart',
+  summary: 'Train a model on 3 million real flights and track the run, end to end',
+  description: [
+    'Reads the US flights of Jan–Jun 2001 (vega-datasets), trains an L2 logistic regression on',
+    'January to predict arrival delays over 15 minutes, evaluates it on 1–7 February, and logs',
+    'params, per-iteration loss, metrics, both dataset inputs and the model to the store.',
+  ].join('\n'),
+  options: {
+    exit: { type: 'boolean', description: 'stop when the demo is done (for scripts and tests)' },
+    experiment: { type: 'string', valueName: 'NAME', description: `experiment to log to (default ${EXPERIMENT})` },
+    l2: { type: 'string', valueName: 'X', description: 'L2 penalty (default 1e-4)' },
+    'max-iterations': { type: 'string', valueName: 'N', description: 'L-BFGS iterations at most (default 200)' },
+  },
+  positionals: { max: 0 },
+  async run(ctx) {
+    const say = (s: string): void => ctx.out.info(s);
+    const l2 = parseL2(ctx.values['l2']);
+    const maxIterations = parsePositiveInt(ctx.values['max-iterations'], 'max-iterations', 200);
+    const experiment = typeof ctx.values['experiment'] === 'string' ? ctx.values['experiment'] : EXPERIMENT;
+    const t0 = performance.now();
+    const secs = (from: number): string => `${((performance.now() - from) / 1000).toFixed(1)} s`;
+
+    say('1. Reading flights (vega-datasets flights-3m.parquet) ...');
+    let t = performance.now();
+    const range = { fromMs: FLIGHTS_TRAIN_RANGE.fromMs, toMs: FLIGHTS_HOLDOUT_RANGE.toMs };
+    const [cols, file] = await Promise.all([loadFlights({ range }), describeFlightsDataset()]);
+    say(`   ${cols.rows.toLocaleString('en-US')} flights from 2001-01-01 to 2001-02-07 in ${secs(t)} (file sha256 ${file.digest.slice(0, 12)}…)`);
+
+    say('2. Building features: hour, weekday, log distance, top-50 origin and destination airports ...');
+    const train = buildFlightFeatures(cols, FLIGHTS_TRAIN_RANGE);
+    const test = buildFlightFeatures(cols, FLIGHTS_HOLDOUT_RANGE, train.encoder);
+    const rate = (y: Uint8Array): string => `${((100 * y.reduce((a, b) => a + b, 0)) / y.length).toFixed(1)}% delayed`;
+    say(`   train: January, ${train.y.length.toLocaleString('en-US')} flights, ${rate(train.y)}`);
+    say(`   test:  1–7 February (held out, later in time), ${test.y.length.toLocaleString('en-US')} flights, ${rate(test.y)}`);
+
+    const trestle = await Trestle.connect({ config: ctx.config });
+    try {
+      const run = await trestle.startRun({
+        experiment,
+        name: 'flights-logreg',
+        params: {
+          model: 'logistic-regression',
+          optimizer: 'L-BFGS',
+          l2,
+          max_iterations: maxIterations,
+          features: 'hour,weekday,log_distance,origin,destination',
+          top_k_airports: train.encoder.origins.length,
+          delay_threshold_minutes: train.encoder.delayThresholdMinutes,
+          train_rows: train.y.length,
+          test_rows: test.y.length,
+        },
+        tags: { task: 'binary-classification', dataset: 'flights-3m' },
+      });
+      await run.logInput({ ...sliceOf(file, 'flights-2001-01', FLIGHTS_TRAIN_RANGE), context: 'training' });
+      await run.logInput({ ...sliceOf(file, 'flights-2001-02-w1', FLIGHTS_HOLDOUT_RANGE), context: 'evaluation' });
+
+      say(`3. Training (run ${run.id} in experiment '${experiment}') ...`);
+      t = performance.now();
+      const model = trainLogisticRegression(train.X, train.y, {
+        l2,
+        maxIterations,
+        onIteration: ({ iteration, loss }) => void run.logMetric('train_loss', loss, iteration),
+      });
+      say(`   ${model.iterations} iterations in ${secs(t)}, ${model.converged ? 'converged' : 'stopped at the iteration limit'}, final loss ${formatNumber(model.lossHistory.at(-1) ?? NaN)}`);
+
+      say('4. Evaluating on the held-out week ...');
+      const pTest = predictProba(model, test.X);
+      const pTrain = predictProba(model, train.X);
+      const metrics = {
+        test_auc: rocAuc(test.y, pTest),
+        test_accuracy: accuracy(test.y, pTest),
+        test_log_loss: logLoss(test.y, pTest),
+        train_auc: rocAuc(train.y, pTrain),
+        train_log_loss: logLoss(train.y, pTrain),
+      };
+      await run.logMetrics(metrics, model.iterations);
+
+      say('5. Saving the model and its feature encoder as artifacts ...');
+      const artifacts = [
+        await run.logText('model/model.json', JSON.stringify(model)),
+        await run.logText('model/encoder.json', JSON.stringify(train.encoder)),
+      ];
+      const finished = await run.end();
+
+      const summary = {
+        runId: finished.info.runId,
+        experimentId: finished.info.experimentId,
+        experiment,
+        status: finished.info.status,
+        metrics,
+        iterations: model.iterations,
+        artifacts: artifacts.map((a) => ({ path: a.path, size: a.size, sha256: a.sha256 })),
+        seconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
+      };
+      ctx.out.result(summary, () =>
+        [
+          '',
+          `Run ${finished.info.runId} ${finished.info.status} in ${summary.seconds} s`,
+          `  test AUC       ${formatNumber(metrics.test_auc)}   (train ${formatNumber(metrics.train_auc)})`,
+          `  test accuracy  ${formatNumber(metrics.test_accuracy)}`,
+          `  test log loss  ${formatNumber(metrics.test_log_loss)}`,
+          `  store          ${ctx.config.trackingUri ?? ctx.config.db}`,
+          '',
+          'Look at it:',
+          '  npx trestle runs list',
+          `  npx trestle runs show ${finished.info.runId.slice(0, 8)}`,
+        ].join('\n'),
+      );
+    } finally {
+      await trestle.close();
+    }
+  },
+};

@@ -1,0 +1,251 @@
+import type { Run, SearchRunsOptions, TrackingBackend } from '@trestle/core';
+import { runArtifactKey } from '@trestle/client';
+import type { Command, CommandContext, CommandGroup } from '../framework/command.js';
+import { formatDuration, formatNumber, formatTime, table } from '../framework/output.js';
+import { allExperimentIds, parsePositiveInt, resolveExperiment, resolveRunId, withTrestle } from '../session.js';
+
+const RUN_COLUMNS = ['run id', 'name', 'experiment', 'status', 'started', 'duration'];
+
+function runRow(r: Run, metricKeys: string[]): (string | number)[] {
+  const metrics = new Map(r.data.metrics.map((m) => [m.key, m.value]));
+  return [
+    r.info.runId,
+    r.info.runName,
+    r.info.experimentId,
+    r.info.status,
+    formatTime(r.info.startTime),
+    formatDuration(r.info.endTime === null ? null : r.info.endTime - r.info.startTime),
+    ...metricKeys.map((k) => (metrics.has(k) ? formatNumber(metrics.get(k)!) : '-')),
+  ];
+}
+
+/** A table of runs with a column for each of the first few metric keys they share. */
+function runTable(runs: Run[]): string {
+  if (runs.length === 0) return 'No runs.';
+  const keys = [...new Set(runs.flatMap((r) => r.data.metrics.map((m) => m.key)))].sort().slice(0, 4);
+  return table(
+    [...RUN_COLUMNS, ...keys],
+    runs.map((r) => runRow(r, keys)),
+  );
+}
+
+async function experimentIds(ctx: CommandContext, backend: TrackingBackend): Promise<string[]> {
+  const named = ctx.values['experiment'];
+  if (Array.isArray(named) && named.length > 0) {
+    return Promise.all(named.map(async (e) => (await resolveExperiment(backend, e)).experimentId));
+  }
+  return allExperimentIds(backend, 'ACTIVE_ONLY');
+}
+
+const searchOptions = {
+  experiment: {
+    type: 'string',
+    multiple: true,
+    valueName: 'EXPERIMENT',
+    description: 'experiment id or name (default: all)',
+  },
+  'max-results': { type: 'string', valueName: 'N', description: 'at most N runs' },
+  'page-token': { type: 'string', valueName: 'TOKEN', description: 'continue from a previous page' },
+  all: { type: 'boolean', description: 'include deleted runs' },
+} as const;
+
+function searchCommand(name: 'list' | 'search'): Command {
+  const isSearch = name === 'search';
+  return {
+    name,
+    summary: isSearch ? 'Search runs with a filter, ordered' : 'List recent runs',
+    ...(isSearch
+      ? {
+          description: [
+            "Filter grammar (MLflow's, plus OR and parentheses):",
+            "  metrics.auc > 0.7 AND params.l2 = '0.1'",
+            "  (tags.team = 'ops' OR tags.team = 'risk') AND attributes.status = 'FINISHED'",
+            "  run_name LIKE 'lr-%'   datasets.context = 'training'   created > 1717000000000",
+          ].join('\n'),
+        }
+      : {}),
+    options: {
+      ...searchOptions,
+      ...(isSearch
+        ? {
+            filter: { type: 'string', valueName: 'FILTER', description: 'search filter (see above)' },
+            'order-by': {
+              type: 'string',
+              multiple: true,
+              valueName: 'CLAUSE',
+              description: "e.g. 'metrics.auc DESC' (repeatable)",
+            },
+          }
+        : {}),
+    },
+    positionals: { max: 0 },
+    run: (ctx) =>
+      withTrestle(ctx, async ({ backend }) => {
+        const v = ctx.values;
+        const options: SearchRunsOptions = {
+          experimentIds: await experimentIds(ctx, backend),
+          viewType: v['all'] === true ? 'ALL' : 'ACTIVE_ONLY',
+          maxResults: parsePositiveInt(v['max-results'], 'max-results', isSearch ? 1000 : 50),
+          ...(typeof v['filter'] === 'string' ? { filter: v['filter'] } : {}),
+          ...(Array.isArray(v['order-by']) ? { orderBy: v['order-by'] } : {}),
+          ...(typeof v['page-token'] === 'string' ? { pageToken: v['page-token'] } : {}),
+        };
+        const page = await backend.searchRuns(options);
+        ctx.out.result({ runs: page.items, nextPageToken: page.nextPageToken }, () =>
+          [
+            runTable(page.items),
+            ...(page.nextPageToken === undefined ? [] : [`More: --page-token ${page.nextPageToken}`]),
+          ].join('\n'),
+        );
+      }),
+  };
+}
+
+const show: Command = {
+  name: 'show',
+  summary: 'Show a run: params, metrics, tags, datasets and artifacts',
+  usage: 'RUN_ID',
+  options: {},
+  positionals: { min: 1, max: 1 },
+  run: (ctx) =>
+    withTrestle(ctx, async ({ backend, artifacts }) => {
+      const run = await backend.getRun(await resolveRunId(backend, ctx.positionals[0]!));
+      const files = await artifacts.list(runArtifactKey(run, '').replace(/\/$/, ''));
+      const prefix = runArtifactKey(run, '');
+      const artifactList = files.map((f) => ({
+        ...f,
+        path: f.path.startsWith(prefix) ? f.path.slice(prefix.length) : f.path,
+      }));
+      ctx.out.result({ run, artifacts: artifactList }, () => {
+        const i = run.info;
+        const lines = [
+          `Run ${i.runId} (${i.runName})`,
+          `  experiment  ${i.experimentId}`,
+          `  status      ${i.status}${i.lifecycleStage === 'deleted' ? ' (deleted)' : ''}`,
+          `  started     ${formatTime(i.startTime)}`,
+          `  ended       ${formatTime(i.endTime)}${i.endTime === null ? '' : ` (${formatDuration(i.endTime - i.startTime)})`}`,
+          `  artifacts   ${i.artifactUri}`,
+        ];
+        const section = (title: string, body: string): void =>
+          void lines.push('', title, ...body.split('\n').map((l) => `  ${l}`));
+        if (run.data.params.length > 0)
+          section(
+            'Params',
+            table(
+              ['key', 'value'],
+              run.data.params.map((p) => [p.key, p.value]),
+            ),
+          );
+        if (run.data.metrics.length > 0) {
+          section(
+            'Metrics (latest)',
+            table(
+              ['key', 'value', 'step'],
+              run.data.metrics.map((m) => [m.key, formatNumber(m.value), m.step]),
+            ),
+          );
+        }
+        const tags = run.data.tags.filter((t) => !t.key.startsWith('mlflow.'));
+        if (tags.length > 0)
+          section(
+            'Tags',
+            table(
+              ['key', 'value'],
+              tags.map((t) => [t.key, t.value]),
+            ),
+          );
+        const inputs = run.inputs.datasetInputs;
+        if (inputs.length > 0) {
+          section(
+            'Datasets',
+            table(
+              ['name', 'digest', 'context', 'source'],
+              inputs.map((d) => [
+                d.dataset.name,
+                d.dataset.digest.slice(0, 12),
+                d.tags.find((t) => t.key === 'mlflow.data.context')?.value,
+                d.dataset.source,
+              ]),
+            ),
+          );
+        }
+        if (artifactList.length > 0)
+          section(
+            'Artifacts',
+            table(
+              ['path', 'size'],
+              artifactList.map((f) => [f.isDir ? `${f.path}/` : f.path, f.size]),
+            ),
+          );
+        return lines.join('\n');
+      });
+    }),
+};
+
+const compare: Command = {
+  name: 'compare',
+  summary: 'Compare runs side by side (params and latest metrics; * marks differences)',
+  usage: 'RUN_ID RUN_ID [RUN_ID...]',
+  options: {},
+  positionals: { min: 2 },
+  run: (ctx) =>
+    withTrestle(ctx, async ({ backend }) => {
+      const runs: Run[] = [];
+      for (const id of ctx.positionals) runs.push(await backend.getRun(await resolveRunId(backend, id)));
+      const rows: { kind: 'param' | 'metric'; key: string; values: (string | number | undefined)[] }[] = [];
+      const keysOf = (pick: (r: Run) => { key: string }[]): string[] =>
+        [...new Set(runs.flatMap((r) => pick(r).map((x) => x.key)))].sort();
+      for (const key of keysOf((r) => r.data.params)) {
+        rows.push({ kind: 'param', key, values: runs.map((r) => r.data.params.find((p) => p.key === key)?.value) });
+      }
+      for (const key of keysOf((r) => r.data.metrics)) {
+        rows.push({ kind: 'metric', key, values: runs.map((r) => r.data.metrics.find((m) => m.key === key)?.value) });
+      }
+      const differs = (values: unknown[]): boolean => new Set(values.map((v) => String(v))).size > 1;
+      ctx.out.result(
+        {
+          runs: runs.map((r) => ({ runId: r.info.runId, runName: r.info.runName, status: r.info.status })),
+          rows: rows.map((r) => ({ ...r, differs: differs(r.values) })),
+        },
+        () =>
+          table(
+            ['', 'key', ...runs.map((r) => `${r.info.runName} (${r.info.runId.slice(0, 8)})`)],
+            rows.map((r) => [
+              differs(r.values) ? '*' : '',
+              `${r.kind === 'param' ? 'params' : 'metrics'}.${r.key}`,
+              ...r.values.map((v) => (typeof v === 'number' ? formatNumber(v) : v)),
+            ]),
+          ),
+      );
+    }),
+};
+
+function lifecycle(name: 'delete' | 'restore'): Command {
+  return {
+    name,
+    summary: name === 'delete' ? 'Delete runs (restorable)' : 'Restore deleted runs',
+    usage: 'RUN_ID [RUN_ID...]',
+    options: {},
+    positionals: { min: 1 },
+    run: (ctx) =>
+      withTrestle(ctx, async ({ backend }) => {
+        const done: string[] = [];
+        for (const id of ctx.positionals) {
+          const runId = await resolveRunId(backend, id);
+          if (name === 'delete') await backend.deleteRun(runId);
+          else await backend.restoreRun(runId);
+          done.push(runId);
+        }
+        ctx.out.result(
+          { [name === 'delete' ? 'deleted' : 'restored']: done },
+          () => `${name === 'delete' ? 'Deleted' : 'Restored'} ${done.length} run(s): ${done.join(', ')}`,
+        );
+      }),
+  };
+}
+
+export const runs: CommandGroup = {
+  name: 'runs',
+  summary: 'List, show, search, compare and delete runs',
+  commands: [searchCommand('list'), show, searchCommand('search'), compare, lifecycle('delete'), lifecycle('restore')],
+};

@@ -1,0 +1,179 @@
+import { parseArgs } from 'node:util';
+import { isTrestleError, loadConfig } from '@trestle/core';
+import { UsageError, type Command, type CommandGroup, type OptionSpec } from './command.js';
+import { createOutput } from './output.js';
+
+/** A top-level entry: loaded only when invoked, so `trestle --version` loads no store driver. */
+export interface RegistryEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command | CommandGroup>;
+}
+
+/** Options every command takes. */
+export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+  json: { type: 'boolean', description: 'print machine-readable JSON' },
+  help: { type: 'boolean', short: 'h', description: 'show help' },
+  db: {
+    type: 'string',
+    valueName: 'URI',
+    description: 'metadata store: SQLite file or postgres:// URI (env TRESTLE_DB)',
+  },
+  artifacts: {
+    type: 'string',
+    valueName: 'URI',
+    description: 'artifact store: folder or s3://bucket/prefix (env TRESTLE_ARTIFACTS)',
+  },
+};
+
+export interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: Record<string, string | undefined>;
+  version: string;
+}
+
+/**
+ * Runs the CLI on `argv` (without `node` and the script) and returns the exit code:
+ * 0 ok, 1 failure, 2 usage error. Never throws.
+ */
+export async function dispatch(argv: string[], registry: RegistryEntry[], io: Io): Promise<number> {
+  const say = (s: string): void => void io.stderr.write(`${s}\n`);
+  const [first, ...rest] = argv;
+  if (first === '--version' || first === '-V') {
+    io.stdout.write(`trestle ${io.version}\n`);
+    return 0;
+  }
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    io.stdout.write(`${topHelp(registry, io.version)}\n`);
+    return first === undefined ? 2 : 0;
+  }
+  const entry = registry.find((e) => e.name === first);
+  if (entry === undefined) {
+    say(
+      `trestle: unknown command '${first}'. Commands: ${registry.map((e) => e.name).join(', ')}. See 'trestle --help'.`,
+    );
+    return 2;
+  }
+  const loaded = await entry.load();
+  let command: Command;
+  let path = `trestle ${entry.name}`;
+  let args = rest;
+  if ('commands' in loaded) {
+    const [sub, ...subRest] = rest;
+    if (sub === undefined || sub === '--help' || sub === '-h') {
+      io.stdout.write(`${groupHelp(loaded)}\n`);
+      return sub === undefined ? 2 : 0;
+    }
+    const found = loaded.commands.find((c) => c.name === sub);
+    if (found === undefined) {
+      say(`trestle: unknown command '${entry.name} ${sub}'. Try: ${loaded.commands.map((c) => c.name).join(', ')}.`);
+      return 2;
+    }
+    command = found;
+    path = `${path} ${sub}`;
+    args = subRest;
+  } else {
+    command = loaded;
+  }
+
+  const options = { ...GLOBAL_OPTIONS, ...command.options };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args, options: toParseArgs(options), allowPositionals: true, strict: true });
+  } catch (err) {
+    say(`${path}: ${(err as Error).message.split('\n')[0]}. See '${path} --help'.`);
+    return 2;
+  }
+  if (parsed.values['help'] === true) {
+    io.stdout.write(`${commandHelp(path, command)}\n`);
+    return 0;
+  }
+  const json = parsed.values['json'] === true;
+  try {
+    const { min = 0, max = Infinity } = command.positionals ?? {};
+    if (parsed.positionals.length < min || parsed.positionals.length > max) {
+      throw new UsageError(`expected ${command.usage ?? 'no arguments'}, got ${parsed.positionals.length} argument(s)`);
+    }
+    const config = loadConfig(
+      { db: parsed.values['db'] as string | undefined, artifacts: parsed.values['artifacts'] as string | undefined },
+      io.env,
+    );
+    await command.run({
+      values: parsed.values as Record<string, string | boolean | string[] | undefined>,
+      positionals: parsed.positionals,
+      config,
+      out: createOutput(json, io.stdout, io.stderr),
+    });
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      say(`${path}: ${err.message}. See '${path} --help'.`);
+      return 2;
+    }
+    if (json && isTrestleError(err)) io.stdout.write(`${JSON.stringify({ error: err.toJSON() })}\n`);
+    const message = isTrestleError(err) ? err.message : String((err as Error)?.message ?? err);
+    say(`${path}: error: ${message}`);
+    if (!isTrestleError(err) && io.env['TRESTLE_DEBUG'] !== undefined) say(String((err as Error)?.stack));
+    return 1;
+  }
+}
+
+function toParseArgs(options: Record<string, OptionSpec>): NonNullable<Parameters<typeof parseArgs>[0]>['options'] {
+  return Object.fromEntries(
+    Object.entries(options).map(([name, o]) => [
+      name,
+      {
+        type: o.type,
+        ...(o.short === undefined ? {} : { short: o.short }),
+        ...(o.multiple === true ? { multiple: true } : {}),
+      },
+    ]),
+  );
+}
+
+function topHelp(registry: RegistryEntry[], version: string): string {
+  const w = Math.max(...registry.map((e) => e.name.length));
+  return [
+    `trestle ${version}: track, version, serve and monitor machine-learning models`,
+    '',
+    'Usage: trestle COMMAND [SUBCOMMAND] [OPTIONS]',
+    '',
+    'Commands:',
+    ...registry.map((e) => `  ${e.name.padEnd(w)}  ${e.summary}`),
+    '',
+    'Every command takes --help and --json. Exit codes: 0 ok, 1 failure, 2 usage error.',
+    'Start with: trestle quickstart',
+  ].join('\n');
+}
+
+function groupHelp(group: CommandGroup): string {
+  const w = Math.max(...group.commands.map((c) => c.name.length));
+  return [
+    `trestle ${group.name}: ${group.summary}`,
+    '',
+    `Usage: trestle ${group.name} COMMAND [OPTIONS]`,
+    '',
+    'Commands:',
+    ...group.commands.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    '',
+    `See 'trestle ${group.name} COMMAND --help'.`,
+  ].join('\n');
+}
+
+function commandHelp(path: string, command: Command): string {
+  const opts = Object.entries({ ...command.options, ...GLOBAL_OPTIONS }).map(([name, o]) => {
+    const flag = `${o.short === undefined ? '    ' : `-${o.short}, `}--${name}${o.type === 'string' ? ` ${o.valueName ?? 'VALUE'}` : ''}`;
+    return [flag, `${o.description}${o.multiple === true ? ' (repeatable)' : ''}`] as const;
+  });
+  const w = Math.max(...opts.map(([f]) => f.length));
+  return [
+    `${command.summary}`,
+    '',
+    `Usage: ${path}${command.usage === undefined ? '' : ` ${command.usage}`} [OPTIONS]`,
+    ...(command.description === undefined ? [] : ['', command.description]),
+    '',
+    'Options:',
+    ...opts.map(([f, d]) => `  ${f.padEnd(w)}  ${d}`),
+  ].join('\n');
+}

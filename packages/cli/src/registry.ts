@@ -1,0 +1,25 @@
+import type { RegistryEntry } from './framework/dispatch.js';
+
+/** Top-level commands, loaded on use (one file per command group in `commands/`). */
+export const registry: RegistryEntry[] = [
+  {
+    name: 'quickstart',
+    summary: 'Train a model on real flight data and track it, end to end',
+    load: async () => (await import('./commands/quickstart.js')).quickstart,
+  },
+  {
+    name: 'experiments',
+    summary: 'Create, list, rename and delete experiments',
+    load: async () => (await import('./commands/experiments.js')).experiments,
+  },
+  {
+    name: 'runs',
+    summary: 'List, show, search, compare and delete runs',
+    load: async () => (await import('./commands/runs.js')).runs,
+  },
+  {
+    name: 'db',
+    summary: 'Manage the metadata store schema (upgrade, status)',
+    load: async () => (await import('./commands/db.js')).db,
+  },
+];

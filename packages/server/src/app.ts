@@ -1,0 +1,133 @@
+import type { TrestleConfig } from '@trestle/core';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyServerOptions,
+} from 'fastify';
+import { INTERNAL_MESSAGE, toHttpError } from './http-errors.js';
+import { registerDocs, registerOpenApi } from './openapi.js';
+import { REQUEST_ID_HEADER, requestId } from './request-id.js';
+import { artifactRoutes } from './routes/artifacts.js';
+import { experimentRoutes } from './routes/experiments.js';
+import { healthRoutes } from './routes/health.js';
+import { metricRoutes } from './routes/metrics.js';
+import { runRoutes } from './routes/runs.js';
+import type { ServerStores } from './route-types.js';
+
+export type { ServerStores } from './route-types.js';
+
+/** A Fastify plugin to mount after the core routes, such as the MLflow REST dialect. */
+export interface ExtraPlugin {
+  // Plugins choose their own option types; `any` lets each keep its precise one.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  plugin: FastifyPluginAsync<any>;
+  /**
+   * Passed to `app.register`, e.g. `{ prefix: '/extra' }`; or a function of the server's stores
+   * for plugins that need them (`(stores) => ({ ...stores })`), handy with `startServer`,
+   * which opens the stores itself.
+   */
+  options?: object | ((stores: ServerStores) => object);
+}
+
+/** Options of {@link buildServer}. */
+export interface BuildServerOptions {
+  stores: ServerStores;
+  /** The frozen configuration; the server reads no environment itself. */
+  config?: TrestleConfig;
+  /**
+   * `false` (default) for silence, `true` for JSON logs at `info` on stdout, pino options
+   * (e.g. `{ level: 'debug', stream }`), or a ready pino-compatible logger.
+   */
+  logger?: boolean | NonNullable<Exclude<FastifyServerOptions['logger'], boolean>> | FastifyBaseLogger;
+  /** Largest JSON request body in bytes; default {@link DEFAULT_BODY_LIMIT}. Artifact uploads are not limited. */
+  bodyLimit?: number;
+  /** Extra plugins registered after the v1 routes, each in its own encapsulated context. */
+  plugins?: ExtraPlugin[];
+}
+
+/**
+ * Default JSON body limit: room for the largest batch MLflow allows (100 params of 6,000
+ * characters, 100 tags of 8,000, 1,000 metrics) with space to spare.
+ */
+export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
+
+/** Prefix of the Trestle REST API v1. */
+export const API_V1_PREFIX = '/api/v1';
+
+/** Version of the REST API v1 contract, shown in the OpenAPI document. */
+export const API_VERSION = '1.0.0';
+
+function isLoggerInstance(value: unknown): value is FastifyBaseLogger {
+  return typeof value === 'object' && value !== null && typeof (value as { child?: unknown }).child === 'function';
+}
+
+/**
+ * Builds the control-plane HTTP app: the Trestle REST API v1 under `/api/v1`, its OpenAPI
+ * document at `/api/v1/openapi.json`, Swagger UI at `/docs`, `/health` and `/ready`, one
+ * error handler that answers `{ error: { code, message, details? } }`, and request ids
+ * (an incoming `x-request-id` is kept and echoed). Does no I/O and does not listen: call
+ * `app.listen()` or use `startServer`. Extra plugins (the MLflow dialect) mount after the
+ * v1 routes.
+ *
+ * @example
+ * const app = await buildServer({ stores: await openStores(config), config });
+ * const res = await app.inject({ method: 'GET', url: '/api/v1/experiments' });
+ */
+export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
+  const { stores, logger = false, bodyLimit = DEFAULT_BODY_LIMIT, plugins = [] } = options;
+  const app = Fastify({
+    ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger }),
+    bodyLimit,
+    genReqId: requestId,
+    // Experiment names (up to 500 characters) and artifact paths travel in the URL.
+    routerOptions: { maxParamLength: 4096 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.addHook('onRequest', (request, reply, next) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    next();
+  });
+  // Once close() has begun, answers to requests still in flight end their connection, so
+  // that keep-alive clients do not hold the shutdown open until their idle timeout.
+  let draining = false;
+  app.addHook('preClose', (next) => {
+    draining = true;
+    next();
+  });
+  app.addHook('onSend', (_request, reply, payload, next) => {
+    if (draining) void reply.header('connection', 'close');
+    next(null, payload);
+  });
+  app.setErrorHandler((err, request, reply) => {
+    const answer = toHttpError(err, { bodyLimit });
+    if (answer.internal) {
+      request.log.error({ err }, answer.body.error.message === INTERNAL_MESSAGE ? 'unexpected error' : answer.body.error.message);
+    } else {
+      request.log.info({ code: answer.body.error.code, message: answer.body.error.message }, 'request refused');
+    }
+    return reply.status(answer.status).send(answer.body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({
+      error: {
+        code: 'NOT_FOUND',
+        message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}; the API is described at /api/v1/openapi.json`,
+      },
+    }),
+  );
+
+  await registerOpenApi(app, API_VERSION);
+  await app.register(healthRoutes, { stores });
+  for (const routes of [experimentRoutes, runRoutes, metricRoutes, artifactRoutes]) {
+    await app.register(routes, { stores, prefix: API_V1_PREFIX });
+  }
+  await registerDocs(app);
+  for (const { plugin, options: pluginOptions = {} } of plugins) {
+    const resolved = typeof pluginOptions === 'function' ? (pluginOptions as (s: ServerStores) => object)(stores) : pluginOptions;
+    await app.register(plugin, resolved);
+  }
+  return app;
+}

@@ -1,0 +1,16 @@
+/**
+ * The Trestle control plane: the REST API v1 (with its OpenAPI document and docs), health
+ * probes, and a slot for extra plugins such as the MLflow REST dialect.
+ *
+ * @example
+ * const server = await startServer({ config: loadConfig({}, process.env), port: 5000 });
+ */
+export { buildServer, API_V1_PREFIX, API_VERSION, DEFAULT_BODY_LIMIT, type BuildServerOptions, type ExtraPlugin } from './app.js';
+export { startServer, type RunningServer, type StartServerOptions } from './serve.js';
+export type { ServerStores, RouteOptions, RoutePlugin } from './route-types.js';
+export { toHttpError, describeValidation, type HttpError, type FieldError } from './http-errors.js';
+export { OPENAPI_PATH, DOCS_PATH } from './openapi.js';
+export { REQUEST_ID_HEADER } from './request-id.js';
+export { runArtifactKey, CHECKSUM_HEADER } from './routes/artifacts.js';
+export { encodeMetricValue, decodeMetricValue, type WireMetricValue } from './wire.js';
+export * as schemas from './schemas.js';

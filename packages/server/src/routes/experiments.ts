@@ -1,0 +1,127 @@
+import { Type } from 'typebox';
+import type { RoutePlugin } from '../route-types.js';
+import {
+  CreateExperimentBody,
+  errorResponses,
+  Experiment,
+  Page,
+  SearchExperimentsQuery,
+  TagValueBody,
+} from '../schemas.js';
+
+const tags = ['experiments'];
+const ById = Type.Object({ experimentId: Type.String({ minLength: 1 }) });
+const ByIdAndKey = Type.Object({ experimentId: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) });
+const Done = { 204: Type.Null({ description: 'done' }), ...errorResponses };
+
+/**
+ * Experiments: create, search, get (by id or name), rename, delete and restore, and tags.
+ * Registered under `/api/v1`.
+ */
+export const experimentRoutes: RoutePlugin = (app, { stores }, done) => {
+  const store = stores.metadata;
+
+  app.post(
+    '/experiments',
+    {
+      schema: {
+        tags,
+        summary: 'Create an experiment',
+        description: 'ALREADY_EXISTS (400) when the name is taken, also by a deleted experiment.',
+        body: CreateExperimentBody,
+        response: { 201: Experiment, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const experiment = await store.createExperiment(request.body);
+      return reply.status(201).header('location', `${request.routeOptions.url ?? ''}/${experiment.experimentId}`).send(experiment);
+    },
+  );
+
+  app.get(
+    '/experiments',
+    {
+      schema: {
+        tags,
+        summary: 'Search experiments',
+        querystring: SearchExperimentsQuery,
+        response: { 200: Page(Experiment), ...errorResponses },
+      },
+    },
+    async (request) => store.searchExperiments(request.query),
+  );
+
+  app.get(
+    '/experiments/:experimentId',
+    { schema: { tags, summary: 'Get an experiment', params: ById, response: { 200: Experiment, ...errorResponses } } },
+    async (request) => store.getExperiment(request.params.experimentId),
+  );
+
+  app.get(
+    '/experiments/by-name/:name',
+    {
+      schema: {
+        tags,
+        summary: 'Get an experiment by name',
+        params: Type.Object({ name: Type.String({ minLength: 1 }) }),
+        response: { 200: Experiment, ...errorResponses },
+      },
+    },
+    async (request) => store.getExperimentByName(request.params.name),
+  );
+
+  app.patch(
+    '/experiments/:experimentId',
+    {
+      schema: {
+        tags,
+        summary: 'Rename an experiment',
+        params: ById,
+        body: Type.Object({ name: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+        response: { 200: Experiment, ...errorResponses },
+      },
+    },
+    async (request) => {
+      await store.renameExperiment(request.params.experimentId, request.body.name);
+      return store.getExperiment(request.params.experimentId);
+    },
+  );
+
+  app.delete(
+    '/experiments/:experimentId',
+    { schema: { tags, summary: 'Delete an experiment and its runs (restorable)', params: ById, response: Done } },
+    async (request, reply) => {
+      await store.deleteExperiment(request.params.experimentId);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/experiments/:experimentId/restore',
+    { schema: { tags, summary: 'Restore a deleted experiment', params: ById, response: Done } },
+    async (request, reply) => {
+      await store.restoreExperiment(request.params.experimentId);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.put(
+    '/experiments/:experimentId/tags/:key',
+    { schema: { tags, summary: 'Set an experiment tag', params: ByIdAndKey, body: TagValueBody, response: Done } },
+    async (request, reply) => {
+      await store.setExperimentTag(request.params.experimentId, request.params.key, request.body.value);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/experiments/:experimentId/tags/:key',
+    { schema: { tags, summary: 'Delete an experiment tag', params: ByIdAndKey, response: Done } },
+    async (request, reply) => {
+      await store.deleteExperimentTag(request.params.experimentId, request.params.key);
+      return reply.status(204).send(null);
+    },
+  );
+
+  done();
+};

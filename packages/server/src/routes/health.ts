@@ -1,0 +1,66 @@
+import { isTrestleError } from '@trestle/core';
+import { Type } from 'typebox';
+import type { RoutePlugin } from '../route-types.js';
+
+/** How long `/ready` waits for the metadata store before calling it unavailable. */
+export const READY_TIMEOUT_MS = 2000;
+
+const Status = Type.Object({ status: Type.Literal('ok') });
+const Unavailable = Type.Object({ status: Type.Literal('unavailable'), message: Type.String() });
+
+/**
+ * Probes for load balancers and orchestrators: `GET /health` answers while the process is
+ * alive; `GET /ready` answers 200 only when the metadata store answers a trivial query,
+ * and 503 otherwise (within {@link READY_TIMEOUT_MS}). Probe requests log only warnings.
+ */
+export const healthRoutes: RoutePlugin = (app, { stores }, done) => {
+  app.get(
+    '/health',
+    { logLevel: 'warn', schema: { tags: ['health'], summary: 'Liveness: the process is up', response: { 200: Status } } },
+    () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/ready',
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: the metadata store answers',
+        response: { 200: Status, 503: Unavailable },
+      },
+    },
+    async (request, reply) => {
+      try {
+        await withTimeout(probe(stores.metadata.getExperiment.bind(stores.metadata)), READY_TIMEOUT_MS);
+        return { status: 'ok' as const };
+      } catch (err) {
+        request.log.warn({ err }, 'metadata store is not ready');
+        return reply.status(503).send({ status: 'unavailable', message: 'the metadata store does not answer; the server log has the cause' });
+      }
+    },
+  );
+
+  done();
+};
+
+// Any answer from the store, even "no such experiment", shows that it is up.
+async function probe(getExperiment: (id: string) => Promise<unknown>): Promise<void> {
+  try {
+    await getExperiment('0');
+  } catch (err) {
+    if (!isTrestleError(err, 'NOT_FOUND')) throw err;
+  }
+}
+
+async function withTimeout(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

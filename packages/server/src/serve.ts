@@ -1,0 +1,110 @@
+import type { TrestleConfig } from '@trestle/core';
+import { openStores } from '@trestle/store';
+import type { FastifyInstance } from 'fastify';
+import { buildServer, type BuildServerOptions } from './app.js';
+import type { ServerStores } from './route-types.js';
+
+/** Options of {@link startServer}. */
+export interface StartServerOptions {
+  config: TrestleConfig;
+  /** Interface to listen on; default `127.0.0.1` (use `0.0.0.0` to accept other machines). */
+  host?: string;
+  /** TCP port; default 5000 (MLflow's); 0 picks a free one. */
+  port?: number;
+  /**
+   * Stores to serve. When given, the caller owns them and closes them; otherwise they are
+   * opened from `config` and closed on shutdown.
+   */
+  stores?: ServerStores;
+  /** Logging as in {@link BuildServerOptions.logger}; default JSON lines at `info` on stdout. */
+  logger?: BuildServerOptions['logger'];
+  /** Extra plugins such as the MLflow dialect, as in {@link BuildServerOptions.plugins}. */
+  plugins?: BuildServerOptions['plugins'];
+  /** Install SIGTERM/SIGINT handlers that shut down gracefully; default true. */
+  handleSignals?: boolean;
+}
+
+/** A listening server. */
+export interface RunningServer {
+  app: FastifyInstance;
+  /** Base URL to reach it, e.g. `http://127.0.0.1:5000`. */
+  url: string;
+  /**
+   * Shuts down gracefully: stops accepting connections, lets requests in flight finish,
+   * then closes the stores it opened. Safe to call more than once.
+   */
+  close(): Promise<void>;
+  /** Resolves once shutdown has finished, whether started by {@link close} or by a signal (failures are logged). */
+  closed: Promise<void>;
+}
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * Opens the stores named by the configuration (unless given), builds the app and listens.
+ * SIGTERM or SIGINT starts a graceful shutdown (a second one drops open connections at once).
+ *
+ * @example
+ * const server = await startServer({ config: loadConfig({}, process.env), port: 5000 });
+ * console.log(`listening on ${server.url}`);
+ * await server.closed; // until SIGTERM/SIGINT
+ */
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const { config, host = '127.0.0.1', port = 5000, logger = true, handleSignals = true } = options;
+  const ownsStores = options.stores === undefined;
+  const stores = options.stores ?? (await openStores(config));
+  const releaseStores = async (): Promise<void> => {
+    if (ownsStores) await Promise.all([stores.metadata.close(), stores.artifacts.close()]);
+  };
+
+  let app: FastifyInstance;
+  try {
+    app = await buildServer({ stores, config, logger, ...(options.plugins === undefined ? {} : { plugins: options.plugins }) });
+    await app.listen({ host, port });
+  } catch (err) {
+    await releaseStores();
+    throw err;
+  }
+
+  let markClosed!: () => void;
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      try {
+        await app.close();
+      } finally {
+        await releaseStores().finally(() => {
+          if (handleSignals) for (const s of SIGNALS) process.removeListener(s, onSignal);
+          markClosed();
+        });
+      }
+    })();
+    return closing;
+  };
+
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      app.log.warn({ signal }, 'second signal: dropping open connections');
+      app.server.closeAllConnections();
+      return;
+    }
+    signalled = true;
+    app.log.info({ signal }, 'shutting down: finishing requests in flight');
+    close().catch((err: unknown) => app.log.error({ err }, 'shutdown failed'));
+  };
+  if (handleSignals) for (const s of SIGNALS) process.on(s, onSignal);
+
+  return { app, url: reachableUrl(host, app), close, closed };
+}
+
+// A wildcard address is where we listen, not where a client connects.
+function reachableUrl(host: string, app: FastifyInstance): string {
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const shown = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}
