@@ -8,6 +8,7 @@ import Fastify, {
 } from 'fastify';
 import { INTERNAL_MESSAGE, toHttpError } from './http-errors.js';
 import { registerDocs, registerOpenApi } from './openapi.js';
+import { mlflowPlugin } from './mlflow/index.js';
 import { REQUEST_ID_HEADER, requestId } from './request-id.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { experimentRoutes } from './routes/experiments.js';
@@ -43,6 +44,8 @@ export interface BuildServerOptions {
   logger?: boolean | NonNullable<Exclude<FastifyServerOptions['logger'], boolean>> | FastifyBaseLogger;
   /** Largest JSON request body in bytes; default {@link DEFAULT_BODY_LIMIT}. Artifact uploads are not limited. */
   bodyLimit?: number;
+  /** Serve the MLflow REST 2.0 dialect (`/api/2.0/mlflow/…`, `/ajax-api/2.0/…`); default true. */
+  mlflow?: boolean;
   /** Extra plugins registered after the v1 routes, each in its own encapsulated context. */
   plugins?: ExtraPlugin[];
 }
@@ -76,7 +79,7 @@ function isLoggerInstance(value: unknown): value is FastifyBaseLogger {
  * const res = await app.inject({ method: 'GET', url: '/api/v1/experiments' });
  */
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
-  const { stores, logger = false, bodyLimit = DEFAULT_BODY_LIMIT, plugins = [] } = options;
+  const { stores, logger = false, bodyLimit = DEFAULT_BODY_LIMIT, mlflow = true, plugins = [] } = options;
   const app = Fastify({
     ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger }),
     bodyLimit,
@@ -125,6 +128,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     await app.register(routes, { stores, prefix: API_V1_PREFIX });
   }
   await registerDocs(app);
+  if (mlflow) await app.register(mlflowPlugin, { metadata: stores.metadata, artifacts: stores.artifacts });
   for (const { plugin, options: pluginOptions = {} } of plugins) {
     const resolved = typeof pluginOptions === 'function' ? (pluginOptions as (s: ServerStores) => object)(stores) : pluginOptions;
     await app.register(plugin, resolved);

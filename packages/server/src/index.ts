@@ -14,3 +14,4 @@ export { REQUEST_ID_HEADER } from './request-id.js';
 export { runArtifactKey, CHECKSUM_HEADER } from './routes/artifacts.js';
 export { encodeMetricValue, decodeMetricValue, type WireMetricValue } from './wire.js';
 export * as schemas from './schemas.js';
+export { mlflowPlugin, MLFLOW_API_ROOTS, type MlflowPluginOptions } from './mlflow/index.js';

@@ -34,7 +34,7 @@ export const server: Command = {
   description: [
     'Serves the metadata and artifact stores of this configuration over HTTP.',
     'Point MLflow clients at it with MLFLOW_TRACKING_URI, and Trestle clients with TRESTLE_TRACKING_URI.',
-    'Listens on 127.0.0.1 by default; use --host 0.0.0.0 to accept other machines (there is no authentication yet).',
+    'Listens on 127.0.0.1 by default; use --host 0.0.0.0 to accept other machines.',
   ].join('\n'),
   options: {
     host: { type: 'string', valueName: 'HOST', description: 'interface to listen on (default 127.0.0.1)' },

@@ -1,0 +1,182 @@
+import type { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ArtifactEntry, ArtifactStore } from '@trestle/core';
+import { TrestleError } from '@trestle/core';
+import { normalizeArtifactPath } from '@trestle/store';
+import { mlflowNotFoundHandler, MlflowProtocolError } from './errors.js';
+import { RequestMessage } from './request-message.js';
+import type { MlflowRoute } from './routes.js';
+import { runArtifactKey, runArtifactUri } from './translate.js';
+
+/** MLflow's `FileInfo`; `file_size` is left out for directories. */
+export interface MlflowFileInfo {
+  path: string;
+  is_dir: boolean;
+  file_size?: number;
+}
+
+/** The message MLflow clients look for to fall back from multipart to a single PUT. */
+export const MULTIPART_UNSUPPORTED_MESSAGE = 'Multipart upload is not supported for the current artifact repository';
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function fileInfo(entry: ArtifactEntry, path: string): MlflowFileInfo {
+  return { path, is_dir: entry.isDir, ...(entry.isDir || entry.size === undefined ? {} : { file_size: entry.size }) };
+}
+
+/**
+ * A relative artifact path from a request field (already URL-decoded), checked with the artifact
+ * store's own rules before anything is read or written: `..`, absolute paths, backslashes and
+ * their percent-encoded forms are `INVALID_ARGUMENT`. `''` is the root when `allowRoot`.
+ *
+ * @example checkedArtifactPath('model/MLmodel') // 'model/MLmodel'
+ */
+export function checkedArtifactPath(path: string, options: { allowRoot?: boolean } = {}): string {
+  return normalizeArtifactPath(path, { allowRoot: options.allowRoot === true });
+}
+
+/**
+ * The artifact store key named by the still percent-encoded tail of a proxied-artifact URL
+ * (`/api/2.0/mlflow-artifacts/artifacts/<tail>`). Encoded separators (`%2F`, `%5C`) are refused
+ * before decoding, so `a%2F..%2Fb` cannot turn into `a/../b`; the decoded path is then checked
+ * like {@link checkedArtifactPath}.
+ *
+ * @example proxiedArtifactKey('1/4f2a/artifacts/my%20plot.png') // '1/4f2a/artifacts/my plot.png'
+ * @example proxiedArtifactKey('1/%2e%2e/%2e%2e/etc/passwd')     // throws INVALID_ARGUMENT
+ */
+export function proxiedArtifactKey(encodedPath: string): string {
+  const refuse = (why: string): never => {
+    throw new TrestleError('INVALID_ARGUMENT', `Invalid artifact path '${encodedPath}': ${why}; use a relative path such as '1/<run_id>/artifacts/model/MLmodel'.`, {
+      path: encodedPath,
+    });
+  };
+  if (/%(2f|5c)/i.test(encodedPath)) refuse("percent-encoded '/' and '\\' are not allowed");
+  let decoded = '';
+  try {
+    decoded = encodedPath.split('/').map(decodeURIComponent).join('/');
+  } catch {
+    refuse('it has a malformed percent-encoding');
+  }
+  return checkedArtifactPath(decoded);
+}
+
+// The raw (undecoded) request path after `<prefix>/<section>/`: the router decodes what it
+// matches, and a decoded path can no longer tell `%2F` from `/`.
+function encodedTail(request: FastifyRequest, base: string): string {
+  const pathname = (request.raw.url ?? request.url).split('?')[0] ?? '';
+  if (!pathname.startsWith(base)) {
+    throw new TrestleError('INVALID_ARGUMENT', `Invalid artifact URL '${pathname}': expected it to start with '${base}'.`);
+  }
+  return pathname.slice(base.length);
+}
+
+function proxiedUrl(request: FastifyRequest, key: string): string {
+  const encoded = key.split('/').map(encodeURIComponent).join('/');
+  return `${request.protocol}://${request.host}/api/2.0/mlflow-artifacts/artifacts/${encoded}`;
+}
+
+/**
+ * Artifact RPCs of the tracking service (`/mlflow/artifacts/...`): `list` (a run's artifacts,
+ * paths relative to the run's artifact root, `root_uri` in proxied form) and the presigned
+ * upload/download URLs of recent MLflow clients, answered with this server's proxied
+ * `/mlflow-artifacts` URL for the file.
+ */
+export const artifactRoutes: readonly MlflowRoute[] = [
+  {
+    methods: ['GET'],
+    url: '/artifacts/list',
+    handle: async (msg, { metadata, artifacts }) => {
+      const runId = msg.runId();
+      const path = checkedArtifactPath(msg.string('path') ?? '', { allowRoot: true });
+      const { info } = await metadata.getRun(runId);
+      const entries = await artifacts.list(runArtifactKey(info, path));
+      const files = entries.map((e) => fileInfo(e, path === '' ? baseName(e.path) : `${path}/${baseName(e.path)}`));
+      return { root_uri: runArtifactUri(info.experimentId, info.runId), ...(files.length > 0 ? { files } : {}) };
+    },
+  },
+  {
+    methods: ['POST'],
+    url: '/artifacts/presigned-upload-url',
+    handle: async (msg, { metadata, request }) => {
+      if (!msg.string('run_id') && msg.string('model_id')) {
+        throw new MlflowProtocolError('NOT_IMPLEMENTED', 'Presigned URLs for MLflow 3 logged models are not supported; pass run_id.');
+      }
+      const { info } = await metadata.getRun(msg.runId());
+      const key = runArtifactKey(info, checkedArtifactPath(msg.requiredString('path')));
+      return { presigned_url: proxiedUrl(request, key) };
+    },
+  },
+  {
+    methods: ['POST'],
+    url: '/artifacts/presigned-download-url',
+    handle: async (msg, { metadata, artifacts, request }) => {
+      const { info } = await metadata.getRun(msg.runId());
+      const key = runArtifactKey(info, checkedArtifactPath(msg.requiredString('path')));
+      const { size } = await artifacts.stat(key);
+      return { presigned_url: proxiedUrl(request, key), file_size: size };
+    },
+  },
+];
+
+/** Options of {@link proxiedArtifactService}. */
+export interface ProxiedArtifactServiceOptions {
+  artifacts: ArtifactStore;
+}
+
+/**
+ * MLflow's proxied artifact service (`mlflow_artifacts.proto`), registered under a prefix such
+ * as `/api/2.0/mlflow-artifacts`: `GET|PUT|DELETE /artifacts/<path>` (download, upload,
+ * delete) and `GET /artifacts?path=` (list one level; `files[].path` are base names, as in
+ * MLflow). `<path>` is the artifact store key itself (`<exp>/<run>/artifacts/...`). Bodies are
+ * never parsed or buffered: an upload streams from the socket into the store and a download
+ * from the store to the socket. Multipart uploads answer `NOT_IMPLEMENTED` with the message
+ * MLflow clients recognise, so they fall back to a single streamed PUT.
+ */
+export function proxiedArtifactService(app: FastifyInstance, options: ProxiedArtifactServiceOptions): Promise<void> {
+  const { artifacts } = options;
+  const filesBase = `${app.prefix}/artifacts/`;
+
+  // Any content type (MLflow sends the file's guessed MIME type), passed through unread.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => {
+    done(null, payload);
+  });
+  app.setNotFoundHandler(mlflowNotFoundHandler);
+
+  const hidden = { schema: { hide: true } } as const;
+
+  app.get('/artifacts', hidden, async (request) => {
+    const path = RequestMessage.fromQuery(request.query).string('path') ?? '';
+    const entries = await artifacts.list(checkedArtifactPath(path, { allowRoot: true }));
+    const files = entries.map((e) => fileInfo(e, baseName(e.path)));
+    return files.length > 0 ? { files } : {};
+  });
+
+  app.get('/artifacts/*', hidden, async (request, reply) => {
+    const key = proxiedArtifactKey(encodedTail(request, filesBase));
+    const stream = await artifacts.get(key);
+    const name = baseName(key);
+    const asciiName = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+    return reply
+      .header('Content-Type', 'application/octet-stream')
+      .header('Content-Disposition', `attachment; filename="${asciiName}"; filename*=UTF-8''${encodeURIComponent(name)}`)
+      .header('X-Content-Type-Options', 'nosniff')
+      .send(stream);
+  });
+
+  app.put('/artifacts/*', hidden, async (request) => {
+    const key = proxiedArtifactKey(encodedTail(request, filesBase));
+    await artifacts.put(key, (request.body as Readable | undefined) ?? new Uint8Array(0));
+    return {};
+  });
+
+  app.delete('/artifacts/*', hidden, async (request) => {
+    await artifacts.delete(proxiedArtifactKey(encodedTail(request, filesBase)));
+    return {};
+  });
+
+  app.post('/mpu/*', hidden, () => Promise.reject(new MlflowProtocolError('NOT_IMPLEMENTED', MULTIPART_UNSUPPORTED_MESSAGE)));
+  return Promise.resolve();
+}

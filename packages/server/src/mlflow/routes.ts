@@ -1,0 +1,62 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ArtifactStore, MetadataStore } from '@trestle/core';
+// Brings in @fastify/swagger's `schema.hide` (types only; nothing is loaded at run time).
+import type {} from '@fastify/swagger';
+import { RequestMessage } from './request-message.js';
+
+/** What a route handler works with: the two stores and the request (for its origin, logger…). */
+export interface MlflowRouteContext {
+  readonly metadata: MetadataStore;
+  readonly artifacts: ArtifactStore;
+  readonly request: FastifyRequest;
+}
+
+/**
+ * One MLflow RPC: its path under `/mlflow`, the methods MLflow serves it with, and a handler
+ * from the request message to the response message (a plain object sent as JSON).
+ *
+ * @example
+ * const getRun: MlflowRoute = {
+ *   methods: ['GET'], url: '/runs/get',
+ *   handle: async (msg, { metadata }) => ({ run: toMlflowRun(await metadata.getRun(msg.runId())) }),
+ * };
+ */
+export interface MlflowRoute {
+  readonly methods: readonly ('GET' | 'POST')[];
+  readonly url: string;
+  /** Largest JSON body in bytes, when it differs from the dialect's default. */
+  readonly bodyLimit?: number;
+  readonly handle: (message: RequestMessage, context: MlflowRouteContext) => Promise<object>;
+}
+
+/** The stores every MLflow route needs (the options of `mlflowPlugin`). */
+export interface MlflowStores {
+  metadata: MetadataStore;
+  artifacts: ArtifactStore;
+}
+
+/**
+ * The request message of an RPC, the way MLflow's `_get_request_message` finds it: the query
+ * string of a GET that has one, the JSON body otherwise.
+ */
+export function requestMessage(request: FastifyRequest): RequestMessage {
+  const hasQuery = request.method === 'GET' && typeof request.query === 'object' && request.query !== null && Object.keys(request.query).length > 0;
+  return hasQuery ? RequestMessage.fromQuery(request.query) : RequestMessage.fromBody(request.body);
+}
+
+/**
+ * Registers a table of MLflow RPCs on `app`. The routes carry no JSON schema: the request
+ * message is read with MLflow's proto JSON rules (see {@link RequestMessage}) and the routes are
+ * hidden from Trestle's OpenAPI document, MLflow's own REST reference being their contract.
+ */
+export function registerMlflowRoutes(app: FastifyInstance, routes: readonly MlflowRoute[], stores: MlflowStores): void {
+  for (const route of routes) {
+    app.route({
+      method: [...route.methods],
+      url: route.url,
+      schema: { hide: true },
+      ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
+      handler: async (request) => route.handle(requestMessage(request), { ...stores, request }),
+    });
+  }
+}
