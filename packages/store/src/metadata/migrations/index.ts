@@ -1,0 +1,58 @@
+/**
+ * The metadata schema's versioned migrations, provided in code (no folder scanning, so they
+ * survive bundling) and applied with Kysely's Migrator. On PostgreSQL the Migrator holds an
+ * advisory lock and runs each migration in a transaction, so two processes migrating at once
+ * apply every migration exactly once; on SQLite the write lock serialises them.
+ */
+import { Migrator } from 'kysely';
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { MetadataDatabase } from '../schema.js';
+import type { MigrationContext } from './context.js';
+import { initialMigration } from './0001-initial.js';
+
+export type { MigrationContext } from './context.js';
+
+/** Migrations in the order they apply; names never change once released. */
+const MIGRATIONS: readonly (readonly [name: string, build: (ctx: MigrationContext) => Migration])[] = [
+  ['0001-initial', initialMigration],
+];
+
+/** Names of all metadata migrations, oldest first. */
+export const METADATA_MIGRATIONS: readonly string[] = Object.freeze(MIGRATIONS.map(([name]) => name));
+
+/** The migrations as Kysely expects them, bound to a dialect and store settings. */
+export function metadataMigrations(ctx: MigrationContext): Record<string, Migration> {
+  return Object.fromEntries(MIGRATIONS.map(([name, build]) => [name, build(ctx)]));
+}
+
+class InCodeMigrationProvider implements MigrationProvider {
+  readonly #migrations: Record<string, Migration>;
+  constructor(migrations: Record<string, Migration>) {
+    this.#migrations = migrations;
+  }
+  getMigrations(): Promise<Record<string, Migration>> {
+    return Promise.resolve(this.#migrations);
+  }
+}
+
+/** Table names Kysely keeps its bookkeeping in. */
+export const MIGRATION_TABLES = { migrations: 'trestle_migrations', lock: 'trestle_migrations_lock' } as const;
+
+/**
+ * A Kysely Migrator over the metadata migrations.
+ *
+ * @example const { error, results } = await createMetadataMigrator(db, ctx).migrateToLatest();
+ */
+export function createMetadataMigrator(
+  db: Kysely<MetadataDatabase>,
+  ctx: MigrationContext,
+  options: { disableTransactions?: boolean } = {},
+): Migrator {
+  return new Migrator({
+    db,
+    provider: new InCodeMigrationProvider(metadataMigrations(ctx)),
+    migrationTableName: MIGRATION_TABLES.migrations,
+    migrationLockTableName: MIGRATION_TABLES.lock,
+    disableTransactions: options.disableTransactions ?? false,
+  });
+}

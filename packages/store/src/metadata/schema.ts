@@ -1,0 +1,137 @@
+/**
+ * Kysely table types of the metadata schema (see `migrations/0001-initial.ts` for the DDL).
+ * Times are epoch milliseconds in 64-bit integer columns; PostgreSQL `int8` is parsed to a
+ * JavaScript number per pool (see `open.ts`), SQLite integers come back as numbers.
+ *
+ * NaN cannot be stored portably (SQLite turns a bound NaN into NULL, PostgreSQL orders NaN
+ * above every number), so metric rows carry `is_nan = 1` with `value = 0` (MLflow's layout);
+ * ±Infinity is stored as such on both engines.
+ */
+import type { Generated } from 'kysely';
+
+/** `experiments`: MLflow's experiment table; names are unique among active and deleted ones. */
+export interface ExperimentsTable {
+  experiment_id: Generated<number>;
+  name: string;
+  artifact_location: string;
+  /** `active` | `deleted`. */
+  lifecycle_stage: string;
+  creation_time: number;
+  last_update_time: number;
+}
+
+/** `experiment_tags`: primary key (experiment_id, key). */
+export interface ExperimentTagsTable {
+  experiment_id: number;
+  key: string;
+  value: string;
+}
+
+/** `runs`: one row per run; params, tags and metrics live in their own tables. */
+export interface RunsTable {
+  /** 32 lowercase hex characters. */
+  run_id: string;
+  experiment_id: number;
+  run_name: string;
+  user_id: string;
+  /** One of `RUN_STATUSES`. */
+  status: string;
+  start_time: number;
+  end_time: number | null;
+  artifact_uri: string;
+  lifecycle_stage: string;
+  /** When the run moved to `deleted`; null while active. */
+  deleted_time: number | null;
+}
+
+/** `params` and `tags`: primary key (run_id, key), index on (key, value). */
+export interface KeyValueTable {
+  run_id: string;
+  key: string;
+  value: string;
+}
+
+/** One metric point. Primary key (run_id, key, step, timestamp, value, is_nan): an identical point logged twice is kept once. */
+export interface MetricsTable {
+  run_id: string;
+  key: string;
+  step: number;
+  timestamp: number;
+  /** 0 when `is_nan` is 1. */
+  value: number;
+  /** 1 for NaN, else 0. */
+  is_nan: number;
+}
+
+/** The latest point per (run, key): greatest step, then timestamp, then value (NaN lowest). */
+export type LatestMetricsTable = MetricsTable;
+
+/**
+ * Per (run, key, bucket width, bucket) summary of the history, maintained at ingest, so that
+ * a downsampled read touches a few hundred rows instead of the whole history.
+ * `bucket = floor(step / width)`. `first`/`last` are the points with the smallest/greatest
+ * (step, timestamp); `min`/`max` ignore NaN (null when the bucket holds only NaN).
+ * In this table a null `first_value`/`last_value` means NaN.
+ */
+export interface MetricRollupsTable {
+  run_id: string;
+  key: string;
+  width: number;
+  bucket: number;
+  /** Points merged into the bucket (an upper bound: re-logged identical points count twice). */
+  count: number;
+  first_step: number;
+  first_timestamp: number;
+  first_value: number | null;
+  last_step: number;
+  last_timestamp: number;
+  last_value: number | null;
+  min_step: number | null;
+  min_timestamp: number | null;
+  min_value: number | null;
+  max_step: number | null;
+  max_timestamp: number | null;
+  max_value: number | null;
+}
+
+/** `datasets`: a dataset version, unique per (experiment_id, name, digest). */
+export interface DatasetsTable {
+  /** 32 hex characters. */
+  dataset_id: string;
+  experiment_id: number;
+  name: string;
+  digest: string;
+  source_type: string;
+  source: string;
+  schema: string | null;
+  profile: string | null;
+}
+
+/** A run read a dataset version; unique per (dataset, run). */
+export interface InputsTable {
+  input_id: string;
+  dataset_id: string;
+  run_id: string;
+}
+
+/** `input_tags`: tags of an input, e.g. `mlflow.data.context`. */
+export interface InputTagsTable {
+  input_id: string;
+  key: string;
+  value: string;
+}
+
+/** The Kysely database type of the metadata store. */
+export interface MetadataDatabase {
+  experiments: ExperimentsTable;
+  experiment_tags: ExperimentTagsTable;
+  runs: RunsTable;
+  params: KeyValueTable;
+  tags: KeyValueTable;
+  metrics: MetricsTable;
+  latest_metrics: LatestMetricsTable;
+  metric_rollups: MetricRollupsTable;
+  datasets: DatasetsTable;
+  inputs: InputsTable;
+  input_tags: InputTagsTable;
+}

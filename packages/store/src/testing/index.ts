@@ -1,0 +1,2 @@
+export * from './metadata-contract.js';
+export * from './artifact-contract.js';
