@@ -122,7 +122,9 @@ const ESCAPE = '\\';
 /**
  * SQLite: LIKE is case-insensitive for ASCII, so the case-sensitive LIKE is compiled to GLOB
  * (rather than `PRAGMA case_sensitive_like`, which is deprecated and per connection) and
- * ILIKE to LIKE. Bulk rows and lists travel as one JSON parameter read with `json_each`.
+ * ILIKE to LIKE. Lists travel as one JSON parameter read with `json_each`; bulk rows as
+ * multi-row VALUES split under SQLite's 32,766 bind parameters, each statement text memoised
+ * (and its prepared statement cached by `open.ts`).
  */
 export const sqliteDialect: SqlDialect = {
   capabilities: Object.freeze({ dialect: 'sqlite', concurrentWriters: false }),
