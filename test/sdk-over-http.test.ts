@@ -124,7 +124,7 @@ describe('the SDK over HTTP against a real Trestle server', () => {
     const weird = await stores.metadata.getMetricHistory(runId, 'weird');
     expect(weird.items.map((m) => m.value)).toEqual([NaN, Infinity]);
 
-    const key = runArtifactKey(ended, 'model/weights.bin');
+    const key = runArtifactKey(ended.info, 'model/weights.bin');
     expect(uploaded).toEqual({ path: key, size: fileBytes.length, sha256: sha256(fileBytes) });
     expect(sha256(await buffer(await stores.artifacts.get(key)))).toBe(sha256(fileBytes));
     expect(await stores.artifacts.stat(key)).toMatchObject({ size: fileBytes.length, sha256: sha256(fileBytes) });
@@ -143,11 +143,11 @@ describe('the SDK over HTTP against a real Trestle server', () => {
     expect((await trestle.backend.getMetricHistory(runId, 'val/auc')).items.map((m) => m.value)).toEqual([0.91]);
     expect(await trestle.artifacts.stat(key)).toEqual({ path: key, size: fileBytes.length, sha256: sha256(fileBytes) });
     expect(sha256(await buffer(await trestle.artifacts.get(key)))).toBe(sha256(fileBytes));
-    expect((await buffer(await stores.artifacts.get(runArtifactKey(ended, 'plots/roc curve #1.txt')))).toString()).toBe(
+    expect((await buffer(await stores.artifacts.get(runArtifactKey(ended.info, 'plots/roc curve #1.txt')))).toString()).toBe(
       'auc=0.91',
     );
-    expect(await trestle.artifacts.list(runArtifactKey(ended, 'model'))).toEqual([
-      { path: runArtifactKey(ended, 'model/model.json'), isDir: false, size: 13 },
+    expect(await trestle.artifacts.list(runArtifactKey(ended.info, 'model'))).toEqual([
+      { path: runArtifactKey(ended.info, 'model/model.json'), isDir: false, size: 13 },
       { path: key, isDir: false, size: fileBytes.length },
     ]);
   });
@@ -166,7 +166,7 @@ describe('the SDK over HTTP against a real Trestle server', () => {
     expect(notFound.code).toBe('NOT_FOUND');
     expect(notFound.message).toContain(missing);
     expect((await caught(trestle.backend.getExperimentByName('no such experiment'))).code).toBe('NOT_FOUND');
-    expect((await caught(trestle.artifacts.get(runArtifactKey(run.run, 'nope.txt')))).code).toBe('NOT_FOUND');
+    expect((await caught(trestle.artifacts.get(runArtifactKey(run.run.info, 'nope.txt')))).code).toBe('NOT_FOUND');
     expect((await caught(trestle.backend.createExperiment({ name: 'errors' }))).code).toBe('ALREADY_EXISTS');
     // The server refuses an upload to a missing run before reading its body: still NOT_FOUND, not a broken connection.
     const upload = await caught(

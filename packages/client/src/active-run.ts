@@ -3,6 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
   SYSTEM_TAGS,
+  runArtifactKey,
   TrestleError,
   type ArtifactInfo,
   type ArtifactStore,
@@ -18,11 +19,6 @@ export interface DatasetRef extends Omit<Dataset, 'sourceType'> {
   sourceType?: string;
   /** Recorded as the `mlflow.data.context` input tag. */
   context?: string;
-}
-
-/** The storage key of a run's artifact: `<experiment>/<run>/artifacts/<path>`. */
-export function runArtifactKey(run: Run, path: string): string {
-  return `${run.info.experimentId}/${run.info.runId}/artifacts/${path}`;
 }
 
 /**
@@ -122,7 +118,7 @@ export class ActiveRun {
       throw new TrestleError('INVALID_ARGUMENT', `cannot read artifact '${localPath}': ${(err as Error).message}`);
     });
     if (!info.isDirectory()) {
-      const key = runArtifactKey(this.#run, `${prefix}${basename(localPath)}`);
+      const key = runArtifactKey(this.#run.info, `${prefix}${basename(localPath)}`);
       return [await this.#artifacts.put(key, createReadStream(localPath))];
     }
     const out: ArtifactInfo[] = [];
@@ -137,7 +133,7 @@ export class ActiveRun {
   /** Uploads text or bytes as an artifact at `artifactPath` (e.g. `model/model.json`). */
   async logText(artifactPath: string, content: string | Uint8Array): Promise<ArtifactInfo> {
     this.#assertActive();
-    return this.#artifacts.put(runArtifactKey(this.#run, artifactPath), content);
+    return this.#artifacts.put(runArtifactKey(this.#run.info, artifactPath), content);
   }
 
   /** Writes buffered metrics now. */

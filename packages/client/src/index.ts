@@ -1,3 +1,4 @@
 export { Trestle, type ConnectOptions, type StartRunOptions } from './trestle.js';
-export { ActiveRun, runArtifactKey, type DatasetRef } from './active-run.js';
+export { ActiveRun, type DatasetRef } from './active-run.js';
+export { runArtifactKey } from '@trestle/core';
 export { MetricBuffer, type MetricBufferOptions } from './metric-buffer.js';

@@ -62,6 +62,7 @@ export class MetricBuffer {
     }
     const err = this.#error;
     this.#error = undefined;
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the writer threw, as it was
     if (err !== undefined) throw err;
   }
 

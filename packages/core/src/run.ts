@@ -72,3 +72,15 @@ export const LIMITS = {
   runNameLength: 250,
   experimentNameLength: 500,
 } as const;
+
+/**
+ * The artifact store key of a run's file: `<experimentId>/<runId>/artifacts/<path>`. The SDK,
+ * the REST API and the MLflow proxied artifact service all use it. An empty `path` is the run's
+ * artifact folder.
+ *
+ * @example runArtifactKey({ experimentId: '1', runId: '4f2a' }, 'model/MLmodel') // '1/4f2a/artifacts/model/MLmodel'
+ */
+export function runArtifactKey(info: Pick<RunInfo, 'experimentId' | 'runId'>, path = ''): string {
+  const root = `${info.experimentId}/${info.runId}/artifacts`;
+  return path === '' ? root : `${root}/${path}`;
+}

@@ -92,6 +92,23 @@ describe('buildServer', () => {
       expect(res.json().error.details).toEqual({ errors: [{ path: 'body/colour', message: 'is not a known field' }] });
     });
 
+    it('answers a URL the router cannot decode in the shape of the API it belongs to', async () => {
+      const v1 = await fx.app.inject({ method: 'GET', url: '/api/v1/runs/%zz', headers: { 'x-request-id': 'bad-url-1' } });
+      expect(v1.statusCode).toBe(400);
+      expect(v1.headers['x-request-id']).toBe('bad-url-1');
+      expect(v1.json()).toEqual({ error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('malformed percent-encoding') } });
+
+      const mlflow = await fx.app.inject({ method: 'GET', url: '/ajax-api/2.0/mlflow-artifacts/artifacts/1/%c0%ae' });
+      expect(mlflow.statusCode).toBe(400);
+      expect(mlflow.json()).toEqual({ error_code: 'BAD_REQUEST', message: expect.stringContaining('not a valid url component') });
+    });
+
+    it('answers a path segment longer than any route takes with 414 in the v1 shape', async () => {
+      const res = await fx.app.inject({ method: 'DELETE', url: `/api/v1/experiments/1/tags/${'k'.repeat(5000)}` });
+      expect(res.statusCode).toBe(414);
+      expect(res.json()).toEqual({ error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('too long') } });
+    });
+
     it('answers an unexpected failure with a generic 500 and logs it under the request id', async () => {
       const res = await fx.app.inject({ method: 'GET', url: '/extra/boom', headers: { 'x-request-id': 'boom-1' } });
       expect(res.statusCode).toBe(500);

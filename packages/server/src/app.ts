@@ -4,11 +4,13 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
 import { INTERNAL_MESSAGE, toHttpError } from './http-errors.js';
 import { registerDocs, registerOpenApi } from './openapi.js';
-import { mlflowPlugin } from './mlflow/index.js';
+import { isMlflowUrl, mlflowErrorHandler, mlflowPlugin } from './mlflow/index.js';
 import { REQUEST_ID_HEADER, requestId } from './request-id.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { experimentRoutes } from './routes/experiments.js';
@@ -80,12 +82,29 @@ function isLoggerInstance(value: unknown): value is FastifyBaseLogger {
  */
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
   const { stores, logger = false, bodyLimit = DEFAULT_BODY_LIMIT, mlflow = true, plugins = [] } = options;
+  const answerError = (err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const answer = toHttpError(err, { bodyLimit });
+    if (answer.internal) {
+      request.log.error({ err }, answer.body.error.message === INTERNAL_MESSAGE ? 'unexpected error' : answer.body.error.message);
+    } else {
+      request.log.info({ code: answer.body.error.code, message: answer.body.error.message }, 'request refused');
+    }
+    return reply.status(answer.status).send(answer.body);
+  };
   const app = Fastify({
     ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger }),
     bodyLimit,
     genReqId: requestId,
     // Experiment names (up to 500 characters) and artifact paths travel in the URL.
     routerOptions: { maxParamLength: 4096 },
+    // URLs the router refuses before any route is found (a malformed percent-encoding such as
+    // `%zz`, a path segment over maxParamLength) would otherwise be answered in Fastify's own
+    // shape, past both error handlers: answer them in the shape of the API the URL belongs to.
+    frameworkErrors: (err, request, reply) => {
+      void reply.header(REQUEST_ID_HEADER, request.id);
+      if (mlflow && isMlflowUrl(request.url)) mlflowErrorHandler(err, request, reply);
+      else void answerError(err, request, reply);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
@@ -104,15 +123,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     if (draining) void reply.header('connection', 'close');
     next(null, payload);
   });
-  app.setErrorHandler((err, request, reply) => {
-    const answer = toHttpError(err, { bodyLimit });
-    if (answer.internal) {
-      request.log.error({ err }, answer.body.error.message === INTERNAL_MESSAGE ? 'unexpected error' : answer.body.error.message);
-    } else {
-      request.log.info({ code: answer.body.error.code, message: answer.body.error.message }, 'request refused');
-    }
-    return reply.status(answer.status).send(answer.body);
-  });
+  app.setErrorHandler(answerError);
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({
       error: {

@@ -31,6 +31,8 @@ const FASTIFY_MESSAGES: Readonly<Record<string, (limit: number | undefined) => s
   FST_ERR_CTP_INVALID_JSON_BODY: () => 'request body is not valid JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: () => "request body is empty but Content-Type is 'application/json'; send a JSON object",
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => "unsupported Content-Type; send 'application/json'",
+  FST_ERR_BAD_URL: () => "the URL has a malformed percent-encoding (such as '%zz' or a cut UTF-8 sequence); encode a literal '%' as '%25'",
+  FST_ERR_MAX_PARAM_LENGTH: () => 'a segment of the URL path is too long for any route; keys, names and paths are far shorter',
 };
 
 interface FastifyLikeError {

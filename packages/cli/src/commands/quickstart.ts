@@ -30,7 +30,7 @@ function sliceOf(file: Dataset, name: string, range: TimeRange): Dataset {
 function parseL2(value: unknown): number {
   if (value === undefined) return 1e-4;
   const l2 = Number(value);
-  if (typeof value !== 'string' || !Number.isFinite(l2) || l2 < 0) throw new UsageError(`--l2 expects a number ≥ 0, got '${String(value)}'`);
+  if (typeof value !== 'string' || !Number.isFinite(l2) || l2 < 0) throw new UsageError(`--l2 expects a number ≥ 0, got '${JSON.stringify(value)}'`);
   return l2;
 }
 

@@ -1,5 +1,4 @@
-import type { Run, SearchRunsOptions, TrackingBackend } from '@trestle/core';
-import { runArtifactKey } from '@trestle/client';
+import { runArtifactKey, type Run, type SearchRunsOptions, type TrackingBackend } from '@trestle/core';
 import type { Command, CommandContext, CommandGroup } from '../framework/command.js';
 import { formatDuration, formatNumber, formatTime, table } from '../framework/output.js';
 import { allExperimentIds, parsePositiveInt, resolveExperiment, resolveRunId, withTrestle } from '../session.js';
@@ -110,8 +109,8 @@ const show: Command = {
   run: (ctx) =>
     withTrestle(ctx, async ({ backend, artifacts }) => {
       const run = await backend.getRun(await resolveRunId(backend, ctx.positionals[0]!));
-      const files = await artifacts.list(runArtifactKey(run, '').replace(/\/$/, ''));
-      const prefix = runArtifactKey(run, '');
+      const prefix = `${runArtifactKey(run.info)}/`;
+      const files = await artifacts.list(runArtifactKey(run.info));
       const artifactList = files.map((f) => ({
         ...f,
         path: f.path.startsWith(prefix) ? f.path.slice(prefix.length) : f.path,

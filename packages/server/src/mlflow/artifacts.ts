@@ -6,7 +6,8 @@ import { normalizeArtifactPath } from '@trestle/store';
 import { mlflowNotFoundHandler, MlflowProtocolError } from './errors.js';
 import { RequestMessage } from './request-message.js';
 import type { MlflowRoute } from './routes.js';
-import { runArtifactKey, runArtifactUri } from './translate.js';
+import { runArtifactKey } from '@trestle/core';
+import { runArtifactUri } from './translate.js';
 
 /** MLflow's `FileInfo`; `file_size` is left out for directories. */
 export interface MlflowFileInfo {

@@ -14,12 +14,25 @@ import { registerMlflowRoutes, type MlflowRoute, type MlflowStores } from './rou
 import { runRoutes } from './runs.js';
 
 export type { MlflowErrorBody } from './errors.js';
+export { mlflowErrorHandler } from './errors.js';
 
 /** Options of {@link mlflowPlugin}: the metadata store and the artifact store it translates onto. */
 export type MlflowPluginOptions = MlflowStores;
 
 /** The API roots MLflow serves everything under: the REST API and the one its web UI calls. */
 export const MLFLOW_API_ROOTS = ['/api/2.0', '/ajax-api/2.0'] as const;
+
+const MLFLOW_URL = /^\/(?:api|ajax-api)\/2\.0\/(?:mlflow|mlflow-artifacts)(?:[/?]|$)/;
+
+/**
+ * Whether a request URL belongs to the dialect (and is answered in MLflow's error shape).
+ *
+ * @example isMlflowUrl('/ajax-api/2.0/mlflow/runs/get?run_id=1') // true
+ * @example isMlflowUrl('/api/2.0/mlflowx')                       // false
+ */
+export function isMlflowUrl(url: string): boolean {
+  return MLFLOW_URL.test(url);
+}
 
 /** Every tracking RPC of the dialect, relative to `<root>/mlflow`. */
 const MLFLOW_TRACKING_ROUTES: readonly MlflowRoute[] = [...experimentRoutes, ...runRoutes, ...metricRoutes, ...artifactRoutes];

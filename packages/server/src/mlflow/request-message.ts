@@ -70,15 +70,16 @@ export class RequestMessage {
 
   /** A message from a parsed query string (`request.query`); keys such as `ids[]` or `ids[0]` mean `ids`. */
   static fromQuery(query: unknown): RequestMessage {
-    const fields: Record<string, string[]> = {};
+    // Keys come from the client: `?constructor=x` or `?__proto__=x` must not find Object's own members.
+    const fields = new Map<string, string[]>();
     if (isPlainObject(query)) {
       for (const [rawKey, raw] of Object.entries(query)) {
         const key = rawKey.replace(/\[\d*\]$/, '');
         const values = (Array.isArray(raw) ? raw : [raw]).filter((v): v is string => typeof v === 'string');
-        (fields[key] ??= []).push(...values);
+        fields.set(key, [...(fields.get(key) ?? []), ...values]);
       }
     }
-    return new RequestMessage(fields, '', true);
+    return new RequestMessage(Object.fromEntries(fields), '', true);
   }
 
   /** Whether the field is present (and not `null`). */

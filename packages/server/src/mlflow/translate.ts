@@ -118,16 +118,6 @@ export function experimentArtifactLocation(experimentId: string): string {
   return `mlflow-artifacts:/${experimentId}`;
 }
 
-/**
- * The artifact store key of a file of a run, the SDK's convention and the path MLflow clients
- * use under `/mlflow-artifacts/artifacts/`. An empty `path` is the run's artifact folder.
- *
- * @example runArtifactKey({ experimentId: '1', runId: '4f2a' }, 'model/MLmodel') // '1/4f2a/artifacts/model/MLmodel'
- */
-export function runArtifactKey(info: Pick<RunInfo, 'experimentId' | 'runId'>, path = ''): string {
-  const root = `${info.experimentId}/${info.runId}/artifacts`;
-  return path === '' ? root : `${root}/${path}`;
-}
 
 function keyValues(pairs: readonly (Tag | Param)[]): MlflowKeyValue[] {
   return pairs.map(({ key, value }) => ({ key, value }));

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { TrestleError, type Run } from '@trestle/core';
+import { TrestleError, runArtifactKey, type Run } from '@trestle/core';
 import { normalizeArtifactPath } from '@trestle/store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -18,17 +18,6 @@ const Bytes = {
 
 /** Header with the hex SHA-256 of a downloaded artifact. */
 export const CHECKSUM_HEADER = 'x-checksum-sha256';
-
-/**
- * The store key of a file of a run: `<experimentId>/<runId>/artifacts/<path>` (the SDK's
- * `runArtifactKey` convention); `''` gives the run's artifact folder itself.
- *
- * @example runArtifactKey(run, 'model/model.onnx') // '1/4f2a…/artifacts/model/model.onnx'
- */
-export function runArtifactKey(run: Run, path: string): string {
-  const root = `${run.info.experimentId}/${run.info.runId}/artifacts`;
-  return path === '' ? root : `${root}/${path}`;
-}
 
 /**
  * The files of a run, streamed in both directions and never held whole in memory:
@@ -75,7 +64,7 @@ export const artifactRoutes: RoutePlugin = (app, { stores }, done) => {
         const path = normalizeArtifactPath(wildcard(request));
         const run = await runFor(request.params.runId, true);
         const body = request.body instanceof Readable ? request.body : new Uint8Array();
-        const info = await artifacts.put(runArtifactKey(run, path), body);
+        const info = await artifacts.put(runArtifactKey(run.info, path), body);
         return { path, size: info.size, sha256: info.sha256 };
       } catch (err) {
         throw refuseUpload(request, reply, err);
@@ -95,7 +84,7 @@ export const artifactRoutes: RoutePlugin = (app, { stores }, done) => {
     },
     async (request, reply) => {
       const path = normalizeArtifactPath(wildcard(request));
-      const key = runArtifactKey(await runFor(request.params.runId, false), path);
+      const key = runArtifactKey((await runFor(request.params.runId, false)).info, path);
       const info = await artifacts.stat(key);
       const stream = await artifacts.get(key);
       return reply
@@ -124,8 +113,8 @@ export const artifactRoutes: RoutePlugin = (app, { stores }, done) => {
     async (request) => {
       const dir = normalizeArtifactPath(request.query.path ?? '', { allowRoot: true });
       const run = await runFor(request.params.runId, false);
-      const root = `${runArtifactKey(run, '')}/`;
-      const entries = await artifacts.list(runArtifactKey(run, dir));
+      const root = `${runArtifactKey(run.info, '')}/`;
+      const entries = await artifacts.list(runArtifactKey(run.info, dir));
       return { items: entries.map((e) => ({ ...e, path: e.path.startsWith(root) ? e.path.slice(root.length) : e.path })) };
     },
   );
@@ -143,7 +132,7 @@ export const artifactRoutes: RoutePlugin = (app, { stores }, done) => {
     async (request, reply) => {
       const path = normalizeArtifactPath(wildcard(request));
       const run = await runFor(request.params.runId, true);
-      await artifacts.delete(runArtifactKey(run, path));
+      await artifacts.delete(runArtifactKey(run.info, path));
       return reply.status(204).send(null);
     },
   );
