@@ -18,6 +18,16 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/runs.js')).runs,
   },
   {
+    name: 'server',
+    summary: 'Run the tracking server (REST API, MLflow REST API, docs)',
+    load: async () => (await import('./commands/server.js')).server,
+  },
+  {
+    name: 'tokens',
+    summary: 'Create, list and revoke API tokens for a server started with --auth',
+    load: async () => (await import('./commands/tokens.js')).tokens,
+  },
+  {
     name: 'db',
     summary: 'Manage the metadata store schema (upgrade, status)',
     load: async () => (await import('./commands/db.js')).db,

@@ -17,6 +17,8 @@ import { experimentRoutes } from './routes/experiments.js';
 import { healthRoutes } from './routes/health.js';
 import { metricRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { installAuth } from './auth/auth-hook.js';
 import type { ServerStores } from './route-types.js';
 
 export type { ServerStores } from './route-types.js';
@@ -50,6 +52,12 @@ export interface BuildServerOptions {
   mlflow?: boolean;
   /** Extra plugins registered after the v1 routes, each in its own encapsulated context. */
   plugins?: ExtraPlugin[];
+  /**
+   * Access control (off by default): with `{ enabled: true }` every route but `/health`, `/ready`
+   * and the API docs needs an API token of `stores.metadata.tokens`, and the admin token routes
+   * `/api/v1/tokens` are mounted. Extra plugins are covered too.
+   */
+  auth?: { enabled: boolean };
 }
 
 /**
@@ -112,6 +120,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     void reply.header(REQUEST_ID_HEADER, request.id);
     next();
   });
+  // Before any route, so that it sees every route and runs before any body is read.
+  if (options.auth?.enabled === true) installAuth(app, { tokens: stores.metadata.tokens });
   // Once close() has begun, answers to requests still in flight end their connection, so
   // that keep-alive clients do not hold the shutdown open until their idle timeout.
   let draining = false;
@@ -138,6 +148,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   for (const routes of [experimentRoutes, runRoutes, metricRoutes, artifactRoutes]) {
     await app.register(routes, { stores, prefix: API_V1_PREFIX });
   }
+  if (options.auth?.enabled === true) await app.register(tokenRoutes, { stores, prefix: API_V1_PREFIX });
   await registerDocs(app);
   if (mlflow) await app.register(mlflowPlugin, { metadata: stores.metadata, artifacts: stores.artifacts });
   for (const { plugin, options: pluginOptions = {} } of plugins) {

@@ -15,3 +15,6 @@ export { CHECKSUM_HEADER } from './routes/artifacts.js';
 export { encodeMetricValue, decodeMetricValue, type WireMetricValue } from './wire.js';
 export * as schemas from './schemas.js';
 export { mlflowPlugin, MLFLOW_API_ROOTS, type MlflowPluginOptions } from './mlflow/index.js';
+export { routeAccessOf, WWW_AUTHENTICATE, BOOTSTRAP_TOKEN_NAME, type RouteAccess } from './auth/auth-hook.js';
+export { requiredAccess, ACCESS_RULES, type Access, type AccessRule } from './auth/route-access.js';
+export { parseAuthorization, type Credentials } from './auth/credentials.js';

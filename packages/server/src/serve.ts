@@ -2,6 +2,7 @@ import type { TrestleConfig } from '@trestle/core';
 import { openStores } from '@trestle/store';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type BuildServerOptions } from './app.js';
+import { bootstrapAdminToken } from './auth/auth-hook.js';
 import type { ServerStores } from './route-types.js';
 
 /** Options of {@link startServer}. */
@@ -22,6 +23,13 @@ export interface StartServerOptions {
   plugins?: BuildServerOptions['plugins'];
   /** Install SIGTERM/SIGINT handlers that shut down gracefully; default true. */
   handleSignals?: boolean;
+  /**
+   * Access control (`trestle server --auth`; default false): every route but the probes and the
+   * API docs needs an API token. When the store has no valid admin token, one named
+   * `bootstrap-admin` is created once the server listens, and returned as
+   * {@link RunningServer.bootstrapToken}.
+   */
+  auth?: boolean;
 }
 
 /** A listening server. */
@@ -36,6 +44,8 @@ export interface RunningServer {
   close(): Promise<void>;
   /** Resolves once shutdown has finished, whether started by {@link close} or by a signal (failures are logged). */
   closed: Promise<void>;
+  /** The secret of the admin token created at start (see {@link StartServerOptions.auth}): show it once, only its hash is kept. */
+  bootstrapToken?: string;
 }
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -58,9 +68,24 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   };
 
   let app: FastifyInstance;
+  let bootstrapToken: string | undefined;
   try {
-    app = await buildServer({ stores, config, logger, ...(options.plugins === undefined ? {} : { plugins: options.plugins }) });
+    app = await buildServer({
+      stores,
+      config,
+      logger,
+      ...(options.plugins === undefined ? {} : { plugins: options.plugins }),
+      ...(options.auth === true ? { auth: { enabled: true } } : {}),
+    });
     await app.listen({ host, port });
+    // Only once listening: a start that fails (port taken) must not leave an admin token nobody saw.
+    if (options.auth === true) {
+      const listening = app;
+      bootstrapToken = await bootstrapAdminToken(stores.metadata.tokens).catch(async (err: unknown) => {
+        await listening.close();
+        throw err;
+      });
+    }
   } catch (err) {
     await releaseStores();
     throw err;
@@ -98,7 +123,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   };
   if (handleSignals) for (const s of SIGNALS) process.on(s, onSignal);
 
-  return { app, url: reachableUrl(host, app), close, closed };
+  return { app, url: reachableUrl(host, app), close, closed, ...(bootstrapToken === undefined ? {} : { bootstrapToken }) };
 }
 
 // A wildcard address is where we listen, not where a client connects.

@@ -35,10 +35,13 @@ export const server: Command = {
     'Serves the metadata and artifact stores of this configuration over HTTP.',
     'Point MLflow clients at it with MLFLOW_TRACKING_URI, and Trestle clients with TRESTLE_TRACKING_URI.',
     'Listens on 127.0.0.1 by default; use --host 0.0.0.0 to accept other machines.',
+    "With --auth every request needs an API token (see 'trestle tokens'); when there is no admin",
+    'token yet, one is created and printed once.',
   ].join('\n'),
   options: {
     host: { type: 'string', valueName: 'HOST', description: 'interface to listen on (default 127.0.0.1)' },
     port: { type: 'string', valueName: 'PORT', description: 'TCP port (default 5000; 0 picks a free one)' },
+    auth: { type: 'boolean', description: 'require API tokens with roles reader, editor, admin (default off)' },
   },
   positionals: { max: 0 },
   run: async (ctx) => {
@@ -46,21 +49,36 @@ export const server: Command = {
     const port = parsePort(ctx.values['port']);
     // Loaded here so that other commands never load the web framework.
     const { startServer, DOCS_PATH, OPENAPI_PATH } = await import('@trestle/server');
-    const running = await startServer({ config: ctx.config, host, port });
+    const auth = ctx.values['auth'] === true;
+    const running = await startServer({ config: ctx.config, host, port, auth });
     const docs = `${running.url}${DOCS_PATH}`;
-    ctx.out.result({ url: running.url, docs, openapi: `${running.url}${OPENAPI_PATH}` }, () =>
-      [
-        `Trestle server listening on ${running.url}`,
-        `  API docs      ${docs}`,
-        `  metadata      ${ctx.config.db}`,
-        `  artifacts     ${ctx.config.artifacts}`,
-        '',
-        'Log to it from MLflow or Trestle clients:',
-        `  export MLFLOW_TRACKING_URI=${running.url}`,
-        `  export TRESTLE_TRACKING_URI=${running.url}`,
-        '',
-        'Press Ctrl-C to stop.',
-      ].join('\n'),
+    const { bootstrapToken } = running;
+    ctx.out.result(
+      { url: running.url, docs, openapi: `${running.url}${OPENAPI_PATH}`, auth, ...(bootstrapToken === undefined ? {} : { bootstrapToken }) },
+      () =>
+        [
+          `Trestle server listening on ${running.url}`,
+          `  API docs      ${docs}`,
+          `  metadata      ${ctx.config.db}`,
+          `  artifacts     ${ctx.config.artifacts}`,
+          `  access        ${auth ? "API token required (roles reader, editor, admin; see 'trestle tokens')" : 'open to anyone who can reach it (start with --auth to require tokens)'}`,
+          ...(bootstrapToken === undefined
+            ? []
+            : ['', 'There was no admin token, so one was created (bootstrap-admin). Store it now: it is not shown again.', '', `  ${bootstrapToken}`]),
+          '',
+          'Log to it from MLflow or Trestle clients:',
+          `  export MLFLOW_TRACKING_URI=${running.url}`,
+          `  export TRESTLE_TRACKING_URI=${running.url}`,
+          // Clients get tokens of their own (an editor's for training), not the admin's.
+          ...(auth
+            ? [
+                '  export MLFLOW_TRACKING_TOKEN=<token>     # make one: trestle tokens create --name NAME --role editor',
+                '  export TRESTLE_TRACKING_TOKEN=<token>',
+              ]
+            : []),
+          '',
+          'Press Ctrl-C to stop.',
+        ].join('\n'),
     );
     await running.closed;
     ctx.out.info('Server stopped.');

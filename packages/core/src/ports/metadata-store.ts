@@ -1,5 +1,6 @@
 import type { ExperimentStore } from './experiment-store.js';
 import type { RunStore } from './run-store.js';
+import type { TokenStore } from './token-store.js';
 
 /**
  * What the SDK, the CLI and the server need to track experiments: implemented by the SQL
@@ -21,6 +22,8 @@ export interface StoreCapabilities {
 /** A metadata store: a tracking backend with a schema to migrate. */
 export interface MetadataStore extends TrackingBackend {
   readonly capabilities: StoreCapabilities;
+  /** API tokens of servers started with access control (`trestle server --auth`). */
+  readonly tokens: TokenStore;
   /** Applies pending migrations; returns the names of those applied. */
   migrate(): Promise<string[]>;
   /** Names of applied and pending migrations. */

@@ -121,6 +121,25 @@ export interface InputTagsTable {
   value: string;
 }
 
+/**
+ * `api_tokens`: tokens of a server started with access control (see `0002-api-tokens.ts`).
+ * Only the SHA-256 of a secret is stored, never the secret.
+ */
+export interface ApiTokensTable {
+  /** 16 lowercase hex characters. */
+  token_id: string;
+  name: string;
+  /** `reader` | `editor` | `admin`. */
+  role: string;
+  /** The first characters of the secret, for display. */
+  prefix: string;
+  /** Hex SHA-256 of the whole secret; unique. */
+  token_hash: string;
+  created_time: number;
+  last_used_time: number | null;
+  revoked_time: number | null;
+}
+
 /** The Kysely database type of the metadata store. */
 export interface MetadataDatabase {
   experiments: ExperimentsTable;
@@ -134,4 +153,5 @@ export interface MetadataDatabase {
   datasets: DatasetsTable;
   inputs: InputsTable;
   input_tags: InputTagsTable;
+  api_tokens: ApiTokensTable;
 }

@@ -35,6 +35,7 @@ import type {
   SearchRunsOptions,
   StoreCapabilities,
   Tag,
+  TokenStore,
   UpdateRunInput,
   ViewType,
 } from '@trestle/core';
@@ -49,6 +50,7 @@ import { createMetadataMigrator } from './migrations/index.js';
 import type { MigrationContext } from './migrations/index.js';
 import type { MetadataDatabase } from './schema.js';
 import { compileExperimentSearch, compileRunSearch } from './search-compiler.js';
+import { SqlTokenStore } from './sql-token-store.js';
 import {
   checkBatchLimits,
   parseExperimentId,
@@ -125,6 +127,7 @@ function tagMap(tags: readonly Tag[] | undefined, kind: 'tag' | 'experiment tag'
  */
 export class SqlMetadataStore implements MetadataStore {
   readonly capabilities: StoreCapabilities;
+  readonly tokens: TokenStore;
   readonly #db: Db;
   readonly #dialect: SqlDialect;
   readonly #artifactRoot: string;
@@ -136,6 +139,7 @@ export class SqlMetadataStore implements MetadataStore {
     this.#dialect = options.dialect;
     this.#artifactRoot = options.artifactRoot.replace(/\/+$/, '');
     this.#now = options.now ?? Date.now;
+    this.tokens = new SqlTokenStore({ db: () => this.#open(), now: this.#now });
     this.capabilities = options.dialect.capabilities;
   }
 

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_TAGS } from '@trestle/core';
-import type { ErrorCode, Experiment, MetadataStore, Metric, Run } from '@trestle/core';
+import type { ErrorCode, Experiment, MetadataStore, Metric, Role, Run, TokenStore } from '@trestle/core';
 
 /** What a backend's factory hands the suite. */
 export interface MetadataContractSubject {
@@ -750,6 +750,109 @@ export function metadataStoreContract(name: string, factory: () => Promise<Metad
           expect(paged).toEqual(all.items.map((r) => r.info.runId));
           expect(new Set(paged).size).toBe(23);
           expect([...paged].sort()).toEqual([...created].sort());
+        }
+      });
+    });
+
+    describe('api tokens', () => {
+      const tokens = (): TokenStore => store().tokens;
+
+      it('creates a token whose secret is returned once and verifies to its info', async () => {
+        const before = Date.now();
+        const { token, info } = await tokens().createToken({ name: 'ci', role: 'editor' });
+        expect(token).toMatch(/^trestle_[A-Za-z0-9_-]{43}$/);
+        expect(info).toMatchObject({ name: 'ci', role: 'editor', lastUsedTime: null, revokedTime: null });
+        expect(info.tokenId).toMatch(/^[0-9a-f]{16}$/);
+        expect(token.startsWith(info.prefix)).toBe(true);
+        expect(info.prefix.length).toBeLessThan(token.length / 3);
+        expect(info.createdTime).toBeGreaterThanOrEqual(before - 1000);
+        expect(JSON.stringify(info)).not.toContain(token.slice(info.prefix.length));
+
+        const verified = await tokens().verifyToken(token);
+        expect(verified).toMatchObject({ tokenId: info.tokenId, name: 'ci', role: 'editor', revokedTime: null });
+        expect(verified?.lastUsedTime).toBeGreaterThanOrEqual(info.createdTime);
+        const listed = (await tokens().listTokens()).find((t) => t.tokenId === info.tokenId);
+        expect(listed).toMatchObject({ ...info, lastUsedTime: verified?.lastUsedTime });
+        expect(JSON.stringify(await tokens().listTokens())).not.toContain(token);
+      });
+
+      it('gives every token its own id and secret, and lists them oldest first', async () => {
+        const a = await tokens().createToken({ name: `a-${uid()}`, role: 'reader' });
+        await new Promise((r) => setTimeout(r, 3));
+        const b = await tokens().createToken({ name: `b-${uid()}`, role: 'reader' });
+        expect(a.token).not.toBe(b.token);
+        expect(a.info.tokenId).not.toBe(b.info.tokenId);
+        expect((await tokens().verifyToken(b.token))?.tokenId).toBe(b.info.tokenId);
+        const ids = (await tokens().listTokens()).map((t) => t.tokenId);
+        expect(ids.indexOf(a.info.tokenId)).toBeGreaterThanOrEqual(0);
+        expect(ids.indexOf(a.info.tokenId)).toBeLessThan(ids.indexOf(b.info.tokenId));
+      });
+
+      it('does not verify unknown, altered or malformed secrets', async () => {
+        const { token } = await tokens().createToken({ name: 'real', role: 'admin' });
+        const last = token.at(-1) === 'A' ? 'B' : 'A';
+        for (const secret of [
+          `${token.slice(0, -1)}${last}`,
+          `trestle_${randomBytes(32).toString('base64url')}`,
+          token.slice(0, 20),
+          `${token} `,
+          token.toUpperCase(),
+          'trestle_',
+          '',
+        ]) {
+          expect(await tokens().verifyToken(secret), JSON.stringify(secret)).toBeUndefined();
+        }
+      });
+
+      it('revokes: the secret stops verifying at once, the token stays listed, revoking again changes nothing', async () => {
+        const { token, info } = await tokens().createToken({ name: 'leaked', role: 'editor' });
+        expect(await tokens().verifyToken(token)).toBeDefined();
+        await tokens().revokeToken(info.tokenId);
+        expect(await tokens().verifyToken(token)).toBeUndefined();
+        const revoked = (await tokens().listTokens()).find((t) => t.tokenId === info.tokenId);
+        expect(revoked?.revokedTime).toEqual(expect.any(Number));
+        await tokens().revokeToken(info.tokenId);
+        expect((await tokens().listTokens()).find((t) => t.tokenId === info.tokenId)?.revokedTime).toBe(
+          revoked?.revokedTime,
+        );
+        expect(await tokens().verifyToken(token)).toBeUndefined();
+        await expectCode(tokens().revokeToken('0123456789abcdef'), 'NOT_FOUND', /trestle tokens list/);
+      });
+
+      it('counts valid admin tokens only', async () => {
+        const before = await tokens().countAdmins();
+        const admin = await tokens().createToken({ name: 'admin', role: 'admin' });
+        await tokens().createToken({ name: 'editor', role: 'editor' });
+        await tokens().createToken({ name: 'reader', role: 'reader' });
+        expect(await tokens().countAdmins()).toBe(before + 1);
+        await tokens().revokeToken(admin.info.tokenId);
+        expect(await tokens().countAdmins()).toBe(before);
+      });
+
+      it('refuses an empty name and an unknown role', async () => {
+        await expectCode(tokens().createToken({ name: '', role: 'reader' }), 'INVALID_ARGUMENT', /name/);
+        await expectCode(tokens().createToken({ name: '   ', role: 'reader' }), 'INVALID_ARGUMENT', /name/);
+        await expectCode(tokens().createToken({ name: 'x'.repeat(201), role: 'reader' }), 'INVALID_ARGUMENT', /name/);
+        await expectCode(
+          tokens().createToken({ name: 'x', role: 'owner' as Role }),
+          'INVALID_ARGUMENT',
+          /reader, editor, admin/,
+        );
+      });
+
+      it('verifies a token on a second store instance, and sees its revocation there', async (ctx) => {
+        if (subject?.openAnother === undefined) {
+          ctx.skip('this backend cannot open a second instance on the same database');
+          return;
+        }
+        const other = await subject.openAnother();
+        try {
+          const { token, info } = await tokens().createToken({ name: 'shared', role: 'reader' });
+          expect((await other.tokens.verifyToken(token))?.tokenId).toBe(info.tokenId);
+          await other.tokens.revokeToken(info.tokenId);
+          expect(await tokens().verifyToken(token)).toBeUndefined();
+        } finally {
+          await other.close();
         }
       });
     });

@@ -9,12 +9,14 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { MetadataDatabase } from '../schema.js';
 import type { MigrationContext } from './context.js';
 import { initialMigration } from './0001-initial.js';
+import { apiTokensMigration } from './0002-api-tokens.js';
 
 export type { MigrationContext } from './context.js';
 
 /** Migrations in the order they apply; names never change once released. */
 const MIGRATIONS: readonly (readonly [name: string, build: (ctx: MigrationContext) => Migration])[] = [
   ['0001-initial', initialMigration],
+  ['0002-api-tokens', apiTokensMigration],
 ];
 
 /** Names of all metadata migrations, oldest first. */
