@@ -6,21 +6,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TrestleError } from '@trestle/core';
-import { isTrestleError, loadConfig } from '@trestle/core';
+import { loadConfig } from '@trestle/core';
 import { startServer, type RunningServer } from '@trestle/server';
 import { openStores, type Stores } from '@trestle/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caught } from './support/errors.js';
 import { Trestle } from '../packages/client/src/index.js';
-
-async function caught(promise: Promise<unknown>): Promise<TrestleError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isTrestleError(err)) throw new Error(`expected a TrestleError, got ${String(err)}`);
-  return err;
-}
 
 describe('the SDK against a server with access control', () => {
   let home: string;

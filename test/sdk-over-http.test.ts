@@ -6,39 +6,17 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { buffer } from 'node:stream/consumers';
 import { Readable } from 'node:stream';
-import { isTrestleError, loadConfig, TrestleError, type TrestleConfig } from '@trestle/core';
+import { loadConfig, TrestleError, type TrestleConfig } from '@trestle/core';
 import { startServer, type RunningServer } from '@trestle/server';
 import { openStores, type Stores } from '@trestle/store';
+import { pseudoRandomChunks } from '@trestle/store/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caught } from './support/errors.js';
 import { runArtifactKey, Trestle } from '../packages/client/src/index.js';
 import { connectRest } from '../packages/client/src/rest/index.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-// Deterministic pseudo-random bytes (xorshift32), so the artifact does not compress or repeat.
-function* pseudoRandomChunks(size: number, seed = 42, chunkSize = 256 * 1024): Generator<Buffer> {
-  let state = seed;
-  for (let done = 0; done < size; done += chunkSize) {
-    const chunk = Buffer.allocUnsafe(Math.min(chunkSize, size - done));
-    for (let i = 0; i < chunk.length; i++) {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      chunk[i] = state & 0xff;
-    }
-    yield chunk;
-  }
-}
-
-async function caught(promise: Promise<unknown>): Promise<TrestleError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isTrestleError(err)) throw new Error(`expected a TrestleError, got ${String(err)}`);
-  return err;
-}
 
 describe('the SDK over HTTP against a real Trestle server', () => {
   let home: string;

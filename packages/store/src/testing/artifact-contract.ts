@@ -45,7 +45,7 @@ function sha256(bytes: Uint8Array | string): string {
 
 // A deterministic pseudo-random byte sequence (xorshift32), produced chunk by chunk so that
 // several megabytes never sit in memory at once.
-function* pseudoRandomChunks(size: number, seed: number, chunkSize = 64 * 1024): Generator<Buffer> {
+export function* pseudoRandomChunks(size: number, seed = 42, chunkSize = 64 * 1024): Generator<Buffer> {
   let state = seed >>> 0 || 1;
   for (let done = 0; done < size; done += chunkSize) {
     const chunk = Buffer.allocUnsafe(Math.min(chunkSize, size - done));
