@@ -37,7 +37,8 @@ describe('trestle quickstart and the runs/experiments commands', () => {
     expect(r.stdout).toMatch(/l2\s+0\.0001/);
     expect(r.stdout).toMatch(/flights-2001-01\s+\w+\s+training/);
     expect(r.stdout).toMatch(/flights-2001-02-w1\s+\w+\s+evaluation/);
-    expect(r.stdout).toContain('model/');
+    expect(r.stdout).toMatch(/model\/encoder\.json\s+\d+/);
+    expect(r.stdout).toMatch(/model\/model\.json\s+\d+/);
   });
 
   it('runs show --json carries the per-iteration loss and the model artifact', async () => {

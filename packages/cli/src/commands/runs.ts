@@ -1,7 +1,29 @@
-import { runArtifactKey, type Run, type SearchRunsOptions, type TrackingBackend } from '@trestle/core';
+import {
+  runArtifactKey,
+  type ArtifactEntry,
+  type ArtifactStore,
+  type Run,
+  type SearchRunsOptions,
+  type TrackingBackend,
+} from '@trestle/core';
 import type { Command, CommandContext, CommandGroup } from '../framework/command.js';
 import { formatDuration, formatNumber, formatTime, table } from '../framework/output.js';
 import { allExperimentIds, parsePositiveInt, resolveExperiment, resolveRunId, withTrestle } from '../session.js';
+
+const MAX_LISTED_ARTIFACTS = 200;
+
+/** The files under `dir`, depth first, at most `limit` of them. */
+async function listFiles(store: ArtifactStore, dir: string, limit: number): Promise<ArtifactEntry[]> {
+  const out: ArtifactEntry[] = [];
+  const pending = [dir];
+  while (pending.length > 0 && out.length < limit) {
+    for (const entry of await store.list(pending.shift())) {
+      if (entry.isDir) pending.push(entry.path);
+      else if (out.length < limit) out.push(entry);
+    }
+  }
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}
 
 const RUN_COLUMNS = ['run id', 'name', 'experiment', 'status', 'started', 'duration'];
 
@@ -110,7 +132,7 @@ const show: Command = {
     withTrestle(ctx, async ({ backend, artifacts }) => {
       const run = await backend.getRun(await resolveRunId(backend, ctx.positionals[0]!));
       const prefix = `${runArtifactKey(run.info)}/`;
-      const files = await artifacts.list(runArtifactKey(run.info));
+      const files = await listFiles(artifacts, runArtifactKey(run.info), MAX_LISTED_ARTIFACTS);
       const artifactList = files.map((f) => ({
         ...f,
         path: f.path.startsWith(prefix) ? f.path.slice(prefix.length) : f.path,
@@ -173,7 +195,7 @@ const show: Command = {
             'Artifacts',
             table(
               ['path', 'size'],
-              artifactList.map((f) => [f.isDir ? `${f.path}/` : f.path, f.size]),
+              artifactList.map((f) => [f.path, f.size]),
             ),
           );
         return lines.join('\n');
