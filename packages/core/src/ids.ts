@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
-/** A new run id: 32 lowercase hex characters, like MLflow's uuid4().hex. */
+/** A new run id: 32 lowercase hex characters, like MLflow's uuid4().hex (and as MLflow does, a UUID v4 without dashes). */
 export function newRunId(): string {
-  return randomBytes(16).toString('hex');
+  // randomUUID draws from a pooled entropy buffer: several times cheaper than randomBytes(16).
+  return randomUUID().replaceAll('-', '');
 }
 
 const ADJECTIVES = [

@@ -134,11 +134,24 @@ describe('buildServer', () => {
       expect(unsafe.headers['x-request-id']).not.toBe(plain.headers['x-request-id']);
     });
 
-    it('writes JSON request logs carrying the request id', async () => {
-      await fx.app.inject({ method: 'GET', url: '/api/v1/experiments', headers: { 'x-request-id': 'log-me' } });
+    it('writes one JSON log line per request, carrying the request id, status and time', async () => {
+      await fx.app.inject({ method: 'GET', url: '/api/v1/experiments?maxResults=5', headers: { 'x-request-id': 'log-me' } });
+      await fx.app.inject({ method: 'GET', url: '/api/v1/experiments/404404', headers: { 'x-request-id': 'log-me-too' } });
       const mine = logs.lines().filter((l) => l['reqId'] === 'log-me');
-      expect(mine.map((l) => l['msg'])).toEqual(expect.arrayContaining(['incoming request', 'request completed']));
-      expect(mine.find((l) => l['msg'] === 'request completed')?.['res']).toMatchObject({ statusCode: 200 });
+      expect(mine).toEqual([
+        expect.objectContaining({
+          level: 30,
+          msg: 'request completed',
+          method: 'GET',
+          url: '/api/v1/experiments?maxResults=5',
+          statusCode: 200,
+          responseTime: expect.any(Number),
+        }),
+      ]);
+      // A refused request: the error handler's line, then the one request line with its status.
+      const refused = logs.lines().filter((l) => l['reqId'] === 'log-me-too');
+      expect(refused.map((l) => l['msg'])).toEqual(['request refused', 'request completed']);
+      expect(refused[1]).toMatchObject({ statusCode: 404, method: 'GET' });
     });
   });
 

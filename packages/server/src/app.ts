@@ -12,6 +12,7 @@ import { INTERNAL_MESSAGE, toHttpError } from './http-errors.js';
 import { registerDocs, registerOpenApi } from './openapi.js';
 import { isMlflowUrl, mlflowErrorHandler, mlflowPlugin } from './mlflow/index.js';
 import { REQUEST_ID_HEADER, requestId } from './request-id.js';
+import { OneLineRequestLog } from './request-log.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { experimentRoutes } from './routes/experiments.js';
 import { healthRoutes } from './routes/health.js';
@@ -103,6 +104,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger }),
     bodyLimit,
     genReqId: requestId,
+    logController: new OneLineRequestLog(),
     // Experiment names (up to 500 characters) and artifact paths travel in the URL.
     routerOptions: { maxParamLength: 4096 },
     // URLs the router refuses before any route is found (a malformed percent-encoding such as

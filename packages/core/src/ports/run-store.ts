@@ -90,6 +90,20 @@ export interface RunStore {
   /** Full history of one metric, ordered by step, then timestamp. */
   getMetricHistory(runId: string, key: string, options?: MetricHistoryOptions): Promise<Page<Metric>>;
   /**
+   * Optional: the whole history of one metric, as {@link getMetricHistory} without `maxResults`
+   * would return it, already serialised: the text of a JSON array of
+   * `{"key", "value", "timestamp", "step"}` objects in history order, with NaN and ±Infinity
+   * as the strings `"NaN"`, `"Infinity"` and `"-Infinity"` (the wire encoding of both HTTP
+   * APIs). Backends that build the text in the database implement it, so a server can send a
+   * 100,000-point history without making and serialising 100,000 objects; callers fall back to
+   * {@link getMetricHistory} when it is absent. Same errors as {@link getMetricHistory}.
+   *
+   * @example
+   * await store.getMetricHistoryJson?.(runId, 'loss')
+   * // '[{"key":"loss","value":0.5,"timestamp":1717000000000,"step":0},{"key":"loss","value":"NaN",…}]'
+   */
+  getMetricHistoryJson?(runId: string, key: string): Promise<string>;
+  /**
    * A downsampled history for charts: per step bucket the first, min, max and last points,
    * so spikes survive. A 1,000,000-point metric comes back as a few thousand points.
    */

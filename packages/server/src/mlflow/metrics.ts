@@ -1,7 +1,8 @@
 import { TrestleError } from '@trestle/core';
 import { invalidParameter, missingParameter } from './errors.js';
 import { readMaxResults } from './request-message.js';
-import type { MlflowRoute } from './routes.js';
+import { metricHistoryJson } from '../history-json.js';
+import { JsonText, type MlflowRoute } from './routes.js';
 import { toMlflowMetric, type MlflowMetric } from './translate.js';
 
 /** At most this many runs per `get-history-bulk-interval` call (MLflow's `MAX_RUNS_GET_METRIC_HISTORY_BULK`). */
@@ -23,6 +24,11 @@ export const metricRoutes: readonly MlflowRoute[] = [
       const key = msg.requiredString('metric_key');
       const maxResults = readMaxResults(msg, 'max_results', Number.MAX_SAFE_INTEGER);
       const pageToken = msg.string('page_token');
+      if (maxResults === undefined && !pageToken) {
+        // The whole history, unpaged: sent as the store serialised it.
+        const json = await metricHistoryJson(metadata, runId, key);
+        return new JsonText(json === '[]' ? '{}' : `{"metrics":${json}}`);
+      }
       const page = await metadata.getMetricHistory(runId, key, {
         ...(maxResults === undefined ? {} : { maxResults }),
         ...(pageToken ? { pageToken } : {}),

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ArtifactStore, MetadataStore } from '@trestle/core';
 // Brings in @fastify/swagger's `schema.hide` (types only; nothing is loaded at run time).
 import type {} from '@fastify/swagger';
+import { JSON_CONTENT_TYPE } from '../history-json.js';
 import { RequestMessage } from './request-message.js';
 
 /** What a route handler works with: the two stores and the request (for its origin, logger…). */
@@ -26,7 +27,17 @@ export interface MlflowRoute {
   readonly url: string;
   /** Largest JSON body in bytes, when it differs from the dialect's default. */
   readonly bodyLimit?: number;
-  readonly handle: (message: RequestMessage, context: MlflowRouteContext) => Promise<object>;
+  readonly handle: (message: RequestMessage, context: MlflowRouteContext) => Promise<object | JsonText>;
+}
+
+/**
+ * A response message already serialised (such as a long metric history the store wrote as JSON),
+ * which a route returns to have it sent as is.
+ *
+ * @example return new JsonText('{"metrics":[…]}');
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
 }
 
 /** The stores every MLflow route needs (the options of `mlflowPlugin`). */
@@ -56,7 +67,10 @@ export function registerMlflowRoutes(app: FastifyInstance, routes: readonly Mlfl
       url: route.url,
       schema: { hide: true },
       ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
-      handler: async (request) => route.handle(requestMessage(request), { ...stores, request }),
+      handler: async (request, reply) => {
+        const answer = await route.handle(requestMessage(request), { ...stores, request });
+        return answer instanceof JsonText ? reply.type(JSON_CONTENT_TYPE).send(answer.text) : answer;
+      },
     });
   }
 }

@@ -33,6 +33,7 @@ describe('metrics routes', () => {
 
     const res = await inject({ method: 'GET', url: `/api/v1/runs/${runId}/metrics/loss/history` });
     expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(res.body).not.toContain('null');
     expect(res.json().items).toEqual([
       { key: 'loss', value: 'NaN', timestamp: 1, step: 0 },

@@ -67,6 +67,13 @@ export interface SqlDialect {
   bulkInsert(statement: BulkInsert): CompiledQuery[];
   /** Aggregate of `expr` into a JSON array, as text (`null` on PostgreSQL for no rows). */
   jsonArrayAgg(expr: Expression<unknown>): RawBuilder<string | null>;
+  /** Aggregate of text `expr` joined by `separator`, ordered by `orderBy` (`null` for no rows). */
+  stringAgg(expr: Expression<unknown>, separator: string, orderBy: RawBuilder<unknown>): RawBuilder<string | null>;
+  /**
+   * A finite double as the text of a JSON number that reads back as the same double (SQLite
+   * writes 17 significant digits, e.g. `1.0`; PostgreSQL the shortest exact form).
+   */
+  jsonNumber(expr: Expression<unknown>): RawBuilder<string>;
   /** A unique or primary-key constraint failed. */
   isUniqueViolation(err: unknown): boolean;
   /** The transaction lost a race (deadlock, serialization failure) and may be retried at once. */
@@ -157,6 +164,11 @@ export const sqliteDialect: SqlDialect = {
     return out;
   },
   jsonArrayAgg: (expr) => sql<string>`json_group_array(${expr})`,
+  // An ORDER BY inside group_concat doubles its time; the caller's ordered subquery over the
+  // WITHOUT ROWID primary key already yields rows in that order.
+  stringAgg: (expr, separator) => sql<string | null>`group_concat(${expr}, ${sql.lit(separator)})`,
+  // CAST(real AS text) keeps only 15 digits; the JSON renderer keeps 17.
+  jsonNumber: (expr) => sql<string>`json_quote(${expr})`,
   isUniqueViolation: (err) => /^SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)$/.test(errorCode(err)),
   // BEGIN IMMEDIATE never upgrades a read lock, so SQLITE_BUSY only comes after busy_timeout.
   isRetryable: () => false,
@@ -205,6 +217,11 @@ export const postgresDialect: SqlDialect = {
     return rows.length === 0 ? [] : [CompiledQuery.raw(text, parameters)];
   },
   jsonArrayAgg: (expr) => sql<string | null>`json_agg(${expr})::text`,
+  // PostgreSQL does not promise a subquery's order to an aggregate (parallel plans): say it.
+  stringAgg: (expr, separator, orderBy) =>
+    sql<string | null>`string_agg(${expr}, ${sql.lit(separator)} ORDER BY ${orderBy})`,
+  // float8 → text is the shortest exact form (with the default extra_float_digits).
+  jsonNumber: (expr) => sql<string>`(${expr})::text`,
   isUniqueViolation: (err) => errorCode(err) === '23505',
   isRetryable: (err) => ['40001', '40P01'].includes(errorCode(err)),
   isBusy: (err) => errorCode(err) === '55P03',

@@ -85,6 +85,42 @@ export async function readHistory(
   return points;
 }
 
+/** Largest finite double: a stored value beyond it is ±Infinity (SQLite would write those as `9e999`). */
+const MAX_DOUBLE = sql.lit(Number.MAX_VALUE);
+
+/**
+ * The whole history of one (run, key) as the text of a JSON array of `{"key", "value",
+ * "timestamp", "step"}` objects in history order, NaN and ±Infinity as the strings `"NaN"`,
+ * `"Infinity"` and `"-Infinity"`: what `JSON.stringify` makes of {@link readHistory}'s points in
+ * that encoding, numbers possibly written differently (`1.0` for `1`) but reading back the
+ * same. The text is built by the database, so a large history costs no object per point on
+ * either side. Like {@link readHistory}, it relies on the aggregate following the ordered
+ * subquery (an `ORDER BY` inside the aggregate would sort the rows again, doubling the time).
+ */
+export async function readHistoryJson(
+  db: Kysely<MetadataDatabase>,
+  dialect: SqlDialect,
+  runId: string,
+  key: string,
+): Promise<string> {
+  const value = sql.ref('h.value');
+  // The key is serialised here, so that it is escaped exactly as JSON.stringify does.
+  const point = sql<string>`'{"key":' || CAST(${JSON.stringify(key)} AS text) || ',"value":' || CASE
+      WHEN h.is_nan = 1 THEN '"NaN"'
+      WHEN ${value} > ${MAX_DOUBLE} THEN '"Infinity"'
+      WHEN ${value} < -${MAX_DOUBLE} THEN '"-Infinity"'
+      WHEN ${value} = 0 THEN '0'
+      ELSE ${dialect.jsonNumber(value)} END
+    || ',"timestamp":' || h."timestamp" || ',"step":' || h.step || '}'`;
+  const result = await sql<{ j: string | null }>`
+    SELECT ${dialect.stringAgg(point, ',', sql`h.step, h."timestamp", h.value, h.is_nan`)} AS j
+    FROM (SELECT step, "timestamp", value, is_nan FROM metrics
+          WHERE run_id = ${runId} AND key = ${key}
+          ORDER BY step, "timestamp", value, is_nan) h`.execute(db);
+  const text = result.rows[0]?.j ?? null;
+  return text === null ? '[]' : `[${text}]`;
+}
+
 /** The position of `p` for keyset paging. */
 export function cursorOf(p: Point): HistoryCursor {
   return Number.isNaN(p.value)

@@ -37,6 +37,31 @@ const ROLLUP_TYPES: readonly BulkColumnType[] = [
   'bigint', 'bigint', 'double',
 ];
 
+/** Keeps the stored latest point unless the new one wins by MLflow's rule (step, timestamp, value; NaN lowest). */
+const LATEST_UPSERT = `ON CONFLICT (run_id, key) DO UPDATE SET
+        step = excluded.step, "timestamp" = excluded."timestamp", value = excluded.value, is_nan = excluded.is_nan
+      WHERE excluded.step > lm.step
+        OR (excluded.step = lm.step AND (excluded."timestamp" > lm."timestamp"
+          OR (excluded."timestamp" = lm."timestamp" AND excluded.is_nan = 0 AND (lm.is_nan = 1 OR excluded.value > lm.value))))`;
+
+/** Merges a batch's bucket summary into the stored one (the same rules as `mergeInto`). */
+const ROLLUP_UPSERT = (() => {
+  const firstWins = `(excluded.first_step < mr.first_step OR (excluded.first_step = mr.first_step AND excluded.first_timestamp < mr.first_timestamp))`;
+  const lastWins = `(excluded.last_step > mr.last_step OR (excluded.last_step = mr.last_step AND excluded.last_timestamp >= mr.last_timestamp))`;
+  const minWins = `(excluded.min_value IS NOT NULL AND (mr.min_value IS NULL OR excluded.min_value < mr.min_value))`;
+  const maxWins = `(excluded.max_value IS NOT NULL AND (mr.max_value IS NULL OR excluded.max_value > mr.max_value))`;
+  const pick = (wins: string, columns: string[]) =>
+    columns.map((c) => `${c} = CASE WHEN ${wins} THEN excluded.${c} ELSE mr.${c} END`);
+  const updates = [
+    'count = mr.count + excluded.count',
+    ...pick(firstWins, ['first_step', 'first_timestamp', 'first_value']),
+    ...pick(lastWins, ['last_step', 'last_timestamp', 'last_value']),
+    ...pick(minWins, ['min_step', 'min_timestamp', 'min_value']),
+    ...pick(maxWins, ['max_step', 'max_timestamp', 'max_value']),
+  ];
+  return `ON CONFLICT (run_id, key, width, bucket) DO UPDATE SET ${updates.join(', ')}`;
+})();
+
 /** Groups validated metrics by key (keys sorted), each key's points in history order. */
 export function groupByKey(metrics: readonly Metric[]): [key: string, points: Point[]][] {
   const byKey = new Map<string, Point[]>();
@@ -109,34 +134,17 @@ export async function writeMetrics(
       columns: HISTORY_COLUMNS,
       types: HISTORY_TYPES,
       rows: latest,
-      tail: `ON CONFLICT (run_id, key) DO UPDATE SET
-        step = excluded.step, "timestamp" = excluded."timestamp", value = excluded.value, is_nan = excluded.is_nan
-      WHERE excluded.step > lm.step
-        OR (excluded.step = lm.step AND (excluded."timestamp" > lm."timestamp"
-          OR (excluded."timestamp" = lm."timestamp" AND excluded.is_nan = 0 AND (lm.is_nan = 1 OR excluded.value > lm.value))))`,
+      tail: LATEST_UPSERT,
     }),
   );
 
-  const firstWins = `(excluded.first_step < mr.first_step OR (excluded.first_step = mr.first_step AND excluded.first_timestamp < mr.first_timestamp))`;
-  const lastWins = `(excluded.last_step > mr.last_step OR (excluded.last_step = mr.last_step AND excluded.last_timestamp >= mr.last_timestamp))`;
-  const minWins = `(excluded.min_value IS NOT NULL AND (mr.min_value IS NULL OR excluded.min_value < mr.min_value))`;
-  const maxWins = `(excluded.max_value IS NOT NULL AND (mr.max_value IS NULL OR excluded.max_value > mr.max_value))`;
-  const pick = (wins: string, columns: string[]) =>
-    columns.map((c) => `${c} = CASE WHEN ${wins} THEN excluded.${c} ELSE mr.${c} END`);
-  const updates = [
-    'count = mr.count + excluded.count',
-    ...pick(firstWins, ['first_step', 'first_timestamp', 'first_value']),
-    ...pick(lastWins, ['last_step', 'last_timestamp', 'last_value']),
-    ...pick(minWins, ['min_step', 'min_timestamp', 'min_value']),
-    ...pick(maxWins, ['max_step', 'max_timestamp', 'max_value']),
-  ];
   await run(
     dialect.bulkInsert({
       into: 'metric_rollups AS mr',
       columns: ROLLUP_COLUMNS,
       types: ROLLUP_TYPES,
       rows: rollups,
-      tail: `ON CONFLICT (run_id, key, width, bucket) DO UPDATE SET ${updates.join(', ')}`,
+      tail: ROLLUP_UPSERT,
     }),
   );
 }

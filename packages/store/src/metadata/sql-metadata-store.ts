@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import type { Kysely, MigrationResultSet } from 'kysely';
+import type { CompiledQuery, Kysely, MigrationResultSet } from 'kysely';
 import {
   DEFAULT_EXPERIMENT_ID,
   SYSTEM_TAGS,
@@ -39,14 +39,15 @@ import type {
   UpdateRunInput,
   ViewType,
 } from '@trestle/core';
-import type { SqlDialect } from './dialects.js';
+import type { BulkColumnType, BulkValue, SqlDialect } from './dialects.js';
 import { downsampleHistory } from './downsample.js';
 import { decodeHistoryToken, encodeHistoryToken } from './history-token.js';
 import { hydrateExperiments, hydrateRuns, toRunInfo } from './hydrate.js';
 import type { ExperimentRow, RunRow } from './hydrate.js';
-import { cursorOf, readHistory, sqlHistoryReader } from './metric-reads.js';
+import { cursorOf, readHistory, readHistoryJson, sqlHistoryReader } from './metric-reads.js';
 import { writeMetrics } from './metric-writes.js';
 import { createMetadataMigrator } from './migrations/index.js';
+import { prepare } from './prepared.js';
 import type { MigrationContext } from './migrations/index.js';
 import type { MetadataDatabase } from './schema.js';
 import { compileExperimentSearch, compileRunSearch } from './search-compiler.js';
@@ -76,6 +77,15 @@ export interface SqlMetadataStoreOptions {
 }
 
 type Db = Kysely<MetadataDatabase>;
+
+// prettier-ignore
+const RUN_COLUMNS = [
+  'run_id', 'experiment_id', 'run_name', 'user_id', 'status', 'start_time', 'end_time', 'artifact_uri', 'lifecycle_stage', 'deleted_time',
+] as const satisfies readonly (keyof RunRow)[];
+// prettier-ignore
+const RUN_TYPES: readonly BulkColumnType[] = ['text', 'bigint', 'text', 'text', 'text', 'bigint', 'bigint', 'text', 'text', 'bigint'];
+const TAG_COLUMNS = ['run_id', 'key', 'value'];
+const TAG_TYPES: readonly BulkColumnType[] = ['text', 'text', 'text'];
 
 const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['FINISHED', 'FAILED', 'KILLED']);
 const MAX_WRITE_ATTEMPTS = 6;
@@ -132,6 +142,12 @@ export class SqlMetadataStore implements MetadataStore {
   readonly #dialect: SqlDialect;
   readonly #artifactRoot: string;
   readonly #now: () => number;
+  // Statements of every write and of the run lookups, compiled once (see prepared.ts).
+  readonly #begin: CompiledQuery;
+  readonly #commit: CompiledQuery;
+  readonly #rollback: CompiledQuery;
+  readonly #runById: (runId: string) => CompiledQuery<RunRow>;
+  readonly #experimentById: (id: number) => CompiledQuery<ExperimentRow>;
   #closed = false;
 
   constructor(options: SqlMetadataStoreOptions) {
@@ -141,6 +157,17 @@ export class SqlMetadataStore implements MetadataStore {
     this.#now = options.now ?? Date.now;
     this.tokens = new SqlTokenStore({ db: () => this.#open(), now: this.#now });
     this.capabilities = options.dialect.capabilities;
+    const db = options.db;
+    this.#begin = options.dialect.beginWrite.compile(db);
+    this.#commit = sql`commit`.compile(db);
+    this.#rollback = sql`rollback`.compile(db);
+    this.#runById = prepare(1, (id) => db.selectFrom('runs').selectAll().where('run_id', '=', id));
+    this.#experimentById = prepare(1, (id) =>
+      db
+        .selectFrom('experiments')
+        .selectAll()
+        .where('experiment_id', '=', id as never),
+    );
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -203,13 +230,13 @@ export class SqlMetadataStore implements MetadataStore {
     for (let attempt = 1; ; attempt++) {
       try {
         return await db.connection().execute(async (conn) => {
-          await this.#dialect.beginWrite.execute(conn);
+          await conn.executeQuery(this.#begin);
           try {
             const result = await fn(conn);
-            await sql`commit`.execute(conn);
+            await conn.executeQuery(this.#commit);
             return result;
           } catch (err) {
-            await sql`rollback`.execute(conn).catch(() => undefined);
+            await conn.executeQuery(this.#rollback).catch(() => undefined);
             throw err;
           }
         });
@@ -301,7 +328,7 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   async #experimentRow(db: Db, id: number): Promise<ExperimentRow> {
-    const row = await db.selectFrom('experiments').selectAll().where('experiment_id', '=', id).executeTakeFirst();
+    const row = (await db.executeQuery(this.#experimentById(id))).rows[0];
     if (row === undefined)
       throw new TrestleError('NOT_FOUND', `experiment '${id}' does not exist`, { experimentId: String(id) });
     return row;
@@ -515,12 +542,16 @@ export class SqlMetadataStore implements MetadataStore {
         lifecycle_stage: 'active',
         deleted_time: null,
       };
-      await db.insertInto('runs').values(row).execute();
+      // Plain statement text (no query building): creating runs is a hot path of training scripts.
+      await this.#insert('runs', RUN_COLUMNS, RUN_TYPES, [RUN_COLUMNS.map((c) => row[c])], db);
       const sortedTags = [...tags].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, value]) => ({ key, value }));
-      await db
-        .insertInto('tags')
-        .values(sortedTags.map((t) => ({ run_id: runId, ...t })))
-        .execute();
+      await this.#insert(
+        'tags',
+        TAG_COLUMNS,
+        TAG_TYPES,
+        sortedTags.map((t) => [runId, t.key, t.value]),
+        db,
+      );
       // A new run has nothing else: no need to read it back.
       return {
         info: toRunInfo(row),
@@ -528,6 +559,16 @@ export class SqlMetadataStore implements MetadataStore {
         inputs: { datasetInputs: [] },
       };
     });
+  }
+
+  async #insert(
+    into: string,
+    columns: readonly string[],
+    types: readonly BulkColumnType[],
+    rows: BulkValue[][],
+    db: Db,
+  ): Promise<void> {
+    for (const q of this.#dialect.bulkInsert({ into, columns, types, rows, tail: '' })) await db.executeQuery(q);
   }
 
   async getRun(runId: string): Promise<Run> {
@@ -542,7 +583,7 @@ export class SqlMetadataStore implements MetadataStore {
 
   async #runRow(db: Db, runId: string): Promise<RunRow> {
     if (typeof runId !== 'string' || runId === '') throw runNotFound(String(runId));
-    const row = await db.selectFrom('runs').selectAll().where('run_id', '=', runId).executeTakeFirst();
+    const row = (await db.executeQuery(this.#runById(runId))).rows[0];
     if (row === undefined) throw runNotFound(runId);
     return row;
   }
@@ -798,6 +839,13 @@ export class SqlMetadataStore implements MetadataStore {
     const more = maxResults !== undefined && points.length > maxResults;
     const items = more ? points.slice(0, maxResults) : points;
     return more ? { items, nextPageToken: encodeHistoryToken(cursorOf(items[items.length - 1]!)) } : { items };
+  }
+
+  async getMetricHistoryJson(runId: string, key: string): Promise<string> {
+    const db = this.#open();
+    validateKey('metric', key);
+    await this.#runRow(db, runId);
+    return readHistoryJson(db, this.#dialect, runId, key);
   }
 
   async getMetricHistoryDownsampled(runId: string, key: string, options: DownsampleOptions): Promise<Metric[]> {

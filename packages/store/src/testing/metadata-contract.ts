@@ -434,6 +434,77 @@ export function metadataStoreContract(name: string, factory: () => Promise<Metad
         expect(sampled.map((m) => m.value)).toEqual([NaN, Infinity, -Infinity]);
       });
 
+      it('serialises a whole history to JSON as its points would be (getMetricHistoryJson, optional)', async (ctx) => {
+        const s = store();
+        if (s.getMetricHistoryJson === undefined) {
+          ctx.skip('this backend does not implement the optional getMetricHistoryJson');
+          return;
+        }
+        const historyJson = (runId: string, key: string) => s.getMetricHistoryJson!(runId, key);
+        const run = await runIn(await experiment('history-json'));
+        const id = run.info.runId;
+        const key = 'val "loss" \\ é/✓';
+        const values = [
+          NaN,
+          Infinity,
+          -Infinity,
+          0,
+          -0,
+          1,
+          -2,
+          0.1,
+          1 / 3,
+          0.30000000000000004,
+          2 ** 53 + 2,
+          1e20,
+          1e-7,
+          123456.789,
+          Number.MIN_VALUE,
+          -Number.MIN_VALUE,
+          Number.MAX_VALUE,
+          -Number.MAX_VALUE,
+          2.2250738585072014e-308,
+        ];
+        const points = values.map((v, i) => metric(key, v, i % 7 === 3 ? -i : i, 1_700_000_000_000 + (i % 3)));
+        // Out of order, over two batches, with a repeated (step, timestamp) of another value.
+        await s.logBatch(id, { metrics: points.slice(8).reverse() });
+        await s.logBatch(id, { metrics: [...points.slice(0, 8).reverse(), metric(key, 0.25, 2, 1_700_000_000_002)] });
+        await s.logBatch(id, {
+          metrics: Array.from({ length: 1000 }, (_, i) => metric('many', Math.sin(i) * 10 ** ((i % 40) - 20), 999 - i)),
+        });
+
+        const encode = (v: number): number | string =>
+          Number.isFinite(v) ? v : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+        for (const k of [key, 'many']) {
+          const objects = (await s.getMetricHistory(id, k)).items.map((m) => ({
+            key: m.key,
+            value: encode(m.value),
+            timestamp: m.timestamp,
+            step: m.step,
+          }));
+          const json = await historyJson(id, k);
+          const parsed = JSON.parse(json) as Record<string, unknown>[];
+          expect(parsed).toEqual(JSON.parse(JSON.stringify(objects)));
+          expect(parsed.every((p) => Object.keys(p).join() === 'key,value,timestamp,step')).toBe(true);
+          // Keys are escaped exactly as JSON.stringify does; numbers may be written differently (`1.0`) but read back the same.
+          expect(json.startsWith(`[{"key":${JSON.stringify(k)},"value":`)).toBe(true);
+        }
+        const parsed = JSON.parse(await historyJson(id, key)) as { value: unknown; step: number }[];
+        expect(parsed).toHaveLength(values.length + 1);
+        expect(parsed.filter((p) => typeof p.value === 'string').map((p) => p.value)).toEqual([
+          'NaN',
+          'Infinity',
+          '-Infinity',
+        ]);
+        expect(parsed.map((p) => p.value)).toEqual(
+          expect.arrayContaining([Number.MAX_VALUE, -Number.MIN_VALUE, 1 / 3, 2 ** 53 + 2]),
+        );
+
+        expect(await historyJson(id, 'nothing')).toBe('[]');
+        await expectCode(historyJson('0'.repeat(32), key), 'NOT_FOUND');
+        await expectCode(historyJson(id, '../up'), 'INVALID_ARGUMENT');
+      });
+
       it('enforces batch limits and validates keys and values', async () => {
         const run = await runIn(await experiment('limits'));
         const id = run.info.runId;
