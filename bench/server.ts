@@ -98,7 +98,8 @@ class Client {
           method,
           path,
           agent: this.#agent,
-          headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          headers:
+            body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -114,7 +115,11 @@ class Client {
 
   /** POSTs an MLflow RPC and returns its parsed answer; throws on anything but 200. */
   async mlflow<T = Record<string, unknown>>(rpc: string, body: string | object): Promise<T> {
-    const res = await this.send('POST', `/api/2.0/mlflow/${rpc}`, typeof body === 'string' ? body : JSON.stringify(body));
+    const res = await this.send(
+      'POST',
+      `/api/2.0/mlflow/${rpc}`,
+      typeof body === 'string' ? body : JSON.stringify(body),
+    );
     if (res.status !== 200) throw new Error(`${rpc} answered ${res.status}: ${res.body.slice(0, 500)}`);
     return JSON.parse(res.body) as T;
   }
@@ -133,7 +138,12 @@ function trainingBatch(b: number): Metric[] {
   for (let i = 0; i < steps; i++) {
     const step = b * steps + i;
     for (let k = 0; k < KEYS_PER_BATCH; k++) {
-      out.push({ key: `metric_${k}`, value: Math.sin(step / 50 + k) + Math.random() * 0.01, step, timestamp: 1_700_000_000_000 + step });
+      out.push({
+        key: `metric_${k}`,
+        value: Math.sin(step / 50 + k) + Math.random() * 0.01,
+        step,
+        timestamp: 1_700_000_000_000 + step,
+      });
     }
   }
   return out;
@@ -153,7 +163,11 @@ function metricsJson(b: number): string {
  * calls; `call(client, i)` makes the i-th call of its loop and returns the work it did (points,
  * calls). Returns work per second.
  */
-async function timedRound(clients: Client[], capPerClient: number, call: (client: number, i: number) => Promise<number>): Promise<number> {
+async function timedRound(
+  clients: Client[],
+  capPerClient: number,
+  call: (client: number, i: number) => Promise<number>,
+): Promise<number> {
   let done = 0;
   const started = performance.now();
   const deadline = started + ROUND_MS;
@@ -211,13 +225,16 @@ async function createRun(client: Client, experimentId: string, name: string): Pr
 /** Rates of `runs/log-batch` with 1,000-point batches: one client, then CLIENTS at once (a run each). */
 async function logBatch(clients: Client[], experimentId: string): Promise<{ one: number; many: number }> {
   const setup = (n: number) => async (round: number) => {
-    const runs = await Promise.all(Array.from({ length: n }, (_, c) => createRun(clients[c]!, experimentId, `log-batch-${n}-${round}-${c}`)));
+    const runs = await Promise.all(
+      Array.from({ length: n }, (_, c) => createRun(clients[c]!, experimentId, `log-batch-${n}-${round}-${c}`)),
+    );
     return async (c: number, i: number) => {
       await clients[c]!.mlflow('runs/log-batch', `{"run_id":"${runs[c]}","metrics":${metricsJson(i)}}`);
       return BATCH;
     };
   };
-  if (batchJson.length === 0) batchJson = Array.from({ length: BATCHES_PER_CLIENT }, (_, b) => JSON.stringify(trainingBatch(b)));
+  if (batchJson.length === 0)
+    batchJson = Array.from({ length: BATCHES_PER_CLIENT }, (_, b) => JSON.stringify(trainingBatch(b)));
   const one = await throughput(clients.slice(0, 1), BATCHES_PER_CLIENT, 20, setup(1));
   const many = await throughput(clients, BATCHES_PER_CLIENT, 10, setup(clients.length));
   return { one, many };
@@ -226,9 +243,14 @@ async function logBatch(clients: Client[], experimentId: string): Promise<{ one:
 /** Rates of `runs/log-metric`, one point a call. */
 async function logMetric(clients: Client[], experimentId: string): Promise<{ one: number; many: number }> {
   const setup = (n: number) => async (round: number) => {
-    const runs = await Promise.all(Array.from({ length: n }, (_, c) => createRun(clients[c]!, experimentId, `log-metric-${n}-${round}-${c}`)));
+    const runs = await Promise.all(
+      Array.from({ length: n }, (_, c) => createRun(clients[c]!, experimentId, `log-metric-${n}-${round}-${c}`)),
+    );
     return async (c: number, i: number) => {
-      await clients[c]!.mlflow('runs/log-metric', `{"run_id":"${runs[c]}","key":"loss","value":${1 / (1 + i)},"timestamp":${1_700_000_000_000 + i},"step":${i}}`);
+      await clients[c]!.mlflow(
+        'runs/log-metric',
+        `{"run_id":"${runs[c]}","key":"loss","value":${1 / (1 + i)},"timestamp":${1_700_000_000_000 + i},"step":${i}}`,
+      );
       return 1;
     };
   };
@@ -241,7 +263,10 @@ async function logMetric(clients: Client[], experimentId: string): Promise<{ one
 async function createRuns(clients: Client[], experimentId: string): Promise<{ one: number; many: number }> {
   const setup = (n: number) => (round: number) =>
     Promise.resolve(async (c: number, i: number) => {
-      await clients[c]!.mlflow('runs/create', `{"experiment_id":"${experimentId}","run_name":"create-${n}-${round}-${c}-${i}","start_time":${Date.now()}}`);
+      await clients[c]!.mlflow(
+        'runs/create',
+        `{"experiment_id":"${experimentId}","run_name":"create-${n}-${round}-${c}-${i}","start_time":${Date.now()}}`,
+      );
       return 1;
     });
   const one = await throughput(clients.slice(0, 1), 50_000, 300, setup(1));
@@ -268,7 +293,12 @@ async function searchRuns(clients: Client[]): Promise<{ ms: number; found: numbe
             { key: 'l2', value: String((i % 10) / 10) },
             { key: 'seed', value: String(i) },
           ],
-          metrics: ['acc', 'loss', 'f1'].map((key) => ({ key, value: Math.random(), timestamp: 1_700_000_000_000, step: 0 })),
+          metrics: ['acc', 'loss', 'f1'].map((key) => ({
+            key,
+            value: Math.random(),
+            timestamp: 1_700_000_000_000,
+            step: 0,
+          })),
           tags: [
             { key: 'team', value: 'growth' },
             { key: 'mlflow.source.type', value: 'LOCAL' },
@@ -372,14 +402,31 @@ async function benchEngine(engine: string, env: Record<string, string>, bare: nu
     console.log(`${engine}: log-metric …`);
     const metric = await logMetric(clients, experimentId);
     figures.push(
-      { name: 'log-metric (1 point a call), 1 client', value: metric.one, unit: 'calls/s', goal: atLeast(metric.one, 5_000), mlflow: MLFLOW.logMetric },
-      { name: `log-metric (1 point a call), ${CLIENTS} clients`, value: metric.many, unit: 'calls/s', mlflow: MLFLOW.logMetric },
+      {
+        name: 'log-metric (1 point a call), 1 client',
+        value: metric.one,
+        unit: 'calls/s',
+        goal: atLeast(metric.one, 5_000),
+        mlflow: MLFLOW.logMetric,
+      },
+      {
+        name: `log-metric (1 point a call), ${CLIENTS} clients`,
+        value: metric.many,
+        unit: 'calls/s',
+        mlflow: MLFLOW.logMetric,
+      },
     );
 
     console.log(`${engine}: runs/create …`);
     const created = await createRuns(clients, experimentId);
     figures.push(
-      { name: 'runs/create, 1 client', value: created.one, unit: 'runs/s', goal: atLeast(created.one, 3_000), mlflow: MLFLOW.createRun },
+      {
+        name: 'runs/create, 1 client',
+        value: created.one,
+        unit: 'runs/s',
+        goal: atLeast(created.one, 3_000),
+        mlflow: MLFLOW.createRun,
+      },
       { name: `runs/create, ${CLIENTS} clients`, value: created.many, unit: 'runs/s', mlflow: MLFLOW.createRun },
     );
 
@@ -405,7 +452,8 @@ async function benchEngine(engine: string, env: Record<string, string>, bare: nu
   } finally {
     for (const c of clients) c.close();
     const exit = await server.stop();
-    if (exit.code !== 0) console.log(`${engine}: the server child exited with ${JSON.stringify(exit)}:\n${server.output().slice(-3000)}`);
+    if (exit.code !== 0)
+      console.log(`${engine}: the server child exited with ${JSON.stringify(exit)}:\n${server.output().slice(-3000)}`);
   }
   return figures;
 }
@@ -421,7 +469,11 @@ async function sqliteBench(): Promise<Figure[]> {
     } finally {
       await store.close();
     }
-    return await benchEngine('SQLite', { TRESTLE_DB: join(dir, 'trestle.db'), TRESTLE_ARTIFACTS: join(dir, 'artifacts') }, bare);
+    return await benchEngine(
+      'SQLite',
+      { TRESTLE_DB: join(dir, 'trestle.db'), TRESTLE_ARTIFACTS: join(dir, 'artifacts') },
+      bare,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -442,7 +494,11 @@ async function postgresBench(): Promise<Figure[] | string> {
     } finally {
       await store.close();
     }
-    return await benchEngine('PostgreSQL', { TRESTLE_DB: database.uri, TRESTLE_ARTIFACTS: join(dir, 'artifacts') }, bare);
+    return await benchEngine(
+      'PostgreSQL',
+      { TRESTLE_DB: database.uri, TRESTLE_ARTIFACTS: join(dir, 'artifacts') },
+      bare,
+    );
   } finally {
     await database.drop();
     rmSync(dir, { recursive: true, force: true });
@@ -476,7 +532,11 @@ function printTable(engine: string, figures: Figure[]): void {
   const header = ['figure', `trestle server, ${engine}`, 'goal', '', 'MLflow 2.17.2, SQLite', 'vs MLflow'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const right = new Set([1, 4, 5]);
-  const line = (r: string[]) => r.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   for (const r of rows) console.log(line(r));
 }
@@ -487,7 +547,8 @@ export async function run(): Promise<void> {
   const loadAtStart = loadavg()[0]!;
   printTable('SQLite', await sqliteBench());
   const pgFigures = await postgresBench();
-  if (typeof pgFigures === 'string') console.log(`\nPostgreSQL: skipped — ${pgFigures} (set TRESTLE_TEST_PG to a server to include it)`);
+  if (typeof pgFigures === 'string')
+    console.log(`\nPostgreSQL: skipped — ${pgFigures} (set TRESTLE_TEST_PG to a server to include it)`);
   else printTable('PostgreSQL', pgFigures);
   console.log(
     [

@@ -50,10 +50,18 @@ describe('trestle quickstart and the runs/experiments commands', () => {
 
   it('runs list and search find it; a bad filter is one readable line with exit 1', async () => {
     const list = await runCli(['runs', 'list', '--json'], env);
-    expect((JSON.parse(list.stdout) as { runs: { info: { runId: string } }[] }).runs.map((x) => x.info.runId)).toContain(runId);
-    const hit = await runCli(['runs', 'search', '--filter', 'metrics.test_auc > 0.55 AND params.optimizer = \'L-BFGS\'', '--json'], env);
+    expect(
+      (JSON.parse(list.stdout) as { runs: { info: { runId: string } }[] }).runs.map((x) => x.info.runId),
+    ).toContain(runId);
+    const hit = await runCli(
+      ['runs', 'search', '--filter', "metrics.test_auc > 0.55 AND params.optimizer = 'L-BFGS'", '--json'],
+      env,
+    );
     expect((JSON.parse(hit.stdout) as { runs: unknown[] }).runs).toHaveLength(1);
-    const miss = await runCli(['runs', 'search', '--filter', 'metrics.test_auc > 0.99 OR tags.task = \'regression\'', '--json'], env);
+    const miss = await runCli(
+      ['runs', 'search', '--filter', "metrics.test_auc > 0.99 OR tags.task = 'regression'", '--json'],
+      env,
+    );
     expect((JSON.parse(miss.stdout) as { runs: unknown[] }).runs).toHaveLength(0);
     const bad = await runCli(['runs', 'search', '--filter', 'metrics.test_auc LIKE 1'], env);
     expect(bad.code).toBe(1);

@@ -35,7 +35,10 @@ describe('import boundaries', () => {
     const loaded = resolvedModules(['--version']);
     expect(loaded.some((u) => u.includes('packages/cli/src/main.ts'))).toBe(true);
     for (const heavy of ['/pg/', 'better-sqlite3', '@aws-sdk', 'fastify', 'kysely']) {
-      expect(loaded.filter((u) => u.includes(heavy)), heavy).toEqual([]);
+      expect(
+        loaded.filter((u) => u.includes(heavy)),
+        heavy,
+      ).toEqual([]);
     }
   });
 
@@ -43,12 +46,17 @@ describe('import boundaries', () => {
     const loaded = resolvedModules(['experiments', 'list', '--json']);
     expect(loaded.some((u) => u.includes('better-sqlite3'))).toBe(true);
     for (const heavy of ['/node_modules/pg/', '@aws-sdk', 'fastify']) {
-      expect(loaded.filter((u) => u.includes(heavy)), heavy).toEqual([]);
+      expect(
+        loaded.filter((u) => u.includes(heavy)),
+        heavy,
+      ).toEqual([]);
     }
   });
 
   it('the client package declares no dependency on a driver, runtime or web framework', () => {
-    const pkg = JSON.parse(readFileSync(join(root, 'packages/client/package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(root, 'packages/client/package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     expect(Object.keys(pkg.dependencies)).toEqual(['@trestle/core']);
   });
 });

@@ -15,7 +15,12 @@ describe('quickstart through trestle server', () => {
   beforeAll(async () => {
     serverHome = await mkdtemp(join(tmpdir(), 'trestle-srv-'));
     clientHome = await mkdtemp(join(tmpdir(), 'trestle-cli-'));
-    server = await startServer({ config: loadConfig({ home: serverHome }, {}), port: 0, logger: false, handleSignals: false });
+    server = await startServer({
+      config: loadConfig({ home: serverHome }, {}),
+      port: 0,
+      logger: false,
+      handleSignals: false,
+    });
   });
 
   afterAll(async () => {
@@ -40,7 +45,9 @@ describe('quickstart through trestle server', () => {
     expect(run.data.params.map((p) => p.key)).toContain('l2');
     expect(run.data.metrics.find((m) => m.key === 'test_auc')?.value).toBeGreaterThan(0.55);
     expect(run.inputs.datasetInputs).toHaveLength(2);
-    const history = (await (await fetch(`${server.url}/api/v1/runs/${runId}/metrics/train_loss/history`)).json()) as { items: unknown[] };
+    const history = (await (await fetch(`${server.url}/api/v1/runs/${runId}/metrics/train_loss/history`)).json()) as {
+      items: unknown[];
+    };
     expect(history.items.length).toBeGreaterThanOrEqual(10);
     const model = await fetch(`${server.url}/api/v1/runs/${runId}/artifacts/model/model.json`);
     expect(model.status).toBe(200);

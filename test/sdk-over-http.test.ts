@@ -121,9 +121,9 @@ describe('the SDK over HTTP against a real Trestle server', () => {
     expect((await trestle.backend.getMetricHistory(runId, 'val/auc')).items.map((m) => m.value)).toEqual([0.91]);
     expect(await trestle.artifacts.stat(key)).toEqual({ path: key, size: fileBytes.length, sha256: sha256(fileBytes) });
     expect(sha256(await buffer(await trestle.artifacts.get(key)))).toBe(sha256(fileBytes));
-    expect((await buffer(await stores.artifacts.get(runArtifactKey(ended.info, 'plots/roc curve #1.txt')))).toString()).toBe(
-      'auc=0.91',
-    );
+    expect(
+      (await buffer(await stores.artifacts.get(runArtifactKey(ended.info, 'plots/roc curve #1.txt')))).toString(),
+    ).toBe('auc=0.91');
     expect(await trestle.artifacts.list(runArtifactKey(ended.info, 'model'))).toEqual([
       { path: runArtifactKey(ended.info, 'model/model.json'), isDir: false, size: 13 },
       { path: key, isDir: false, size: fileBytes.length },

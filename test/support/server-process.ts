@@ -72,7 +72,9 @@ let cliHasServer: Promise<boolean> | undefined;
 
 /** Whether `trestle server` exists in the CLI's registry (it is loaded lazily, so this is cheap). */
 export function cliHasServerCommand(): Promise<boolean> {
-  cliHasServer ??= import('../../packages/cli/src/registry.js').then(({ registry }) => registry.some((e) => e.name === 'server'));
+  cliHasServer ??= import('../../packages/cli/src/registry.js').then(({ registry }) =>
+    registry.some((e) => e.name === 'server'),
+  );
   return cliHasServer;
 }
 
@@ -109,7 +111,7 @@ function errorLines(path: string): string[] {
   try {
     const chunk = Buffer.alloc(4 * 1024 * 1024);
     let carry = '';
-    for (let position = 0; ; ) {
+    for (let position = 0; ;) {
       const n = readSync(fd, chunk, 0, chunk.length, position);
       if (n === 0) break;
       position += n;
@@ -179,10 +181,13 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Ser
       const poll = (): void => {
         const m = URL_PATTERN.exec(fileTail(logFile, 64 * 1024));
         if (m !== null) resolve(m[1]!);
-        else if (gone !== undefined) reject(new Error(`server child exited (${gone}) before printing its URL; output:\n${output()}`));
+        else if (gone !== undefined)
+          reject(new Error(`server child exited (${gone}) before printing its URL; output:\n${output()}`));
         else if (Date.now() > deadline) {
           child.kill('SIGKILL');
-          reject(new Error(`server child ${child.pid} printed no URL within ${startTimeoutMs} ms; output:\n${output()}`));
+          reject(
+            new Error(`server child ${child.pid} printed no URL within ${startTimeoutMs} ms; output:\n${output()}`),
+          );
         } else setTimeout(poll, 20);
       };
       poll();

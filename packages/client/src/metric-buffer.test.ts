@@ -7,7 +7,10 @@ const point = (i: number): Metric => ({ key: 'loss', value: i, timestamp: 1_700_
 describe('MetricBuffer', () => {
   it('writes full batches by size, in order, and the rest on flush', async () => {
     const batches: Metric[][] = [];
-    const buf = new MetricBuffer((b) => Promise.resolve(void batches.push(b)), { batchSize: 10, flushIntervalMs: 60_000 });
+    const buf = new MetricBuffer((b) => Promise.resolve(void batches.push(b)), {
+      batchSize: 10,
+      flushIntervalMs: 60_000,
+    });
     for (let i = 0; i < 25; i++) await buf.add(point(i));
     await buf.flush();
     expect(batches.map((b) => b.length)).toEqual([10, 10, 5]);
@@ -17,7 +20,10 @@ describe('MetricBuffer', () => {
 
   it('flushes by time when the batch is not full', async () => {
     const batches: Metric[][] = [];
-    const buf = new MetricBuffer((b) => Promise.resolve(void batches.push(b)), { batchSize: 1000, flushIntervalMs: 20 });
+    const buf = new MetricBuffer((b) => Promise.resolve(void batches.push(b)), {
+      batchSize: 1000,
+      flushIntervalMs: 20,
+    });
     await buf.add(point(1), point(2));
     expect(batches).toEqual([]);
     await new Promise((r) => setTimeout(r, 80));

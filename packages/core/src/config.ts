@@ -38,7 +38,12 @@ export const CONFIG_SETTINGS = [
     doc: 'S3 endpoint for MinIO and other S3-compatible stores',
   },
   { key: 'trackingUri', env: 'TRESTLE_TRACKING_URI', default: '(embedded)', doc: 'Trestle server URL to log to' },
-  { key: 'trackingToken', env: 'TRESTLE_TRACKING_TOKEN', default: '(none)', doc: 'API token for a server started with --auth' },
+  {
+    key: 'trackingToken',
+    env: 'TRESTLE_TRACKING_TOKEN',
+    default: '(none)',
+    doc: 'API token for a server started with --auth',
+  },
   { key: 'experiment', env: 'TRESTLE_EXPERIMENT', default: 'Default', doc: 'experiment used when none is named' },
 ] as const;
 

@@ -27,7 +27,11 @@ describe('page tokens', () => {
   it('round-trip and reject tampered tokens', () => {
     expect(decodePageToken(encodePageToken({ offset: 250 }))).toEqual({ offset: 250 });
     expect(decodePageToken(undefined)).toEqual({ offset: 0 });
-    for (const bad of ['garbage!', encodePageToken({ offset: -1 }), Buffer.from('{"offset":"1"}').toString('base64url')]) {
+    for (const bad of [
+      'garbage!',
+      encodePageToken({ offset: -1 }),
+      Buffer.from('{"offset":"1"}').toString('base64url'),
+    ]) {
       expect(() => decodePageToken(bad)).toThrow(/invalid page token/);
     }
   });

@@ -13,7 +13,14 @@ function logSink(): { stream: Writable; lines: () => Record<string, unknown>[] }
       done();
     },
   });
-  return { stream, lines: () => text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    stream,
+    lines: () =>
+      text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 // A stand-in for the MLflow dialect: mounted through the plugin slot, with its own route.
@@ -86,21 +93,34 @@ describe('buildServer', () => {
     });
 
     it('refuses unknown body fields and says which', async () => {
-      const res = await fx.app.inject({ method: 'POST', url: '/api/v1/experiments', payload: { name: 'ok', colour: 'blue' } });
+      const res = await fx.app.inject({
+        method: 'POST',
+        url: '/api/v1/experiments',
+        payload: { name: 'ok', colour: 'blue' },
+      });
       expect(res.statusCode).toBe(400);
       expect(res.json().error.message).toBe('body/colour is not a known field');
       expect(res.json().error.details).toEqual({ errors: [{ path: 'body/colour', message: 'is not a known field' }] });
     });
 
     it('answers a URL the router cannot decode in the shape of the API it belongs to', async () => {
-      const v1 = await fx.app.inject({ method: 'GET', url: '/api/v1/runs/%zz', headers: { 'x-request-id': 'bad-url-1' } });
+      const v1 = await fx.app.inject({
+        method: 'GET',
+        url: '/api/v1/runs/%zz',
+        headers: { 'x-request-id': 'bad-url-1' },
+      });
       expect(v1.statusCode).toBe(400);
       expect(v1.headers['x-request-id']).toBe('bad-url-1');
-      expect(v1.json()).toEqual({ error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('malformed percent-encoding') } });
+      expect(v1.json()).toEqual({
+        error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('malformed percent-encoding') },
+      });
 
       const mlflow = await fx.app.inject({ method: 'GET', url: '/ajax-api/2.0/mlflow-artifacts/artifacts/1/%c0%ae' });
       expect(mlflow.statusCode).toBe(400);
-      expect(mlflow.json()).toEqual({ error_code: 'BAD_REQUEST', message: expect.stringContaining('not a valid url component') });
+      expect(mlflow.json()).toEqual({
+        error_code: 'BAD_REQUEST',
+        message: expect.stringContaining('not a valid url component'),
+      });
     });
 
     it('answers a path segment longer than any route takes with 414 in the v1 shape', async () => {
@@ -128,15 +148,27 @@ describe('buildServer', () => {
 
     it('makes one up when none (or an unsafe one) comes in', async () => {
       const plain = await fx.app.inject({ method: 'GET', url: '/health' });
-      const unsafe = await fx.app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'bad id\twith spaces' } });
+      const unsafe = await fx.app.inject({
+        method: 'GET',
+        url: '/health',
+        headers: { 'x-request-id': 'bad id\twith spaces' },
+      });
       expect(plain.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
       expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
       expect(unsafe.headers['x-request-id']).not.toBe(plain.headers['x-request-id']);
     });
 
     it('writes one JSON log line per request, carrying the request id, status and time', async () => {
-      await fx.app.inject({ method: 'GET', url: '/api/v1/experiments?maxResults=5', headers: { 'x-request-id': 'log-me' } });
-      await fx.app.inject({ method: 'GET', url: '/api/v1/experiments/404404', headers: { 'x-request-id': 'log-me-too' } });
+      await fx.app.inject({
+        method: 'GET',
+        url: '/api/v1/experiments?maxResults=5',
+        headers: { 'x-request-id': 'log-me' },
+      });
+      await fx.app.inject({
+        method: 'GET',
+        url: '/api/v1/experiments/404404',
+        headers: { 'x-request-id': 'log-me-too' },
+      });
       const mine = logs.lines().filter((l) => l['reqId'] === 'log-me');
       expect(mine).toEqual([
         expect.objectContaining({
@@ -170,7 +202,9 @@ describe('buildServer', () => {
     });
 
     it('leaves plugin routes out of the v1 OpenAPI document', async () => {
-      const doc = (await fx.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json<{ paths: Record<string, unknown> }>();
+      const doc = (await fx.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json<{
+        paths: Record<string, unknown>;
+      }>();
       expect(Object.keys(doc.paths).filter((p) => p.startsWith('/extra'))).toEqual([]);
     });
   });
@@ -181,7 +215,9 @@ describe('buildServer', () => {
       expect(res.statusCode).toBe(200);
       const doc = res.json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
       expect(doc.openapi).toMatch(/^3\./);
-      const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+      const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+      );
       expect(routes).toEqual(
         expect.arrayContaining([
           'POST /api/v1/experiments',
@@ -215,7 +251,9 @@ describe('buildServer', () => {
         ]),
       );
       // The schema documents the request body, unknown fields refused, and the NaN encoding.
-      const create = doc.paths['/api/v1/experiments']!['post'] as { requestBody: { content: Record<string, { schema: unknown }> } };
+      const create = doc.paths['/api/v1/experiments']!['post'] as {
+        requestBody: { content: Record<string, { schema: unknown }> };
+      };
       expect(create.requestBody.content['application/json']!.schema).toMatchObject({
         required: ['name'],
         additionalProperties: false,

@@ -94,7 +94,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const answerError = (err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const answer = toHttpError(err, { bodyLimit });
     if (answer.internal) {
-      request.log.error({ err }, answer.body.error.message === INTERNAL_MESSAGE ? 'unexpected error' : answer.body.error.message);
+      request.log.error(
+        { err },
+        answer.body.error.message === INTERNAL_MESSAGE ? 'unexpected error' : answer.body.error.message,
+      );
     } else {
       request.log.info({ code: answer.body.error.code, message: answer.body.error.message }, 'request refused');
     }
@@ -154,7 +157,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   await registerDocs(app);
   if (mlflow) await app.register(mlflowPlugin, { metadata: stores.metadata, artifacts: stores.artifacts });
   for (const { plugin, options: pluginOptions = {} } of plugins) {
-    const resolved = typeof pluginOptions === 'function' ? (pluginOptions as (s: ServerStores) => object)(stores) : pluginOptions;
+    const resolved =
+      typeof pluginOptions === 'function' ? (pluginOptions as (s: ServerStores) => object)(stores) : pluginOptions;
     await app.register(plugin, resolved);
   }
   return app;

@@ -34,13 +34,19 @@ export function compareRuns(runs: Run[]): RunComparison {
   return {
     runs: runs.map(toWireRun),
     params: keysOf((r) => r.data.params).map((key) =>
-      line(key, runs.map((r) => r.data.params.find((p) => p.key === key)?.value ?? null)),
+      line(
+        key,
+        runs.map((r) => r.data.params.find((p) => p.key === key)?.value ?? null),
+      ),
     ),
     metrics: keysOf((r) => r.data.metrics).map((key) =>
-      line(key, runs.map((r) => {
-        const metric = r.data.metrics.find((m) => m.key === key);
-        return metric === undefined ? null : encodeMetricValue(metric.value);
-      })),
+      line(
+        key,
+        runs.map((r) => {
+          const metric = r.data.metrics.find((m) => m.key === key);
+          return metric === undefined ? null : encodeMetricValue(metric.value);
+        }),
+      ),
     ),
   };
 }

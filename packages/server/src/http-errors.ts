@@ -31,8 +31,10 @@ const FASTIFY_MESSAGES: Readonly<Record<string, (limit: number | undefined) => s
   FST_ERR_CTP_INVALID_JSON_BODY: () => 'request body is not valid JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: () => "request body is empty but Content-Type is 'application/json'; send a JSON object",
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => "unsupported Content-Type; send 'application/json'",
-  FST_ERR_BAD_URL: () => "the URL has a malformed percent-encoding (such as '%zz' or a cut UTF-8 sequence); encode a literal '%' as '%25'",
-  FST_ERR_MAX_PARAM_LENGTH: () => 'a segment of the URL path is too long for any route; keys, names and paths are far shorter',
+  FST_ERR_BAD_URL: () =>
+    "the URL has a malformed percent-encoding (such as '%zz' or a cut UTF-8 sequence); encode a literal '%' as '%25'",
+  FST_ERR_MAX_PARAM_LENGTH: () =>
+    'a segment of the URL path is too long for any route; keys, names and paths are far shorter',
 };
 
 interface FastifyLikeError {
@@ -60,14 +62,22 @@ export function toHttpError(err: unknown, options: { bodyLimit?: number } = {}):
   const e = (typeof err === 'object' && err !== null ? err : {}) as FastifyLikeError;
   if (Array.isArray(e.validation)) {
     const { message, errors } = describeValidation(e.validationContext ?? 'request', e.validation);
-    return { status: 400, body: { error: { code: 'INVALID_ARGUMENT', message, details: { errors } } }, internal: false };
+    return {
+      status: 400,
+      body: { error: { code: 'INVALID_ARGUMENT', message, details: { errors } } },
+      internal: false,
+    };
   }
   const statusCode = typeof e.statusCode === 'number' ? e.statusCode : undefined;
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
     const fastifyCode = typeof e.code === 'string' ? e.code : '';
     const explain = FASTIFY_MESSAGES[fastifyCode];
     const message = explain?.(options.bodyLimit) ?? (typeof e.message === 'string' ? e.message : 'bad request');
-    return { status: statusCode, body: { error: { code: STATUS_CODES[statusCode] ?? 'INVALID_ARGUMENT', message } }, internal: false };
+    return {
+      status: statusCode,
+      body: { error: { code: STATUS_CODES[statusCode] ?? 'INVALID_ARGUMENT', message } },
+      internal: false,
+    };
   }
   return { status: 500, body: { error: { code: 'INTERNAL', message: INTERNAL_MESSAGE } }, internal: true };
 }
@@ -118,14 +128,23 @@ export function describeValidation(
         if (!hasUnknownField) add(at, e.message ?? 'is not allowed');
         break;
       case 'required':
-        for (const name of names(params['requiredProperties'] ?? params['missingProperty'])) add(`${at}/${name}`, 'is required');
+        for (const name of names(params['requiredProperties'] ?? params['missingProperty']))
+          add(`${at}/${name}`, 'is required');
         break;
       case 'enum':
-        add(at, `must be one of ${asList(params['allowedValues']).map((v) => JSON.stringify(v)).join(', ')}`);
+        add(
+          at,
+          `must be one of ${asList(params['allowedValues'])
+            .map((v) => JSON.stringify(v))
+            .join(', ')}`,
+        );
         break;
       case 'anyOf':
       case 'oneOf': {
-        const options = errors.filter((b) => isBranchOf(b, e) && b.instancePath === e.instancePath).map(expected).filter((x) => x !== undefined);
+        const options = errors
+          .filter((b) => isBranchOf(b, e) && b.instancePath === e.instancePath)
+          .map(expected)
+          .filter((x) => x !== undefined);
         add(at, options.length > 0 ? `must be ${[...new Set(options)].join(' or ')}` : (e.message ?? 'is not valid'));
         break;
       }
@@ -154,6 +173,9 @@ function expected(e: FastifySchemaValidationError): string | undefined {
   const params = e.params;
   if (e.keyword === 'type' && typeof params['type'] === 'string') return params['type'];
   if (e.keyword === 'const') return JSON.stringify(params['allowedValue']);
-  if (e.keyword === 'enum') return asList(params['allowedValues']).map((v) => JSON.stringify(v)).join(' or ');
+  if (e.keyword === 'enum')
+    return asList(params['allowedValues'])
+      .map((v) => JSON.stringify(v))
+      .join(' or ');
   return undefined;
 }

@@ -5,7 +5,14 @@
  * @example
  * const server = await startServer({ config: loadConfig({}, process.env), port: 5000 });
  */
-export { buildServer, API_V1_PREFIX, API_VERSION, DEFAULT_BODY_LIMIT, type BuildServerOptions, type ExtraPlugin } from './app.js';
+export {
+  buildServer,
+  API_V1_PREFIX,
+  API_VERSION,
+  DEFAULT_BODY_LIMIT,
+  type BuildServerOptions,
+  type ExtraPlugin,
+} from './app.js';
 export { startServer, type RunningServer, type StartServerOptions } from './serve.js';
 export type { ServerStores, RouteOptions, RoutePlugin } from './route-types.js';
 export { toHttpError, describeValidation, type HttpError, type FieldError } from './http-errors.js';

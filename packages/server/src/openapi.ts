@@ -64,7 +64,10 @@ function namedWildcard(schema: FastifySchema, url: string): { schema: FastifySch
         type: 'object',
         properties: {
           ...params.properties,
-          path: { type: 'string', description: "artifact path relative to the run's artifact root, e.g. model/model.onnx" },
+          path: {
+            type: 'string',
+            description: "artifact path relative to the run's artifact root, e.g. model/model.onnx",
+          },
         },
         required: [...(params.required ?? []), 'path'],
       },

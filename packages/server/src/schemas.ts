@@ -145,13 +145,21 @@ export function Page<T extends TSchema>(item: T) {
 
 /** What a completed artifact upload recorded. `path` is relative to the run's artifact root. */
 export const ArtifactInfo = Type.Object(
-  { path: Type.String(), size: Type.Integer({ description: 'bytes' }), sha256: Type.String({ description: 'hex SHA-256' }) },
+  {
+    path: Type.String(),
+    size: Type.Integer({ description: 'bytes' }),
+    sha256: Type.String({ description: 'hex SHA-256' }),
+  },
   closed,
 );
 
 /** One entry of an artifact listing; `path` is relative to the run's artifact root. */
 export const ArtifactEntry = Type.Object(
-  { path: Type.String(), isDir: Type.Boolean(), size: Type.Optional(Type.Integer({ description: 'bytes; absent for directories' })) },
+  {
+    path: Type.String(),
+    isDir: Type.Boolean(),
+    size: Type.Optional(Type.Integer({ description: 'bytes; absent for directories' })),
+  },
   closed,
 );
 
@@ -185,13 +193,21 @@ export const CreateExperimentBody = Type.Object(
   closed,
 );
 
-const PageSize = Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, description: `page size, at most ${MAX_PAGE_SIZE}` });
-const OrderBy = Type.Array(Type.String(), { description: "clauses such as 'name ASC' (repeat the parameter for several)" });
+const PageSize = Type.Integer({
+  minimum: 1,
+  maximum: MAX_PAGE_SIZE,
+  description: `page size, at most ${MAX_PAGE_SIZE}`,
+});
+const OrderBy = Type.Array(Type.String(), {
+  description: "clauses such as 'name ASC' (repeat the parameter for several)",
+});
 
 /** Query of `GET /experiments`. */
 export const SearchExperimentsQuery = Type.Object(
   {
-    filter: Type.Optional(Type.String({ description: "e.g. name LIKE 'fraud%' AND tags.team = 'risk' (OR and parentheses allowed)" })),
+    filter: Type.Optional(
+      Type.String({ description: "e.g. name LIKE 'fraud%' AND tags.team = 'risk' (OR and parentheses allowed)" }),
+    ),
     orderBy: Type.Optional(OrderBy),
     maxResults: Type.Optional(PageSize),
     pageToken: Type.Optional(Type.String()),
@@ -215,7 +231,11 @@ export const CreateRunInput = Type.Object(
 
 /** Body of `PATCH /runs/:runId`; absent fields are left unchanged. */
 export const UpdateRunInput = Type.Object(
-  { status: Type.Optional(RunStatus), endTime: Type.Optional(EpochMs), runName: Type.Optional(Type.String({ minLength: 1 })) },
+  {
+    status: Type.Optional(RunStatus),
+    endTime: Type.Optional(EpochMs),
+    runName: Type.Optional(Type.String({ minLength: 1 })),
+  },
   closed,
 );
 
@@ -233,7 +253,9 @@ export const LogBatchInput = Type.Object(
 export const SearchRunsBody = Type.Object(
   {
     experimentIds: Type.Array(Type.String(), { minItems: 1 }),
-    filter: Type.Optional(Type.String({ description: "e.g. metrics.auc > 0.7 AND (params.l2 = '0.1' OR tags.team = 'ops')" })),
+    filter: Type.Optional(
+      Type.String({ description: "e.g. metrics.auc > 0.7 AND (params.l2 = '0.1' OR tags.team = 'ops')" }),
+    ),
     orderBy: Type.Optional(OrderBy),
     maxResults: Type.Optional(PageSize),
     pageToken: Type.Optional(Type.String()),

@@ -74,36 +74,38 @@ describe('startServer', () => {
     const { port } = new URL(server.url);
     let closeDone = false;
     let closing: Promise<void> | undefined;
-    const response = new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: Number(port),
-          method: 'PUT',
-          path: `/api/v1/runs/${run.info.runId}/artifacts/slow.bin`,
-          headers: { 'content-type': 'application/octet-stream', 'content-length': chunk.length * chunks },
-        },
-        (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }));
-        },
-      );
-      req.on('error', reject);
-      void (async () => {
-        for (let i = 0; i < chunks; i++) {
-          req.write(chunk);
-          if (i === 1) {
-            await sleep(100); // the server is now inside the handler, writing the file
-            closing = server.close().then(() => {
-              closeDone = true;
-            });
+    const response = new Promise<{ status: number; body: string; connection: string | undefined }>(
+      (resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: Number(port),
+            method: 'PUT',
+            path: `/api/v1/runs/${run.info.runId}/artifacts/slow.bin`,
+            headers: { 'content-type': 'application/octet-stream', 'content-length': chunk.length * chunks },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }));
+          },
+        );
+        req.on('error', reject);
+        void (async () => {
+          for (let i = 0; i < chunks; i++) {
+            req.write(chunk);
+            if (i === 1) {
+              await sleep(100); // the server is now inside the handler, writing the file
+              closing = server.close().then(() => {
+                closeDone = true;
+              });
+            }
+            await sleep(50);
           }
-          await sleep(50);
-        }
-        req.end();
-      })().catch(reject);
-    });
+          req.end();
+        })().catch(reject);
+      },
+    );
 
     // While the upload goes on, the server accepts no new connection and has not finished closing.
     await sleep(200);
@@ -113,7 +115,11 @@ describe('startServer', () => {
 
     const res = await response;
     expect(res.status).toBe(200);
-    expect(JSON.parse(res.body)).toEqual({ path: 'slow.bin', size: chunk.length * chunks, sha256: digest.digest('hex') });
+    expect(JSON.parse(res.body)).toEqual({
+      path: 'slow.bin',
+      size: chunk.length * chunks,
+      sha256: digest.digest('hex'),
+    });
     // The answer ends the keep-alive connection, so shutdown need not wait for the client to drop it.
     expect(res.connection).toBe('close');
     const waited = Date.now();

@@ -123,13 +123,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   };
   if (handleSignals) for (const s of SIGNALS) process.on(s, onSignal);
 
-  return { app, url: reachableUrl(host, app), close, closed, ...(bootstrapToken === undefined ? {} : { bootstrapToken }) };
+  return {
+    app,
+    url: reachableUrl(host, app),
+    close,
+    closed,
+    ...(bootstrapToken === undefined ? {} : { bootstrapToken }),
+  };
 }
 
 // A wildcard address is where we listen, not where a client connects.
 function reachableUrl(host: string, app: FastifyInstance): string {
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-  const shown = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  const shown =
+    host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
   return `http://${shown}:${port}`;
 }

@@ -49,6 +49,11 @@ export function fromWireBatch(batch: Static<typeof LogBatchSchema>): LogBatchInp
   if (metrics === undefined) return rest;
   return {
     ...rest,
-    metrics: metrics.map((m) => ({ key: m.key, value: decodeMetricValue(m.value), timestamp: m.timestamp, step: m.step ?? 0 })),
+    metrics: metrics.map((m) => ({
+      key: m.key,
+      value: decodeMetricValue(m.value),
+      timestamp: m.timestamp,
+      step: m.step ?? 0,
+    })),
   };
 }

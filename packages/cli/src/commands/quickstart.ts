@@ -30,7 +30,8 @@ function sliceOf(file: Dataset, name: string, range: TimeRange): Dataset {
 function parseL2(value: unknown): number {
   if (value === undefined) return 1e-4;
   const l2 = Number(value);
-  if (typeof value !== 'string' || !Number.isFinite(l2) || l2 < 0) throw new UsageError(`--l2 expects a number ≥ 0, got '${JSON.stringify(value)}'`);
+  if (typeof value !== 'string' || !Number.isFinite(l2) || l2 < 0)
+    throw new UsageError(`--l2 expects a number ≥ 0, got '${JSON.stringify(value)}'`);
   return l2;
 }
 
@@ -65,14 +66,18 @@ export const quickstart: Command = {
     let t = performance.now();
     const range = { fromMs: FLIGHTS_TRAIN_RANGE.fromMs, toMs: FLIGHTS_HOLDOUT_RANGE.toMs };
     const [cols, file] = await Promise.all([loadFlights({ range }), describeFlightsDataset()]);
-    say(`   ${cols.rows.toLocaleString('en-US')} flights from 2001-01-01 to 2001-02-07 in ${secs(t)} (file sha256 ${file.digest.slice(0, 12)}…)`);
+    say(
+      `   ${cols.rows.toLocaleString('en-US')} flights from 2001-01-01 to 2001-02-07 in ${secs(t)} (file sha256 ${file.digest.slice(0, 12)}…)`,
+    );
 
     say('2. Building features: hour, weekday, log distance, top-50 origin and destination airports ...');
     const train = buildFlightFeatures(cols, FLIGHTS_TRAIN_RANGE);
     const test = buildFlightFeatures(cols, FLIGHTS_HOLDOUT_RANGE, train.encoder);
     const rate = (y: Uint8Array): string => `${((100 * y.reduce((a, b) => a + b, 0)) / y.length).toFixed(1)}% delayed`;
     say(`   train: January, ${train.y.length.toLocaleString('en-US')} flights, ${rate(train.y)}`);
-    say(`   test:  1–7 February (held out, later in time), ${test.y.length.toLocaleString('en-US')} flights, ${rate(test.y)}`);
+    say(
+      `   test:  1–7 February (held out, later in time), ${test.y.length.toLocaleString('en-US')} flights, ${rate(test.y)}`,
+    );
 
     const trestle = await Trestle.connect({ config: ctx.config });
     try {
@@ -102,7 +107,9 @@ export const quickstart: Command = {
         maxIterations,
         onIteration: ({ iteration, loss }) => void run.logMetric('train_loss', loss, iteration),
       });
-      say(`   ${model.iterations} iterations in ${secs(t)}, ${model.converged ? 'converged' : 'stopped at the iteration limit'}, final loss ${formatNumber(model.lossHistory.at(-1) ?? NaN)}`);
+      say(
+        `   ${model.iterations} iterations in ${secs(t)}, ${model.converged ? 'converged' : 'stopped at the iteration limit'}, final loss ${formatNumber(model.lossHistory.at(-1) ?? NaN)}`,
+      );
 
       say('4. Evaluating on the held-out week ...');
       const pTest = predictProba(model, test.X);

@@ -16,7 +16,9 @@ export function parsePort(value: unknown): number {
 export function parseHost(value: unknown): string {
   if (value === undefined) return '127.0.0.1';
   if (typeof value !== 'string' || value.trim() === '' || /\s|\//.test(value)) {
-    throw new UsageError(`--host expects a host name or IP address such as 127.0.0.1 or 0.0.0.0, got '${shown(value)}'`);
+    throw new UsageError(
+      `--host expects a host name or IP address such as 127.0.0.1 or 0.0.0.0, got '${shown(value)}'`,
+    );
   }
   return value;
 }
@@ -54,7 +56,13 @@ export const server: Command = {
     const docs = `${running.url}${DOCS_PATH}`;
     const { bootstrapToken } = running;
     ctx.out.result(
-      { url: running.url, docs, openapi: `${running.url}${OPENAPI_PATH}`, auth, ...(bootstrapToken === undefined ? {} : { bootstrapToken }) },
+      {
+        url: running.url,
+        docs,
+        openapi: `${running.url}${OPENAPI_PATH}`,
+        auth,
+        ...(bootstrapToken === undefined ? {} : { bootstrapToken }),
+      },
       () =>
         [
           `Trestle server listening on ${running.url}`,
@@ -64,7 +72,12 @@ export const server: Command = {
           `  access        ${auth ? "API token required (roles reader, editor, admin; see 'trestle tokens')" : 'open to anyone who can reach it (start with --auth to require tokens)'}`,
           ...(bootstrapToken === undefined
             ? []
-            : ['', 'There was no admin token, so one was created (bootstrap-admin). Store it now: it is not shown again.', '', `  ${bootstrapToken}`]),
+            : [
+                '',
+                'There was no admin token, so one was created (bootstrap-admin). Store it now: it is not shown again.',
+                '',
+                `  ${bootstrapToken}`,
+              ]),
           '',
           'Log to it from MLflow or Trestle clients:',
           `  export MLFLOW_TRACKING_URI=${running.url}`,

@@ -29,14 +29,25 @@ describe('proxied artifact service', () => {
   it('round-trips a multi-MB file byte for byte: upload, list, download, delete', async () => {
     const bytes = randomBytes(6 * 1024 * 1024 + 123);
     // MLflow sends the guessed MIME type; even application/json must pass through unparsed.
-    const put = await t.inject({ method: 'PUT', url: filesUrl(`${runRoot}/data/blob.json`), payload: bytes, headers: { 'content-type': 'application/json' } });
+    const put = await t.inject({
+      method: 'PUT',
+      url: filesUrl(`${runRoot}/data/blob.json`),
+      payload: bytes,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(put.status).toBe(200);
     expect(put.json).toEqual({});
     expect((await t.artifacts.stat(`${runRoot}/data/blob.json`)).sha256).toBe(sha256(bytes));
 
-    const top = await t.inject({ method: 'GET', url: `/api/2.0/mlflow-artifacts/artifacts?path=${encodeURIComponent(runRoot)}` });
+    const top = await t.inject({
+      method: 'GET',
+      url: `/api/2.0/mlflow-artifacts/artifacts?path=${encodeURIComponent(runRoot)}`,
+    });
     expect(top.json).toEqual({ files: [{ path: 'data', is_dir: true }] });
-    const inner = await t.inject({ method: 'GET', url: `/api/2.0/mlflow-artifacts/artifacts?path=${encodeURIComponent(`${runRoot}/data`)}` });
+    const inner = await t.inject({
+      method: 'GET',
+      url: `/api/2.0/mlflow-artifacts/artifacts?path=${encodeURIComponent(`${runRoot}/data`)}`,
+    });
     expect(inner.json).toEqual({ files: [{ path: 'blob.json', is_dir: false, file_size: bytes.length }] });
 
     const download = await t.app.inject({ method: 'GET', url: filesUrl(`${runRoot}/data/blob.json`) });
@@ -56,10 +67,18 @@ describe('proxied artifact service', () => {
   });
 
   it('decodes percent-encoded names and lists with {} when empty', async () => {
-    const put = await t.inject({ method: 'PUT', url: filesUrl(`${runRoot}/my%20plot.png`), payload: Buffer.from('png'), headers: { 'content-type': 'image/png' } });
+    const put = await t.inject({
+      method: 'PUT',
+      url: filesUrl(`${runRoot}/my%20plot.png`),
+      payload: Buffer.from('png'),
+      headers: { 'content-type': 'image/png' },
+    });
     expect(put.status).toBe(200);
     expect(await t.artifactFiles()).toEqual([`${runRoot}/my plot.png`]);
-    const empty = await t.inject({ method: 'GET', url: `/api/2.0/mlflow-artifacts/artifacts?path=${encodeURIComponent(`${runRoot}/none`)}` });
+    const empty = await t.inject({
+      method: 'GET',
+      url: `/api/2.0/mlflow-artifacts/artifacts?path=${encodeURIComponent(`${runRoot}/none`)}`,
+    });
     expect(empty.json).toEqual({});
   });
 
@@ -76,7 +95,12 @@ describe('proxied artifact service', () => {
     ['a double-encoded dot segment', 'a/%252e%252e/%252e%252e/escape.txt'],
     ['the store’s own records', '.trestle-meta/sha256/escape.txt'],
   ])('refuses %s with 400 before writing anything', async (_what, path) => {
-    const res = await t.inject({ method: 'PUT', url: filesUrl(path), payload: Buffer.from('evil'), headers: { 'content-type': 'application/octet-stream' } });
+    const res = await t.inject({
+      method: 'PUT',
+      url: filesUrl(path),
+      payload: Buffer.from('evil'),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     expect(res.status).toBe(400);
     expect(res.json.error_code).toBe('INVALID_PARAMETER_VALUE');
     expect(await t.artifactFiles()).toEqual([]);
@@ -94,12 +118,21 @@ describe('proxied artifact service', () => {
     const { port } = t.app.server.address() as AddressInfo;
     const send = (path: string): Promise<{ status: number; body: string }> =>
       new Promise((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port, method: 'PUT', path, headers: { 'content-type': 'text/plain', 'content-length': '4' } }, (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (body += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        });
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'PUT',
+            path,
+            headers: { 'content-type': 'text/plain', 'content-length': '4' },
+          },
+          (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (body += chunk));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
         req.on('error', reject);
         req.end('evil');
       });
@@ -127,10 +160,13 @@ describe('proxied artifact service', () => {
 
     const uploaded = await new Promise<number>((resolve, reject) => {
       // No content-length: the body arrives chunked, as a streaming client sends it.
-      const req = httpRequest({ host: '127.0.0.1', port, method: 'PUT', path, headers: { 'content-type': 'application/octet-stream' } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = httpRequest(
+        { host: '127.0.0.1', port, method: 'PUT', path, headers: { 'content-type': 'application/octet-stream' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       for (const c of chunks) req.write(c);
       req.end();
@@ -154,13 +190,25 @@ describe('proxied artifact service', () => {
   });
 
   it('answers multipart uploads with NOT_IMPLEMENTED and the message MLflow clients fall back on', async () => {
-    const res = await t.inject({ method: 'POST', url: `/api/2.0/mlflow-artifacts/mpu/create/${runRoot}`, payload: { path: 'big.bin', num_parts: 3 } });
+    const res = await t.inject({
+      method: 'POST',
+      url: `/api/2.0/mlflow-artifacts/mpu/create/${runRoot}`,
+      payload: { path: 'big.bin', num_parts: 3 },
+    });
     expect(res.status).toBe(501);
-    expect(res.json).toEqual({ error_code: 'NOT_IMPLEMENTED', message: 'Multipart upload is not supported for the current artifact repository' });
+    expect(res.json).toEqual({
+      error_code: 'NOT_IMPLEMENTED',
+      message: 'Multipart upload is not supported for the current artifact repository',
+    });
   });
 
   it('is also served under /ajax-api/2.0', async () => {
-    const put = await t.inject({ method: 'PUT', url: `/ajax-api/2.0/mlflow-artifacts/artifacts/${runRoot}/a.txt`, payload: Buffer.from('a'), headers: { 'content-type': 'text/plain' } });
+    const put = await t.inject({
+      method: 'PUT',
+      url: `/ajax-api/2.0/mlflow-artifacts/artifacts/${runRoot}/a.txt`,
+      payload: Buffer.from('a'),
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(put.status).toBe(200);
     expect(await t.artifactFiles()).toEqual([`${runRoot}/a.txt`]);
   });
@@ -206,8 +254,13 @@ describe('mlflow/artifacts/list and presigned URLs', () => {
   it('answers presigned URLs with this server’s proxied URL for the file', async () => {
     const up = await t.post('/artifacts/presigned-upload-url', { run_id: runId, path: 'model/new file.pkl' });
     expect(up.status).toBe(200);
-    expect(up.json).toEqual({ presigned_url: `http://localhost:80/api/2.0/mlflow-artifacts/artifacts/${runRoot}/model/new%20file.pkl` });
+    expect(up.json).toEqual({
+      presigned_url: `http://localhost:80/api/2.0/mlflow-artifacts/artifacts/${runRoot}/model/new%20file.pkl`,
+    });
     const down = await t.post('/artifacts/presigned-download-url', { run_id: runId, path: 'model/MLmodel' });
-    expect(down.json).toEqual({ presigned_url: `http://localhost:80/api/2.0/mlflow-artifacts/artifacts/${runRoot}/model/MLmodel`, file_size: 11 });
+    expect(down.json).toEqual({
+      presigned_url: `http://localhost:80/api/2.0/mlflow-artifacts/artifacts/${runRoot}/model/MLmodel`,
+      file_size: 11,
+    });
   });
 });

@@ -49,9 +49,13 @@ export function checkedArtifactPath(path: string, options: { allowRoot?: boolean
  */
 export function proxiedArtifactKey(encodedPath: string): string {
   const refuse = (why: string): never => {
-    throw new TrestleError('INVALID_ARGUMENT', `Invalid artifact path '${encodedPath}': ${why}; use a relative path such as '1/<run_id>/artifacts/model/MLmodel'.`, {
-      path: encodedPath,
-    });
+    throw new TrestleError(
+      'INVALID_ARGUMENT',
+      `Invalid artifact path '${encodedPath}': ${why}; use a relative path such as '1/<run_id>/artifacts/model/MLmodel'.`,
+      {
+        path: encodedPath,
+      },
+    );
   };
   if (/%(2f|5c)/i.test(encodedPath)) refuse("percent-encoded '/' and '\\' are not allowed");
   let decoded = '';
@@ -68,7 +72,10 @@ export function proxiedArtifactKey(encodedPath: string): string {
 function encodedTail(request: FastifyRequest, base: string): string {
   const pathname = (request.raw.url ?? request.url).split('?')[0] ?? '';
   if (!pathname.startsWith(base)) {
-    throw new TrestleError('INVALID_ARGUMENT', `Invalid artifact URL '${pathname}': expected it to start with '${base}'.`);
+    throw new TrestleError(
+      'INVALID_ARGUMENT',
+      `Invalid artifact URL '${pathname}': expected it to start with '${base}'.`,
+    );
   }
   return pathname.slice(base.length);
 }
@@ -102,7 +109,10 @@ export const artifactRoutes: readonly MlflowRoute[] = [
     url: '/artifacts/presigned-upload-url',
     handle: async (msg, { metadata, request }) => {
       if (!msg.string('run_id') && msg.string('model_id')) {
-        throw new MlflowProtocolError('NOT_IMPLEMENTED', 'Presigned URLs for MLflow 3 logged models are not supported; pass run_id.');
+        throw new MlflowProtocolError(
+          'NOT_IMPLEMENTED',
+          'Presigned URLs for MLflow 3 logged models are not supported; pass run_id.',
+        );
       }
       const { info } = await metadata.getRun(msg.runId());
       const key = runArtifactKey(info, checkedArtifactPath(msg.requiredString('path')));
@@ -162,7 +172,10 @@ export function proxiedArtifactService(app: FastifyInstance, options: ProxiedArt
     const asciiName = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
     return reply
       .header('Content-Type', 'application/octet-stream')
-      .header('Content-Disposition', `attachment; filename="${asciiName}"; filename*=UTF-8''${encodeURIComponent(name)}`)
+      .header(
+        'Content-Disposition',
+        `attachment; filename="${asciiName}"; filename*=UTF-8''${encodeURIComponent(name)}`,
+      )
       .header('X-Content-Type-Options', 'nosniff')
       .send(stream);
   });
@@ -178,6 +191,8 @@ export function proxiedArtifactService(app: FastifyInstance, options: ProxiedArt
     return {};
   });
 
-  app.post('/mpu/*', hidden, () => Promise.reject(new MlflowProtocolError('NOT_IMPLEMENTED', MULTIPART_UNSUPPORTED_MESSAGE)));
+  app.post('/mpu/*', hidden, () =>
+    Promise.reject(new MlflowProtocolError('NOT_IMPLEMENTED', MULTIPART_UNSUPPORTED_MESSAGE)),
+  );
   return Promise.resolve();
 }

@@ -65,7 +65,8 @@ describe('experiments/create and get', () => {
     expect(res.status).toBe(400);
     expect(res.json).toEqual({
       error_code: 'INVALID_PARAMETER_VALUE',
-      message: "Missing value for required parameter 'name'. See the API docs for more information about request parameters.",
+      message:
+        "Missing value for required parameter 'name'. See the API docs for more information about request parameters.",
     });
   });
 
@@ -94,7 +95,10 @@ describe('experiments/get-by-name', () => {
   it('answers an unknown name with 404 RESOURCE_DOES_NOT_EXIST and MLflow’s message', async () => {
     const res = await t.get('/experiments/get-by-name', { experiment_name: 'nope' });
     expect(res.status).toBe(404);
-    expect(res.json).toEqual({ error_code: 'RESOURCE_DOES_NOT_EXIST', message: "Could not find experiment with name 'nope'" });
+    expect(res.json).toEqual({
+      error_code: 'RESOURCE_DOES_NOT_EXIST',
+      message: "Could not find experiment with name 'nope'",
+    });
   });
 });
 
@@ -136,14 +140,21 @@ describe('experiments/search', () => {
   });
 
   it('filters and orders (POST)', async () => {
-    const res = await t.post('/experiments/search', { filter: "tags.team = 'risk'", order_by: ['name DESC'], max_results: 10 });
+    const res = await t.post('/experiments/search', {
+      filter: "tags.team = 'risk'",
+      order_by: ['name DESC'],
+      max_results: 10,
+    });
     expect(res.status).toBe(200);
     expect(listOf<{ name: string }>(res.json.experiments).map((e) => e.name)).toEqual(['fraud-b', 'fraud-a']);
     expect(res.json).not.toHaveProperty('next_page_token');
   });
 
   it('reads the query string of a GET, with repeated order_by', async () => {
-    const res = await t.get('/experiments/search', { filter: "name LIKE 'fraud%'", order_by: ['name ASC', 'creation_time DESC'] });
+    const res = await t.get('/experiments/search', {
+      filter: "name LIKE 'fraud%'",
+      order_by: ['name ASC', 'creation_time DESC'],
+    });
     expect(res.status).toBe(200);
     expect(listOf<{ name: string }>(res.json.experiments).map((e) => e.name)).toEqual(['fraud-a', 'fraud-b']);
   });
@@ -153,7 +164,11 @@ describe('experiments/search', () => {
     let token: string | undefined;
     let pages = 0;
     do {
-      const res = await t.post('/experiments/search', { max_results: 2, order_by: ['name ASC'], ...(token ? { page_token: token } : {}) });
+      const res = await t.post('/experiments/search', {
+        max_results: 2,
+        order_by: ['name ASC'],
+        ...(token ? { page_token: token } : {}),
+      });
       expect(res.status).toBe(200);
       names.push(...listOf<{ name: string }>(res.json.experiments).map((e) => e.name));
       token = res.json.next_page_token;
@@ -213,9 +228,17 @@ describe('protocol errors', () => {
   });
 
   it('refuses a non-JSON content type as MLflow does', async () => {
-    const res = await t.inject({ method: 'POST', url: '/api/2.0/mlflow/experiments/create', payload: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await t.inject({
+      method: 'POST',
+      url: '/api/2.0/mlflow/experiments/create',
+      payload: 'name=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(res.status).toBe(400);
-    expect(res.json).toEqual({ error_code: 'INVALID_PARAMETER_VALUE', message: "Bad Request. Content-Type must be one of ['application/json']." });
+    expect(res.json).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: "Bad Request. Content-Type must be one of ['application/json'].",
+    });
   });
 
   it('answers unknown endpoints and methods with 404 ENDPOINT_NOT_FOUND in MLflow’s shape', async () => {

@@ -64,7 +64,12 @@ export const experimentRoutes: readonly MlflowRoute[] = [
       } catch (err) {
         // MLflow's wording: clients (and people) grep for it.
         if (isTrestleError(err, 'NOT_FOUND')) {
-          throw new TrestleError('NOT_FOUND', `Could not find experiment with name '${name}'`, { name }, { cause: err });
+          throw new TrestleError(
+            'NOT_FOUND',
+            `Could not find experiment with name '${name}'`,
+            { name },
+            { cause: err },
+          );
         }
         throw err;
       }
@@ -108,7 +113,11 @@ export const experimentRoutes: readonly MlflowRoute[] = [
     methods: ['POST'],
     url: '/experiments/set-experiment-tag',
     handle: async (msg, { metadata }) => {
-      await metadata.setExperimentTag(msg.requiredString('experiment_id'), msg.requiredString('key'), msg.string('value') ?? '');
+      await metadata.setExperimentTag(
+        msg.requiredString('experiment_id'),
+        msg.requiredString('key'),
+        msg.string('value') ?? '',
+      );
       return {};
     },
   },

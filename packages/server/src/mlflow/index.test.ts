@@ -18,7 +18,9 @@ describe('mlflowPlugin inside a server with its own error and not-found handlers
     home = await mkdtemp(join(tmpdir(), 'trestle-mlflow-host-'));
     stores = await openStores(loadConfig({ home }, {}));
     app = Fastify();
-    app.setErrorHandler((error: Error, _request, reply) => reply.code(418).send({ host: 'error', message: error.message }));
+    app.setErrorHandler((error: Error, _request, reply) =>
+      reply.code(418).send({ host: 'error', message: error.message }),
+    );
     app.setNotFoundHandler((_request, reply) => reply.code(404).send({ host: 'not-found' }));
     app.post('/api/v1/echo', (request) => ({ echoed: request.body }));
     app.get('/api/v1/boom', () => Promise.reject(new Error('boom')));
@@ -38,7 +40,12 @@ describe('mlflowPlugin inside a server with its own error and not-found handlers
     expect(missing.json()).toMatchObject({ error_code: 'RESOURCE_DOES_NOT_EXIST' });
     const unknown = await app.inject({ method: 'GET', url: '/ajax-api/2.0/mlflow/nothing' });
     expect(unknown.json()).toMatchObject({ error_code: 'ENDPOINT_NOT_FOUND' });
-    const malformed = await app.inject({ method: 'POST', url: '/api/2.0/mlflow/runs/create', payload: '{', headers: { 'content-type': 'application/json' } });
+    const malformed = await app.inject({
+      method: 'POST',
+      url: '/api/2.0/mlflow/runs/create',
+      payload: '{',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(malformed.json()).toMatchObject({ error_code: 'MALFORMED_REQUEST' });
   });
 

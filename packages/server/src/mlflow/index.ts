@@ -35,20 +35,29 @@ export function isMlflowUrl(url: string): boolean {
 }
 
 /** Every tracking RPC of the dialect, relative to `<root>/mlflow`. */
-const MLFLOW_TRACKING_ROUTES: readonly MlflowRoute[] = [...experimentRoutes, ...runRoutes, ...metricRoutes, ...artifactRoutes];
+const MLFLOW_TRACKING_ROUTES: readonly MlflowRoute[] = [
+  ...experimentRoutes,
+  ...runRoutes,
+  ...metricRoutes,
+  ...artifactRoutes,
+];
 
 /** Largest JSON body of a tracking RPC other than `runs/log-batch` (dataset schemas can reach 1 MB each). */
 const JSON_BODY_LIMIT = 16 * 1024 * 1024;
 
 function trackingService(app: FastifyInstance, stores: MlflowPluginOptions): Promise<void> {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT }, (_request, body, done) => {
-    try {
-      done(null, parseJsonBody(body as string));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT },
+    (_request, body, done) => {
+      try {
+        done(null, parseJsonBody(body as string));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
   app.setNotFoundHandler(mlflowNotFoundHandler);
   registerMlflowRoutes(app, MLFLOW_TRACKING_ROUTES, stores);
   return Promise.resolve();

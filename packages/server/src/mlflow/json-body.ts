@@ -32,7 +32,10 @@ export function parseJsonBody(text: string): unknown {
       }
     }
     const why = strictError instanceof Error ? strictError.message : String(strictError);
-    throw new MlflowProtocolError('MALFORMED_REQUEST', `The request body is not valid JSON (${why}); send a JSON object such as {"run_id": "…"}.`);
+    throw new MlflowProtocolError(
+      'MALFORMED_REQUEST',
+      `The request body is not valid JSON (${why}); send a JSON object such as {"run_id": "…"}.`,
+    );
   }
 }
 

@@ -7,16 +7,27 @@ let runB: string;
 
 beforeEach(async () => {
   t = await startMlflowTestApp();
-  const create = async (): Promise<string> => (await t.post('/runs/create', { experiment_id: '0' })).json.run.info.run_id as string;
+  const create = async (): Promise<string> =>
+    (await t.post('/runs/create', { experiment_id: '0' })).json.run.info.run_id as string;
   runA = await create();
   runB = await create();
   await t.post('/runs/log-batch', {
     run_id: runA,
-    metrics: Array.from({ length: 10 }, (_, step) => ({ key: 'loss', value: 1 / (step + 1), timestamp: 1717000000000 + step, step })),
+    metrics: Array.from({ length: 10 }, (_, step) => ({
+      key: 'loss',
+      value: 1 / (step + 1),
+      timestamp: 1717000000000 + step,
+      step,
+    })),
   });
   await t.post('/runs/log-batch', {
     run_id: runB,
-    metrics: Array.from({ length: 5 }, (_, step) => ({ key: 'loss', value: step, timestamp: 1717000000000 + step, step })),
+    metrics: Array.from({ length: 5 }, (_, step) => ({
+      key: 'loss',
+      value: step,
+      timestamp: 1717000000000 + step,
+      step,
+    })),
   });
 });
 afterEach(async () => {
@@ -37,7 +48,12 @@ describe('metrics/get-history', () => {
     const steps: number[] = [];
     let token: string | undefined;
     do {
-      const res = await t.get('/metrics/get-history', { run_id: runA, metric_key: 'loss', max_results: 4, ...(token ? { page_token: token } : {}) });
+      const res = await t.get('/metrics/get-history', {
+        run_id: runA,
+        metric_key: 'loss',
+        max_results: 4,
+        ...(token ? { page_token: token } : {}),
+      });
       expect(res.status).toBe(200);
       steps.push(...listOf<{ step: number }>(res.json.metrics).map((m) => m.step));
       token = res.json.next_page_token;
@@ -84,25 +100,52 @@ describe('metrics/get-history-bulk-interval', () => {
   });
 
   it('keeps to the step interval and samples down to max_results per run', async () => {
-    const ranged = await t.get('/metrics/get-history-bulk-interval', { run_ids: runA, metric_key: 'loss', start_step: 2, end_step: 4 });
+    const ranged = await t.get('/metrics/get-history-bulk-interval', {
+      run_ids: runA,
+      metric_key: 'loss',
+      start_step: 2,
+      end_step: 4,
+    });
     expect(listOf<{ step: number }>(ranged.json.metrics).map((m) => m.step)).toEqual([2, 3, 4]);
-    const sampled = await t.get('/metrics/get-history-bulk-interval', { 'run_ids[]': runA, metric_key: 'loss', max_results: 2 });
+    const sampled = await t.get('/metrics/get-history-bulk-interval', {
+      'run_ids[]': runA,
+      metric_key: 'loss',
+      max_results: 2,
+    });
     expect(sampled.status).toBe(200);
     expect(sampled.json.metrics.length).toBeGreaterThan(0);
     expect(sampled.json.metrics.length).toBeLessThan(10);
   });
 
   it('refuses bad intervals and limits with MLflow’s messages', async () => {
-    const oneSided = await t.get('/metrics/get-history-bulk-interval', { run_ids: runA, metric_key: 'loss', start_step: 2 });
+    const oneSided = await t.get('/metrics/get-history-bulk-interval', {
+      run_ids: runA,
+      metric_key: 'loss',
+      start_step: 2,
+    });
     expect(oneSided.status).toBe(400);
     expect(oneSided.json.message).toBe('If either start step or end step are specified, both must be specified.');
-    const reversed = await t.get('/metrics/get-history-bulk-interval', { run_ids: runA, metric_key: 'loss', start_step: 5, end_step: 1 });
+    const reversed = await t.get('/metrics/get-history-bulk-interval', {
+      run_ids: runA,
+      metric_key: 'loss',
+      start_step: 5,
+      end_step: 1,
+    });
     expect(reversed.json.message).toBe('end_step must be greater than start_step. Found start_step=5 and end_step=1.');
     const none = await t.get('/metrics/get-history-bulk-interval', { metric_key: 'loss' });
     expect(none.status).toBe(400);
-    const tooMany = await t.get('/metrics/get-history-bulk-interval', { run_ids: Array.from({ length: 101 }, (_, i) => `r${i}`), metric_key: 'loss' });
-    expect(tooMany.json.message).toBe('GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received 101 run_ids.');
-    const big = await t.get('/metrics/get-history-bulk-interval', { run_ids: runA, metric_key: 'loss', max_results: 2501 });
+    const tooMany = await t.get('/metrics/get-history-bulk-interval', {
+      run_ids: Array.from({ length: 101 }, (_, i) => `r${i}`),
+      metric_key: 'loss',
+    });
+    expect(tooMany.json.message).toBe(
+      'GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received 101 run_ids.',
+    );
+    const big = await t.get('/metrics/get-history-bulk-interval', {
+      run_ids: runA,
+      metric_key: 'loss',
+      max_results: 2501,
+    });
     expect(big.status).toBe(400);
     expect(big.json.error_code).toBe('INVALID_PARAMETER_VALUE');
   });

@@ -48,16 +48,25 @@ export const metricRoutes: readonly MlflowRoute[] = [
         throw missingParameter('run_ids');
       }
       if (runIds.length > MAX_BULK_RUNS) {
-        throw new TrestleError('INVALID_ARGUMENT', `GetMetricHistoryBulkInterval request must specify at most ${MAX_BULK_RUNS} run_ids. Received ${runIds.length} run_ids.`);
+        throw new TrestleError(
+          'INVALID_ARGUMENT',
+          `GetMetricHistoryBulkInterval request must specify at most ${MAX_BULK_RUNS} run_ids. Received ${runIds.length} run_ids.`,
+        );
       }
       const key = msg.requiredString('metric_key');
       const startStep = msg.int64('start_step');
       const endStep = msg.int64('end_step');
       if ((startStep === undefined) !== (endStep === undefined)) {
-        throw new TrestleError('INVALID_ARGUMENT', 'If either start step or end step are specified, both must be specified.');
+        throw new TrestleError(
+          'INVALID_ARGUMENT',
+          'If either start step or end step are specified, both must be specified.',
+        );
       }
       if (startStep !== undefined && endStep !== undefined && startStep > endStep) {
-        throw new TrestleError('INVALID_ARGUMENT', `end_step must be greater than start_step. Found start_step=${startStep} and end_step=${endStep}.`);
+        throw new TrestleError(
+          'INVALID_ARGUMENT',
+          `end_step must be greater than start_step. Found start_step=${startStep} and end_step=${endStep}.`,
+        );
       }
       const points = msg.int64('max_results') ?? MAX_BULK_POINTS_PER_RUN;
       if (points < 1 || points > MAX_BULK_POINTS_PER_RUN) {

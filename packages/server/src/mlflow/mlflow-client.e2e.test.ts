@@ -56,7 +56,11 @@ describe('the npm mlflow client against a listening server', () => {
       tags: [{ key: 'mlflow.runName', value: 'npm-run' }],
     });
     const runId = run.info.run_id;
-    expect(run.info).toMatchObject({ experiment_id: experimentId, status: 'RUNNING', artifact_uri: `mlflow-artifacts:/${experimentId}/${runId}/artifacts` });
+    expect(run.info).toMatchObject({
+      experiment_id: experimentId,
+      status: 'RUNNING',
+      artifact_uri: `mlflow-artifacts:/${experimentId}/${runId}/artifacts`,
+    });
 
     await client.Runs.logParameter({ run_id: runId, key: 'lr', value: '0.01' });
     await client.Runs.logMetric({ run_id: runId, key: 'loss', value: 0.9, timestamp: start + 1, step: 0 });
@@ -71,12 +75,22 @@ describe('the npm mlflow client against a listening server', () => {
       params: [{ key: 'depth', value: '6' }],
       tags: [{ key: 'stage', value: 'dev' }],
     });
-    const { run_info: finished } = await client.Runs.update({ run_id: runId, status: RunStatus.FINISHED, end_time: start + 10 });
+    const { run_info: finished } = await client.Runs.update({
+      run_id: runId,
+      status: RunStatus.FINISHED,
+      end_time: start + 10,
+    });
     expect(finished).toMatchObject({ run_id: runId, status: 'FINISHED', end_time: start + 10 });
 
     // What the foreign client wrote is really in the stores.
     const stored = await t.metadata.getRun(runId);
-    expect(stored.info).toMatchObject({ runName: 'npm-run', userId: 'alice', status: 'FINISHED', startTime: start, endTime: start + 10 });
+    expect(stored.info).toMatchObject({
+      runName: 'npm-run',
+      userId: 'alice',
+      status: 'FINISHED',
+      startTime: start,
+      endTime: start + 10,
+    });
     expect(stored.data.params).toEqual([
       { key: 'depth', value: '6' },
       { key: 'lr', value: '0.01' },
@@ -87,7 +101,12 @@ describe('the npm mlflow client against a listening server', () => {
         { key: 'auc', value: 0.88, timestamp: start + 3, step: 2 },
       ]),
     );
-    expect(stored.data.tags).toEqual(expect.arrayContaining([{ key: 'team', value: 'fraud' }, { key: 'stage', value: 'dev' }]));
+    expect(stored.data.tags).toEqual(
+      expect.arrayContaining([
+        { key: 'team', value: 'fraud' },
+        { key: 'stage', value: 'dev' },
+      ]),
+    );
     expect((await t.metadata.getMetricHistory(runId, 'loss')).items.map((m) => [m.step, m.value])).toEqual([
       [0, 0.9],
       [1, 0.7],
@@ -95,12 +114,23 @@ describe('the npm mlflow client against a listening server', () => {
     ]);
 
     // A second run that the filter must exclude.
-    const other = (await client.Runs.create({ experiment_id: experimentId, user_id: 'bob', start_time: start + 100 })).run.info.run_id;
-    await client.Runs.logBatch({ run_id: other, metrics: [{ key: 'loss', value: 2, timestamp: start, step: 0 }], params: [{ key: 'lr', value: '0.1' }] });
+    const other = (await client.Runs.create({ experiment_id: experimentId, user_id: 'bob', start_time: start + 100 }))
+      .run.info.run_id;
+    await client.Runs.logBatch({
+      run_id: other,
+      metrics: [{ key: 'loss', value: 2, timestamp: start, step: 0 }],
+      params: [{ key: 'lr', value: '0.1' }],
+    });
 
-    const found = await client.Runs.search({ experiment_ids: [experimentId], filter: "metrics.loss < 1 and params.lr = '0.01'", run_view_type: ViewType.ACTIVE_ONLY });
+    const found = await client.Runs.search({
+      experiment_ids: [experimentId],
+      filter: "metrics.loss < 1 and params.lr = '0.01'",
+      run_view_type: ViewType.ACTIVE_ONLY,
+    });
     expect(found.runs.map((r) => r.info.run_id)).toEqual([runId]);
-    expect(found.runs[0]?.data.metrics).toEqual(expect.arrayContaining([{ key: 'loss', value: 0.4, timestamp: start + 3, step: 2 }]));
+    expect(found.runs[0]?.data.metrics).toEqual(
+      expect.arrayContaining([{ key: 'loss', value: 0.4, timestamp: start + 3, step: 2 }]),
+    );
 
     const { metrics } = await client.Metrics.getHistory({ run_id: runId, metric_key: 'loss' });
     expect(metrics.map((m) => m.value)).toEqual([0.9, 0.7, 0.4]);
@@ -115,7 +145,10 @@ describe('the npm mlflow client against a listening server', () => {
     // Artifacts written through the store show up in the client's listing.
     await t.artifacts.put(`${experimentId}/${runId}/artifacts/model/MLmodel`, 'flavors: {}');
     const artifacts = await client.Artifacts.list({ run_id: runId, path: '' });
-    expect(artifacts).toEqual({ root_uri: `mlflow-artifacts:/${experimentId}/${runId}/artifacts`, files: [{ path: 'model', is_dir: true }] });
+    expect(artifacts).toEqual({
+      root_uri: `mlflow-artifacts:/${experimentId}/${runId}/artifacts`,
+      files: [{ path: 'model', is_dir: true }],
+    });
 
     await client.Runs.delete({ run_id: other });
     expect((await t.metadata.getRun(other)).info.lifecycleStage).toBe('deleted');
@@ -143,12 +176,16 @@ describe('the npm mlflow client against a listening server', () => {
 
   it('refuses the null that JSON.stringify makes of NaN, writing nothing', async () => {
     const { experiment_id: experimentId } = await client.Experiments.create({ name: 'npm-nan', artifact_location: '' });
-    const runId = (await client.Runs.create({ experiment_id: experimentId, user_id: 'x', start_time: Date.now() })).run.info.run_id;
+    const runId = (await client.Runs.create({ experiment_id: experimentId, user_id: 'x', start_time: Date.now() })).run
+      .info.run_id;
     const res = await client.Runs.logMetric({ run_id: runId, key: 'odd', value: NaN, timestamp: Date.now() }).then(
       () => undefined,
       (err: unknown) => clientError(err),
     );
-    expect(res).toMatchObject({ status: 400, data: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining("'value'") } });
+    expect(res).toMatchObject({
+      status: 400,
+      data: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining("'value'") },
+    });
     expect((await t.metadata.getRun(runId)).data.metrics).toEqual([]);
   });
 });

@@ -1,6 +1,5 @@
 import { invalidParameter, missingParameter, MlflowProtocolError } from './errors.js';
 
-
 const INT64 = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 /** What Python's `float()` (used by MLflow's proto parser for doubles) reads as non-finite. */
@@ -58,12 +57,18 @@ export class RequestMessage {
       try {
         value = JSON.parse(value) as unknown;
       } catch {
-        throw new MlflowProtocolError('MALFORMED_REQUEST', 'The request body is a JSON string that does not hold a JSON object; send the object itself.');
+        throw new MlflowProtocolError(
+          'MALFORMED_REQUEST',
+          'The request body is a JSON string that does not hold a JSON object; send the object itself.',
+        );
       }
     }
     if (value === undefined || value === null) return new RequestMessage({}, '', false);
     if (!isPlainObject(value)) {
-      throw new MlflowProtocolError('MALFORMED_REQUEST', `The request body must be a JSON object, got ${Array.isArray(value) ? 'a list' : typeof value}.`);
+      throw new MlflowProtocolError(
+        'MALFORMED_REQUEST',
+        `The request body must be a JSON object, got ${Array.isArray(value) ? 'a list' : typeof value}.`,
+      );
     }
     return new RequestMessage(value, '', false);
   }
@@ -112,7 +117,8 @@ export class RequestMessage {
           ? Number(value)
           : undefined;
     if (n === undefined) throw invalidParameter(this.#at(name), value, 'an integer');
-    if (!Number.isSafeInteger(n)) throw invalidParameter(this.#at(name), value, `an integer of at most ${Number.MAX_SAFE_INTEGER} in magnitude`);
+    if (!Number.isSafeInteger(n))
+      throw invalidParameter(this.#at(name), value, `an integer of at most ${Number.MAX_SAFE_INTEGER} in magnitude`);
     return n;
   }
 
@@ -153,7 +159,8 @@ export class RequestMessage {
     if (value === undefined) return undefined;
     const byName = names.find((n) => n === value);
     if (byName !== undefined) return byName;
-    const number = typeof value === 'number' ? value : typeof value === 'string' && INT64.test(value) ? Number(value) : NaN;
+    const number =
+      typeof value === 'number' ? value : typeof value === 'string' && INT64.test(value) ? Number(value) : NaN;
     const byNumber = Number.isInteger(number) ? names[number - 1] : undefined;
     if (byNumber !== undefined) return byNumber;
     throw invalidParameter(this.#at(name), value, `one of ${names.join(', ')}`);
@@ -227,7 +234,11 @@ export const MAX_SEARCH_RESULTS = 50_000;
  * Reads `max_results` of a search: absent is `undefined` (the store's default, 1000), above
  * {@link MAX_SEARCH_RESULTS} or below 1 is `INVALID_PARAMETER_VALUE`.
  */
-export function readMaxResults(msg: RequestMessage, field = 'max_results', max = MAX_SEARCH_RESULTS): number | undefined {
+export function readMaxResults(
+  msg: RequestMessage,
+  field = 'max_results',
+  max = MAX_SEARCH_RESULTS,
+): number | undefined {
   const value = msg.int64(field);
   if (value === undefined) return undefined;
   if (value < 1 || value > max) throw invalidParameter(field, value, `an integer between 1 and ${max}`);

@@ -51,7 +51,11 @@ export interface MlflowStores {
  * string of a GET that has one, the JSON body otherwise.
  */
 export function requestMessage(request: FastifyRequest): RequestMessage {
-  const hasQuery = request.method === 'GET' && typeof request.query === 'object' && request.query !== null && Object.keys(request.query).length > 0;
+  const hasQuery =
+    request.method === 'GET' &&
+    typeof request.query === 'object' &&
+    request.query !== null &&
+    Object.keys(request.query).length > 0;
   return hasQuery ? RequestMessage.fromQuery(request.query) : RequestMessage.fromBody(request.body);
 }
 

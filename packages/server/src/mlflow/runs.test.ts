@@ -85,12 +85,26 @@ describe('runs/create and get', () => {
 describe('runs/update, delete, restore', () => {
   it('updates status (by name or number), end time and name, returning run_info', async () => {
     const runId = await createRun();
-    const res = await t.post('/runs/update', { run_id: runId, status: 'FINISHED', end_time: 1717000009999, run_name: 'renamed' });
+    const res = await t.post('/runs/update', {
+      run_id: runId,
+      status: 'FINISHED',
+      end_time: 1717000009999,
+      run_name: 'renamed',
+    });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({
-      run_info: expect.objectContaining({ run_id: runId, status: 'FINISHED', end_time: 1717000009999, run_name: 'renamed' }),
+      run_info: expect.objectContaining({
+        run_id: runId,
+        status: 'FINISHED',
+        end_time: 1717000009999,
+        run_name: 'renamed',
+      }),
     });
-    expect((await t.metadata.getRun(runId)).info).toMatchObject({ status: 'FINISHED', endTime: 1717000009999, runName: 'renamed' });
+    expect((await t.metadata.getRun(runId)).info).toMatchObject({
+      status: 'FINISHED',
+      endTime: 1717000009999,
+      runName: 'renamed',
+    });
 
     const byNumber = await t.post('/runs/update', { run_uuid: runId, status: 4 });
     expect(byNumber.json.run_info.status).toBe('FAILED');
@@ -118,7 +132,9 @@ describe('logging', () => {
     const res = await t.post('/runs/log-metric', { run_id: runId, key: 'loss', value: 0.25, timestamp: 1717000000000 });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({});
-    expect((await t.metadata.getRun(runId)).data.metrics).toEqual([{ key: 'loss', value: 0.25, timestamp: 1717000000000, step: 0 }]);
+    expect((await t.metadata.getRun(runId)).data.metrics).toEqual([
+      { key: 'loss', value: 0.25, timestamp: 1717000000000, step: 0 },
+    ]);
     const got = await t.get('/runs/get', { run_id: runId });
     expect(got.json.run.data.metrics).toEqual([{ key: 'loss', value: 0.25, timestamp: 1717000000000, step: 0 }]);
   });
@@ -144,9 +160,15 @@ describe('logging', () => {
     await t.post('/runs/log-metric', { run_id: runId, key: 'b', value: 'Infinity', timestamp: 1, step: 0 });
     await t.post('/runs/log-metric', { run_id: runId, key: 'c', value: '-Infinity', timestamp: 1, step: 0 });
     // Python's json.dumps writes bare literals; the dialect's parser tolerates them.
-    const bare = await t.post('/runs/log-metric', `{"run_id": "${runId}", "key": "d", "value": NaN, "timestamp": 1, "step": 0}`);
+    const bare = await t.post(
+      '/runs/log-metric',
+      `{"run_id": "${runId}", "key": "d", "value": NaN, "timestamp": 1, "step": 0}`,
+    );
     expect(bare.status).toBe(200);
-    await t.post('/runs/log-batch', `{"run_id": "${runId}", "metrics": [{"key": "e", "value": -Infinity, "timestamp": 1, "step": 0}]}`);
+    await t.post(
+      '/runs/log-batch',
+      `{"run_id": "${runId}", "metrics": [{"key": "e", "value": -Infinity, "timestamp": 1, "step": 0}]}`,
+    );
 
     const stored = new Map((await t.metadata.getRun(runId)).data.metrics.map((m) => [m.key, m.value]));
     expect(stored.get('a')).toBeNaN();
@@ -156,7 +178,9 @@ describe('logging', () => {
     expect(stored.get('e')).toBe(-Infinity);
 
     const got = await t.get('/runs/get', { run_id: runId });
-    const values = Object.fromEntries(listOf<{ key: string; value: unknown }>(got.json.run.data.metrics).map((m) => [m.key, m.value]));
+    const values = Object.fromEntries(
+      listOf<{ key: string; value: unknown }>(got.json.run.data.metrics).map((m) => [m.key, m.value]),
+    );
     expect(values).toEqual({ a: 'NaN', b: 'Infinity', c: '-Infinity', d: 'NaN', e: '-Infinity' });
   });
 
@@ -227,7 +251,11 @@ describe('logging', () => {
     ['metrics', { metrics: 1001 }, 'A batch logging request can contain at most 1000 metrics. Got 1001 metrics.'],
     ['params', { params: 101 }, 'A batch logging request can contain at most 100 params. Got 101 params.'],
     ['tags', { tags: 101 }, 'A batch logging request can contain at most 100 tags. Got 101 tags.'],
-    ['in total', { metrics: 901, params: 100 }, 'A batch logging request can contain at most 1000 metrics, params, and tags. Got 1001 metrics, params, and tags.'],
+    [
+      'in total',
+      { metrics: 901, params: 100 },
+      'A batch logging request can contain at most 1000 metrics, params, and tags. Got 1001 metrics, params, and tags.',
+    ],
   ])('refuses a batch over the %s limit with 400 and writes nothing', async (_what, counts, message) => {
     const runId = await createRun();
     const c = counts as { metrics?: number; params?: number; tags?: number };
@@ -252,7 +280,9 @@ describe('logging', () => {
     expect(res.status).toBe(400);
     expect(res.json).toEqual({
       error_code: 'INVALID_PARAMETER_VALUE',
-      message: expect.stringContaining(`Batched logging API requests must be at most 1000000 bytes, got a request of size ${Buffer.byteLength(body)}.`),
+      message: expect.stringContaining(
+        `Batched logging API requests must be at most 1000000 bytes, got a request of size ${Buffer.byteLength(body)}.`,
+      ),
     });
     expect((await t.metadata.getRun(runId)).data.tags.map((tag) => tag.key)).not.toContain('big');
   });
@@ -260,7 +290,13 @@ describe('logging', () => {
   it('refuses a changed param inside a batch with MLflow’s wording', async () => {
     const runId = await createRun();
     await t.post('/runs/log-parameter', { run_id: runId, key: 'depth', value: '3' });
-    const res = await t.post('/runs/log-batch', { run_id: runId, params: [{ key: 'depth', value: '4' }, { key: 'eta', value: '0.1' }] });
+    const res = await t.post('/runs/log-batch', {
+      run_id: runId,
+      params: [
+        { key: 'depth', value: '4' },
+        { key: 'eta', value: '0.1' },
+      ],
+    });
     expect(res.status).toBe(400);
     expect(res.json.message).toBe(
       `Changing param values is not allowed. Params were already logged='[{"key":"depth","old_value":"3","new_value":"4"}]' for run ID='${runId}'.`,
@@ -269,24 +305,47 @@ describe('logging', () => {
 
   it('logs dataset inputs and returns them under inputs.dataset_inputs', async () => {
     const runId = await createRun();
-    const dataset = { name: 'flights', digest: 'abc123', source_type: 'local', source: '{"uri": "data/flights.csv"}', schema: '{"mlflow_colspec": []}' };
-    const res = await t.post('/runs/log-inputs', { run_id: runId, datasets: [{ tags: [{ key: 'mlflow.data.context', value: 'training' }], dataset }] });
+    const dataset = {
+      name: 'flights',
+      digest: 'abc123',
+      source_type: 'local',
+      source: '{"uri": "data/flights.csv"}',
+      schema: '{"mlflow_colspec": []}',
+    };
+    const res = await t.post('/runs/log-inputs', {
+      run_id: runId,
+      datasets: [{ tags: [{ key: 'mlflow.data.context', value: 'training' }], dataset }],
+    });
     expect(res.status).toBe(200);
     const got = await t.get('/runs/get', { run_id: runId });
-    expect(got.json.run.inputs).toEqual({ dataset_inputs: [{ tags: [{ key: 'mlflow.data.context', value: 'training' }], dataset }] });
-    expect((await t.metadata.getRun(runId)).inputs.datasetInputs[0]?.dataset).toMatchObject({ name: 'flights', digest: 'abc123', sourceType: 'local' });
+    expect(got.json.run.inputs).toEqual({
+      dataset_inputs: [{ tags: [{ key: 'mlflow.data.context', value: 'training' }], dataset }],
+    });
+    expect((await t.metadata.getRun(runId)).inputs.datasetInputs[0]?.dataset).toMatchObject({
+      name: 'flights',
+      digest: 'abc123',
+      sourceType: 'local',
+    });
   });
 
   it('requires the dataset’s name, digest, source_type and source', async () => {
     const runId = await createRun();
-    const res = await t.post('/runs/log-inputs', { run_id: runId, datasets: [{ dataset: { name: 'd', digest: 'x', source: 's' } }] });
+    const res = await t.post('/runs/log-inputs', {
+      run_id: runId,
+      datasets: [{ dataset: { name: 'd', digest: 'x', source: 's' } }],
+    });
     expect(res.status).toBe(400);
     expect(res.json.message).toContain("'datasets[0].dataset.source_type'");
   });
 
   it('records log-model in the mlflow.log-model.history tag', async () => {
     const runId = await createRun();
-    const model = { artifact_path: 'model', flavors: { sklearn: {} }, utc_time_created: '2024-06-01 00:00:00', run_id: runId };
+    const model = {
+      artifact_path: 'model',
+      flavors: { sklearn: {} },
+      utc_time_created: '2024-06-01 00:00:00',
+      run_id: runId,
+    };
     expect((await t.post('/runs/log-model', { run_id: runId, model_json: JSON.stringify(model) })).status).toBe(200);
     const tag = (await t.metadata.getRun(runId)).data.tags.find((x) => x.key === 'mlflow.log-model.history');
     expect(JSON.parse(tag?.value ?? '[]')).toEqual([model]);
@@ -353,7 +412,11 @@ describe('runs/search', () => {
     const first = await t.post('/runs/search', { experiment_ids: [experimentId], max_results: 2 });
     expect(names(first.json)).toEqual(['gb', 'rf']);
     expect(typeof first.json.next_page_token).toBe('string');
-    const second = await t.post('/runs/search', { experiment_ids: [experimentId], max_results: 2, page_token: first.json.next_page_token });
+    const second = await t.post('/runs/search', {
+      experiment_ids: [experimentId],
+      max_results: 2,
+      page_token: first.json.next_page_token,
+    });
     expect(names(second.json)).toEqual(['lr']);
     expect(second.json).not.toHaveProperty('next_page_token');
   });
@@ -363,8 +426,12 @@ describe('runs/search', () => {
     if (rf === undefined) throw new Error('setup failed');
     await t.post('/runs/delete', { run_id: rf });
     expect(names((await t.post('/runs/search', { experiment_ids: [experimentId] })).json)).toEqual(['gb', 'lr']);
-    expect(names((await t.post('/runs/search', { experiment_ids: [experimentId], run_view_type: 'DELETED_ONLY' })).json)).toEqual(['rf']);
-    expect(names((await t.post('/runs/search', { experiment_ids: [experimentId], run_view_type: 'ALL' })).json)).toHaveLength(3);
+    expect(
+      names((await t.post('/runs/search', { experiment_ids: [experimentId], run_view_type: 'DELETED_ONLY' })).json),
+    ).toEqual(['rf']);
+    expect(
+      names((await t.post('/runs/search', { experiment_ids: [experimentId], run_view_type: 'ALL' })).json),
+    ).toHaveLength(3);
   });
 
   it('returns {} when nothing matches', async () => {

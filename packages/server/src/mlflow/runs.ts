@@ -52,7 +52,12 @@ async function logBatch(metadata: MetadataStore, runId: string, batch: LogBatchI
   }
 }
 
-async function paramChangeError(metadata: MetadataStore, runId: string, params: Param[], cause: TrestleError): Promise<TrestleError> {
+async function paramChangeError(
+  metadata: MetadataStore,
+  runId: string,
+  params: Param[],
+  cause: TrestleError,
+): Promise<TrestleError> {
   let logged = new Map<string, string>();
   try {
     logged = new Map((await metadata.getRun(runId)).data.params.map((p) => [p.key, p.value]));
@@ -258,7 +263,9 @@ export const runRoutes: readonly MlflowRoute[] = [
       }
       const missing = MODEL_JSON_REQUIRED_FIELDS.filter((field) => !(field in model));
       if (missing.length > 0) {
-        throw new TrestleError('INVALID_ARGUMENT', `Model json is missing mandatory fields: ${missing.join(', ')}`, { missing });
+        throw new TrestleError('INVALID_ARGUMENT', `Model json is missing mandatory fields: ${missing.join(', ')}`, {
+          missing,
+        });
       }
       const run = await metadata.getRun(runId);
       const previous = run.data.tags.find((t) => t.key === LOG_MODEL_HISTORY_TAG)?.value;

@@ -30,7 +30,11 @@ export interface MlflowTestApp {
   /** `POST /api/2.0/mlflow<path>` with a JSON body (an object, or a raw string sent as `application/json`). */
   post(path: string, body?: unknown, options?: { root?: string; headers?: Record<string, string> }): Promise<JsonReply>;
   /** `GET /api/2.0/mlflow<path>?<query>`; array values become repeated keys. */
-  get(path: string, query?: Record<string, string | number | (string | number)[]>, options?: { root?: string }): Promise<JsonReply>;
+  get(
+    path: string,
+    query?: Record<string, string | number | (string | number)[]>,
+    options?: { root?: string },
+  ): Promise<JsonReply>;
   /** Any request, answered as JSON when it is JSON. */
   inject(options: InjectOptions): Promise<JsonReply>;
   /** Every file under the artifact root, relative and `/`-separated. */
@@ -64,7 +68,9 @@ async function walk(dir: string, root: string): Promise<string[]> {
     return [];
   }
   const files = await Promise.all(
-    entries.map(async (e) => (e.isDirectory() ? walk(join(dir, e.name), root) : [relative(root, join(dir, e.name)).split('\\').join('/')])),
+    entries.map(async (e) =>
+      e.isDirectory() ? walk(join(dir, e.name), root) : [relative(root, join(dir, e.name)).split('\\').join('/')],
+    ),
   );
   return files.flat().sort();
 }
@@ -109,8 +115,10 @@ export async function startMlflowTestApp(): Promise<MlflowTestApp> {
           ? { payload: body, headers: { 'content-type': 'application/json', ...options.headers } }
           : { payload: body ?? {}, headers: { ...options.headers } }),
       }),
-    get: (path, query = {}, options = {}) => inject({ method: 'GET', url: `${options.root ?? '/api/2.0'}/mlflow${path}${queryString(query)}` }),
-    artifactFiles: () => walk(config.artifacts, config.artifacts).then((files) => files.filter((f) => !f.startsWith('.trestle-meta/'))),
+    get: (path, query = {}, options = {}) =>
+      inject({ method: 'GET', url: `${options.root ?? '/api/2.0'}/mlflow${path}${queryString(query)}` }),
+    artifactFiles: () =>
+      walk(config.artifacts, config.artifacts).then((files) => files.filter((f) => !f.startsWith('.trestle-meta/'))),
     close: async () => {
       await app.close();
       await metadata.close();

@@ -13,7 +13,18 @@
  * so that MLflow clients upload and download through this server's `/mlflow-artifacts` routes,
  * whose paths are the artifact store's keys.
  */
-import type { Dataset, DatasetInput, Experiment, Metric, Param, Run, RunInfo, RunStatus, Tag, ViewType } from '@trestle/core';
+import type {
+  Dataset,
+  DatasetInput,
+  Experiment,
+  Metric,
+  Param,
+  Run,
+  RunInfo,
+  RunStatus,
+  Tag,
+  ViewType,
+} from '@trestle/core';
 import { RUN_STATUSES } from '@trestle/core';
 import type { RequestMessage } from './request-message.js';
 
@@ -117,7 +128,6 @@ export function runArtifactUri(experimentId: string, runId: string): string {
 export function experimentArtifactLocation(experimentId: string): string {
   return `mlflow-artifacts:/${experimentId}`;
 }
-
 
 function keyValues(pairs: readonly (Tag | Param)[]): MlflowKeyValue[] {
   return pairs.map(({ key, value }) => ({ key, value }));

@@ -11,7 +11,10 @@ import { serverFixture, type ServerFixture } from '../testing/server-fixture.js'
 async function filesUnder(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-    return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+    return entries
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+      .sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
@@ -28,12 +31,17 @@ function rawRequest(
   body?: (req: ReturnType<typeof httpRequest>) => Promise<void>,
 ): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: { 'content-type': 'application/octet-stream' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method, path, headers: { 'content-type': 'application/octet-stream' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     if (body === undefined) req.end();
     else body(req).then(() => req.end(), reject);
@@ -64,10 +72,18 @@ describe('artifacts routes', () => {
     });
     expect(put.statusCode).toBe(200);
     expect(put.json()).toEqual({ path: 'model/weights.bin', size: 10, sha256: sha256(Buffer.from('0123456789')) });
-    await inject({ method: 'PUT', url: url(runId, 'README.md'), payload: '# notes', headers: { 'content-type': 'text/markdown' } });
+    await inject({
+      method: 'PUT',
+      url: url(runId, 'README.md'),
+      payload: '# notes',
+      headers: { 'content-type': 'text/markdown' },
+    });
 
     // The file lives under <experimentId>/<runId>/artifacts/<path>, as the SDK writes it.
-    expect(await filesUnder(join(fx.artifactDir, experimentId, runId))).toEqual(['artifacts/README.md', 'artifacts/model/weights.bin']);
+    expect(await filesUnder(join(fx.artifactDir, experimentId, runId))).toEqual([
+      'artifacts/README.md',
+      'artifacts/model/weights.bin',
+    ]);
 
     const root = await inject({ method: 'GET', url: `/api/v1/runs/${runId}/artifacts` });
     expect(root.json()).toEqual({
@@ -98,7 +114,12 @@ describe('artifacts routes', () => {
   it('stores a JSON upload as bytes, unparsed', async () => {
     const { runId } = await fx.run();
     const text = '{"b": 1,   "a": [1,2]}';
-    const put = await inject({ method: 'PUT', url: url(runId, 'config.json'), headers: { 'content-type': 'application/json' }, payload: text });
+    const put = await inject({
+      method: 'PUT',
+      url: url(runId, 'config.json'),
+      headers: { 'content-type': 'application/json' },
+      payload: text,
+    });
     expect(put.statusCode).toBe(200);
     expect((await inject({ method: 'GET', url: url(runId, 'config.json') })).body).toBe(text);
   });
@@ -152,7 +173,11 @@ describe('artifacts routes', () => {
       }
     });
     expect(put.status).toBe(200);
-    expect(JSON.parse(put.body.toString())).toEqual({ path: 'data/big.bin', size: chunks * chunk.length, sha256: digest });
+    expect(JSON.parse(put.body.toString())).toEqual({
+      path: 'data/big.bin',
+      size: chunks * chunk.length,
+      sha256: digest,
+    });
     expect(sawPartialWrite).toBe(true);
 
     const get = await rawRequest(port, 'GET', url(runId, 'data/big.bin'));
@@ -186,24 +211,30 @@ describe('artifacts routes', () => {
     });
 
     // Over a socket, paths reach the server as sent: no client-side `..` resolution.
-    it.each([['../escape.txt'], ['%2e%2e/escape.txt'], ['..\\escape.txt'], ['../../../../escape.txt'], ['%2e%2e%2f%2e%2e%2fescape.txt']])(
-      'refuses raw %s with 400 and writes nothing',
-      async (path) => {
-        const { runId } = await fx.run();
-        const before = await filesUnder(fx.artifactDir);
-        const res = await rawRequest(port, 'PUT', url(runId, path), (req) => {
-          req.write('evil');
-          return Promise.resolve();
-        });
-        expect(res.status).toBe(400);
-        expect(JSON.parse(res.body.toString()).error.code).toBe('INVALID_ARGUMENT');
-        expect(await filesUnder(fx.artifactDir)).toEqual(before);
-      },
-    );
+    it.each([
+      ['../escape.txt'],
+      ['%2e%2e/escape.txt'],
+      ['..\\escape.txt'],
+      ['../../../../escape.txt'],
+      ['%2e%2e%2f%2e%2e%2fescape.txt'],
+    ])('refuses raw %s with 400 and writes nothing', async (path) => {
+      const { runId } = await fx.run();
+      const before = await filesUnder(fx.artifactDir);
+      const res = await rawRequest(port, 'PUT', url(runId, path), (req) => {
+        req.write('evil');
+        return Promise.resolve();
+      });
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body.toString()).error.code).toBe('INVALID_ARGUMENT');
+      expect(await filesUnder(fx.artifactDir)).toEqual(before);
+    });
 
     it('refuses a listing outside the run', async () => {
       const { runId } = await fx.run();
-      const res = await inject({ method: 'GET', url: `/api/v1/runs/${runId}/artifacts?path=${encodeURIComponent('../..')}` });
+      const res = await inject({
+        method: 'GET',
+        url: `/api/v1/runs/${runId}/artifacts?path=${encodeURIComponent('../..')}`,
+      });
       expect(res.statusCode).toBe(400);
     });
   });

@@ -54,7 +54,8 @@ export const artifactRoutes: RoutePlugin = (app, { stores }, done) => {
       schema: {
         tags,
         summary: 'Upload a file (raw body, streamed)',
-        description: 'Send the bytes as the body with any Content-Type (application/octet-stream is usual). Replaces an existing file atomically.',
+        description:
+          'Send the bytes as the body with any Content-Type (application/octet-stream is usual). Replaces an existing file atomically.',
         params: ByRun,
         response: { 200: ArtifactInfo, ...errorResponses },
       },
@@ -87,12 +88,14 @@ export const artifactRoutes: RoutePlugin = (app, { stores }, done) => {
       const key = runArtifactKey((await runFor(request.params.runId, false)).info, path);
       const info = await artifacts.stat(key);
       const stream = await artifacts.get(key);
-      return reply
-        .type('application/octet-stream')
-        .header('content-length', info.size)
-        .header(CHECKSUM_HEADER, info.sha256)
-        // Fastify pipes streams as they are; the response schema only documents the bytes.
-        .send(stream as never);
+      return (
+        reply
+          .type('application/octet-stream')
+          .header('content-length', info.size)
+          .header(CHECKSUM_HEADER, info.sha256)
+          // Fastify pipes streams as they are; the response schema only documents the bytes.
+          .send(stream as never)
+      );
     },
   );
 
@@ -104,7 +107,11 @@ export const artifactRoutes: RoutePlugin = (app, { stores }, done) => {
         summary: "List a folder of the run's artifacts",
         params: ByRun,
         querystring: Type.Object(
-          { path: Type.Optional(Type.String({ description: "folder relative to the run's artifact root; default the root" })) },
+          {
+            path: Type.Optional(
+              Type.String({ description: "folder relative to the run's artifact root; default the root" }),
+            ),
+          },
           { additionalProperties: false },
         ),
         response: { 200: Type.Object({ items: Type.Array(ArtifactEntry) }), ...errorResponses },
@@ -115,7 +122,9 @@ export const artifactRoutes: RoutePlugin = (app, { stores }, done) => {
       const run = await runFor(request.params.runId, false);
       const root = `${runArtifactKey(run.info, '')}/`;
       const entries = await artifacts.list(runArtifactKey(run.info, dir));
-      return { items: entries.map((e) => ({ ...e, path: e.path.startsWith(root) ? e.path.slice(root.length) : e.path })) };
+      return {
+        items: entries.map((e) => ({ ...e, path: e.path.startsWith(root) ? e.path.slice(root.length) : e.path })),
+      };
     },
   );
 
@@ -146,7 +155,12 @@ function refuseUpload(request: FastifyRequest, reply: FastifyReply, err: unknown
   if (request.raw.complete) return err;
   void reply.header('connection', 'close');
   if ((err as { code?: unknown } | null)?.code === 'ECONNRESET') {
-    return new TrestleError('INVALID_ARGUMENT', 'the upload ended before the whole body arrived; send it again', {}, { cause: err });
+    return new TrestleError(
+      'INVALID_ARGUMENT',
+      'the upload ended before the whole body arrived; send it again',
+      {},
+      { cause: err },
+    );
   }
   return err;
 }

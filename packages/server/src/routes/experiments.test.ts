@@ -20,13 +20,20 @@ describe('experiments routes', () => {
     });
     expect(created.statusCode).toBe(201);
     const exp = created.json();
-    expect(exp).toMatchObject({ name: 'fraud detection', lifecycleStage: 'active', tags: [{ key: 'team', value: 'risk' }] });
+    expect(exp).toMatchObject({
+      name: 'fraud detection',
+      lifecycleStage: 'active',
+      tags: [{ key: 'team', value: 'risk' }],
+    });
     expect(typeof exp.creationTime).toBe('number');
     expect(created.headers['location']).toBe(`/api/v1/experiments/${exp.experimentId}`);
 
     const byId = await inject({ method: 'GET', url: `/api/v1/experiments/${exp.experimentId}` });
     expect(byId.json()).toEqual(exp);
-    const byName = await inject({ method: 'GET', url: `/api/v1/experiments/by-name/${encodeURIComponent('fraud detection')}` });
+    const byName = await inject({
+      method: 'GET',
+      url: `/api/v1/experiments/by-name/${encodeURIComponent('fraud detection')}`,
+    });
     expect(byName.json()).toEqual(exp);
   });
 
@@ -113,9 +120,17 @@ describe('experiments routes', () => {
   it('sets, overwrites and deletes tags (keys may contain a slash)', async () => {
     const id = await fx.experiment('tagged');
     const key = encodeURIComponent('owner/team');
-    expect((await inject({ method: 'PUT', url: `/api/v1/experiments/${id}/tags/${key}`, payload: { value: 'a' } })).statusCode).toBe(204);
-    expect((await inject({ method: 'PUT', url: `/api/v1/experiments/${id}/tags/${key}`, payload: { value: 'b' } })).statusCode).toBe(204);
-    expect((await inject({ method: 'GET', url: `/api/v1/experiments/${id}` })).json().tags).toEqual([{ key: 'owner/team', value: 'b' }]);
+    expect(
+      (await inject({ method: 'PUT', url: `/api/v1/experiments/${id}/tags/${key}`, payload: { value: 'a' } }))
+        .statusCode,
+    ).toBe(204);
+    expect(
+      (await inject({ method: 'PUT', url: `/api/v1/experiments/${id}/tags/${key}`, payload: { value: 'b' } }))
+        .statusCode,
+    ).toBe(204);
+    expect((await inject({ method: 'GET', url: `/api/v1/experiments/${id}` })).json().tags).toEqual([
+      { key: 'owner/team', value: 'b' },
+    ]);
 
     expect((await inject({ method: 'DELETE', url: `/api/v1/experiments/${id}/tags/${key}` })).statusCode).toBe(204);
     expect((await inject({ method: 'GET', url: `/api/v1/experiments/${id}` })).json().tags).toEqual([]);

@@ -34,7 +34,10 @@ export const experimentRoutes: RoutePlugin = (app, { stores }, done) => {
     },
     async (request, reply) => {
       const experiment = await store.createExperiment(request.body);
-      return reply.status(201).header('location', `${request.routeOptions.url ?? ''}/${experiment.experimentId}`).send(experiment);
+      return reply
+        .status(201)
+        .header('location', `${request.routeOptions.url ?? ''}/${experiment.experimentId}`)
+        .send(experiment);
     },
   );
 

@@ -16,7 +16,10 @@ const Unavailable = Type.Object({ status: Type.Literal('unavailable'), message: 
 export const healthRoutes: RoutePlugin = (app, { stores }, done) => {
   app.get(
     '/health',
-    { logLevel: 'warn', schema: { tags: ['health'], summary: 'Liveness: the process is up', response: { 200: Status } } },
+    {
+      logLevel: 'warn',
+      schema: { tags: ['health'], summary: 'Liveness: the process is up', response: { 200: Status } },
+    },
     () => ({ status: 'ok' as const }),
   );
 
@@ -36,7 +39,9 @@ export const healthRoutes: RoutePlugin = (app, { stores }, done) => {
         return { status: 'ok' as const };
       } catch (err) {
         request.log.warn({ err }, 'metadata store is not ready');
-        return reply.status(503).send({ status: 'unavailable', message: 'the metadata store does not answer; the server log has the cause' });
+        return reply
+          .status(503)
+          .send({ status: 'unavailable', message: 'the metadata store does not answer; the server log has the cause' });
       }
     },
   );

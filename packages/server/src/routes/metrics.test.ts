@@ -56,11 +56,19 @@ describe('metrics routes', () => {
 
   it('pages a history', async () => {
     const { runId } = await fx.run();
-    await logMetrics(runId, Array.from({ length: 5 }, (_, step) => ({ key: 'acc', value: step / 10, timestamp: 1000 + step, step })));
-    const first = (await inject({ method: 'GET', url: `/api/v1/runs/${runId}/metrics/acc/history?maxResults=3` })).json<StepPage>();
+    await logMetrics(
+      runId,
+      Array.from({ length: 5 }, (_, step) => ({ key: 'acc', value: step / 10, timestamp: 1000 + step, step })),
+    );
+    const first = (
+      await inject({ method: 'GET', url: `/api/v1/runs/${runId}/metrics/acc/history?maxResults=3` })
+    ).json<StepPage>();
     expect(first.items.map((m) => m.step)).toEqual([0, 1, 2]);
     const second = (
-      await inject({ method: 'GET', url: `/api/v1/runs/${runId}/metrics/acc/history?maxResults=3&pageToken=${first.nextPageToken}` })
+      await inject({
+        method: 'GET',
+        url: `/api/v1/runs/${runId}/metrics/acc/history?maxResults=3&pageToken=${first.nextPageToken}`,
+      })
     ).json<StepPage>();
     expect(second.items.map((m) => m.step)).toEqual([3, 4]);
     expect(second.nextPageToken).toBeUndefined();
@@ -80,7 +88,12 @@ describe('metrics routes', () => {
       for (let start = 0; start < steps; start += 1000) {
         await logMetrics(
           runId,
-          Array.from({ length: 1000 }, (_, i) => ({ key: 'loss', value: start + i === 12_345 ? 1e6 : Math.sin(start + i), timestamp: 1, step: start + i })),
+          Array.from({ length: 1000 }, (_, i) => ({
+            key: 'loss',
+            value: start + i === 12_345 ? 1e6 : Math.sin(start + i),
+            timestamp: 1,
+            step: start + i,
+          })),
         );
       }
     });
@@ -99,14 +112,20 @@ describe('metrics routes', () => {
       expect(all.length).toBeGreaterThan(100);
       expect(all.length).toBeLessThanOrEqual(1000);
       const ranged = (
-        await inject({ method: 'GET', url: `/api/v1/runs/${runId}/metrics/loss/downsampled?points=50&startStep=100&endStep=199` })
+        await inject({
+          method: 'GET',
+          url: `/api/v1/runs/${runId}/metrics/loss/downsampled?points=50&startStep=100&endStep=199`,
+        })
       ).json().items as { step: number }[];
       expect(ranged.length).toBeGreaterThan(0);
       expect(ranged.every((m) => m.step >= 100 && m.step <= 199)).toBe(true);
     });
 
     it(`refuses more than ${MAX_POINTS} points`, async () => {
-      const res = await inject({ method: 'GET', url: `/api/v1/runs/${runId}/metrics/loss/downsampled?points=${MAX_POINTS + 1}` });
+      const res = await inject({
+        method: 'GET',
+        url: `/api/v1/runs/${runId}/metrics/loss/downsampled?points=${MAX_POINTS + 1}`,
+      });
       expect(res.statusCode).toBe(400);
       expect(res.json().error.message).toBe(`querystring/points must be <= ${MAX_POINTS}`);
     });

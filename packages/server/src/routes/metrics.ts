@@ -28,7 +28,9 @@ export const metricRoutes: RoutePlugin = (app, { stores }, done) => {
         params: RunAndKey,
         querystring: Type.Object(
           {
-            maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 50_000, description: 'page size; default the whole history' })),
+            maxResults: Type.Optional(
+              Type.Integer({ minimum: 1, maximum: 50_000, description: 'page size; default the whole history' }),
+            ),
             pageToken: Type.Optional(Type.String()),
           },
           { additionalProperties: false },
@@ -59,19 +61,29 @@ export const metricRoutes: RoutePlugin = (app, { stores }, done) => {
         querystring: Type.Object(
           {
             points: Type.Optional(
-              Type.Integer({ minimum: 1, maximum: MAX_POINTS, description: `about how many points; default ${DEFAULT_POINTS}` }),
+              Type.Integer({
+                minimum: 1,
+                maximum: MAX_POINTS,
+                description: `about how many points; default ${DEFAULT_POINTS}`,
+              }),
             ),
             startStep: Type.Optional(Type.Integer({ description: 'first step, inclusive' })),
             endStep: Type.Optional(Type.Integer({ description: 'last step, inclusive' })),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ items: Type.Array(Metric) }, { additionalProperties: false }), ...errorResponses },
+        response: {
+          200: Type.Object({ items: Type.Array(Metric) }, { additionalProperties: false }),
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
       const { points = DEFAULT_POINTS, ...range } = request.query;
-      const items = await store.getMetricHistoryDownsampled(request.params.runId, request.params.key, { points, ...range });
+      const items = await store.getMetricHistoryDownsampled(request.params.runId, request.params.key, {
+        points,
+        ...range,
+      });
       return { items: items.map(toWireMetric) };
     },
   );

@@ -15,15 +15,23 @@ describe('runs routes', () => {
     await fx.close();
   });
   const inject = (options: InjectOptions) => fx.app.inject(options);
-  const batch = (runId: string, payload: object) => inject({ method: 'POST', url: `/api/v1/runs/${runId}/batch`, payload });
-  const getRun = async (runId: string) => (await inject({ method: 'GET', url: `/api/v1/runs/${runId}` })).json<WireRun>();
+  const batch = (runId: string, payload: object) =>
+    inject({ method: 'POST', url: `/api/v1/runs/${runId}/batch`, payload });
+  const getRun = async (runId: string) =>
+    (await inject({ method: 'GET', url: `/api/v1/runs/${runId}` })).json<WireRun>();
 
   it('creates a run and gets it back', async () => {
     const experimentId = await fx.experiment();
     const res = await inject({
       method: 'POST',
       url: '/api/v1/runs',
-      payload: { experimentId, runName: 'lr-l2', startTime: 1_700_000_000_000, userId: 'ada', tags: [{ key: 'team', value: 'ops' }] },
+      payload: {
+        experimentId,
+        runName: 'lr-l2',
+        startTime: 1_700_000_000_000,
+        userId: 'ada',
+        tags: [{ key: 'team', value: 'ops' }],
+      },
     });
     expect(res.statusCode).toBe(201);
     const run = res.json<WireRun>();
@@ -109,7 +117,9 @@ describe('runs routes', () => {
 
   it('sets and deletes run tags', async () => {
     const { runId } = await fx.run();
-    expect((await inject({ method: 'PUT', url: `/api/v1/runs/${runId}/tags/note`, payload: { value: 'hello' } })).statusCode).toBe(204);
+    expect(
+      (await inject({ method: 'PUT', url: `/api/v1/runs/${runId}/tags/note`, payload: { value: 'hello' } })).statusCode,
+    ).toBe(204);
     expect((await getRun(runId)).data.tags).toEqual(expect.arrayContaining([{ key: 'note', value: 'hello' }]));
     expect((await inject({ method: 'DELETE', url: `/api/v1/runs/${runId}/tags/note` })).statusCode).toBe(204);
     expect((await getRun(runId)).data.tags.map((t) => t.key)).not.toContain('note');
@@ -118,14 +128,24 @@ describe('runs routes', () => {
   it('records dataset inputs', async () => {
     const { runId } = await fx.run();
     const input = {
-      dataset: { name: 'flights', digest: 'abc123', sourceType: 'local', source: 'data/flights.parquet', schema: '{"cols":[]}' },
+      dataset: {
+        name: 'flights',
+        digest: 'abc123',
+        sourceType: 'local',
+        source: 'data/flights.parquet',
+        schema: '{"cols":[]}',
+      },
       tags: [{ key: 'mlflow.data.context', value: 'training' }],
     };
     const res = await inject({ method: 'POST', url: `/api/v1/runs/${runId}/inputs`, payload: { inputs: [input] } });
     expect(res.statusCode).toBe(204);
     expect((await getRun(runId)).inputs.datasetInputs).toEqual([input]);
 
-    const bad = await inject({ method: 'POST', url: `/api/v1/runs/${runId}/inputs`, payload: { inputs: [{ dataset: { name: 'x' }, tags: [] }] } });
+    const bad = await inject({
+      method: 'POST',
+      url: `/api/v1/runs/${runId}/inputs`,
+      payload: { inputs: [{ dataset: { name: 'x' }, tags: [] }] },
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.message).toContain('body/inputs/0/dataset/digest is required');
   });
@@ -143,10 +163,17 @@ describe('runs routes', () => {
     const ids: Record<string, string> = {};
     beforeAll(async () => {
       experimentId = await fx.experiment('search-me');
-      for (const [name, auc, team] of [['a', 0.6, 'ops'], ['b', 0.8, 'risk'], ['c', 0.9, 'ml']] as const) {
+      for (const [name, auc, team] of [
+        ['a', 0.6, 'ops'],
+        ['b', 0.8, 'risk'],
+        ['c', 0.9, 'ml'],
+      ] as const) {
         const { runId } = await fx.run(experimentId);
         ids[name] = runId;
-        await batch(runId, { metrics: [{ key: 'auc', value: auc, timestamp: 1, step: 0 }], tags: [{ key: 'team', value: team }] });
+        await batch(runId, {
+          metrics: [{ key: 'auc', value: auc, timestamp: 1, step: 0 }],
+          tags: [{ key: 'team', value: team }],
+        });
       }
     });
     const search = (payload: object) => inject({ method: 'POST', url: '/api/v1/runs/search', payload });
@@ -162,9 +189,18 @@ describe('runs routes', () => {
     });
 
     it('pages', async () => {
-      const first = (await search({ experimentIds: [experimentId], orderBy: ['metrics.auc ASC'], maxResults: 2 })).json<{ items: WireRun[]; nextPageToken?: string }>();
+      const first = (
+        await search({ experimentIds: [experimentId], orderBy: ['metrics.auc ASC'], maxResults: 2 })
+      ).json<{ items: WireRun[]; nextPageToken?: string }>();
       expect(first.items).toHaveLength(2);
-      const second = (await search({ experimentIds: [experimentId], orderBy: ['metrics.auc ASC'], maxResults: 2, pageToken: first.nextPageToken })).json<{ items: WireRun[]; nextPageToken?: string }>();
+      const second = (
+        await search({
+          experimentIds: [experimentId],
+          orderBy: ['metrics.auc ASC'],
+          maxResults: 2,
+          pageToken: first.nextPageToken,
+        })
+      ).json<{ items: WireRun[]; nextPageToken?: string }>();
       expect(second.items.map((r) => r.info.runId)).toEqual([ids['c']]);
       expect(second.nextPageToken).toBeUndefined();
     });
@@ -189,14 +225,31 @@ describe('runs routes', () => {
       const a = await fx.run(experimentId);
       const b = await fx.run(experimentId);
       await batch(a.runId, {
-        params: [{ key: 'l2', value: '0.1' }, { key: 'seed', value: '1' }],
-        metrics: [{ key: 'auc', value: 0.8, timestamp: 1 }, { key: 'loss', value: 'NaN', timestamp: 1 }],
+        params: [
+          { key: 'l2', value: '0.1' },
+          { key: 'seed', value: '1' },
+        ],
+        metrics: [
+          { key: 'auc', value: 0.8, timestamp: 1 },
+          { key: 'loss', value: 'NaN', timestamp: 1 },
+        ],
       });
       await batch(b.runId, {
-        params: [{ key: 'l2', value: '0.2' }, { key: 'seed', value: '1' }, { key: 'depth', value: '3' }],
-        metrics: [{ key: 'auc', value: 0.8, timestamp: 1 }, { key: 'loss', value: 'NaN', timestamp: 1 }],
+        params: [
+          { key: 'l2', value: '0.2' },
+          { key: 'seed', value: '1' },
+          { key: 'depth', value: '3' },
+        ],
+        metrics: [
+          { key: 'auc', value: 0.8, timestamp: 1 },
+          { key: 'loss', value: 'NaN', timestamp: 1 },
+        ],
       });
-      const res = await inject({ method: 'POST', url: '/api/v1/runs/compare', payload: { runIds: [a.runId, b.runId] } });
+      const res = await inject({
+        method: 'POST',
+        url: '/api/v1/runs/compare',
+        payload: { runIds: [a.runId, b.runId] },
+      });
       expect(res.statusCode).toBe(200);
       const body = res.json<{ runs: WireRun[]; params: unknown[]; metrics: unknown[] }>();
       expect(body.runs.map((r) => r.info.runId)).toEqual([a.runId, b.runId]);
@@ -216,9 +269,17 @@ describe('runs routes', () => {
       const one = await inject({ method: 'POST', url: '/api/v1/runs/compare', payload: { runIds: [runId] } });
       expect(one.statusCode).toBe(400);
       expect(one.json().error.message).toContain('body/runIds');
-      const many = await inject({ method: 'POST', url: '/api/v1/runs/compare', payload: { runIds: Array(101).fill(runId) } });
+      const many = await inject({
+        method: 'POST',
+        url: '/api/v1/runs/compare',
+        payload: { runIds: Array(101).fill(runId) },
+      });
       expect(many.statusCode).toBe(400);
-      const unknown = await inject({ method: 'POST', url: '/api/v1/runs/compare', payload: { runIds: [runId, 'e'.repeat(32)] } });
+      const unknown = await inject({
+        method: 'POST',
+        url: '/api/v1/runs/compare',
+        payload: { runIds: [runId, 'e'.repeat(32)] },
+      });
       expect(unknown.statusCode).toBe(404);
     });
   });

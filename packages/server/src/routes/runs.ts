@@ -33,10 +33,16 @@ const Comparison = Type.Object(
   {
     runs: Type.Array(Run),
     params: Type.Array(
-      Type.Object({ key: Type.String(), values: Type.Array(Type.Union([Type.String(), Type.Null()])), differs: Type.Boolean() }, closed),
+      Type.Object(
+        { key: Type.String(), values: Type.Array(Type.Union([Type.String(), Type.Null()])), differs: Type.Boolean() },
+        closed,
+      ),
     ),
     metrics: Type.Array(
-      Type.Object({ key: Type.String(), values: Type.Array(Type.Union([MetricValue, Type.Null()])), differs: Type.Boolean() }, closed),
+      Type.Object(
+        { key: Type.String(), values: Type.Array(Type.Union([MetricValue, Type.Null()])), differs: Type.Boolean() },
+        closed,
+      ),
     ),
   },
   closed,
@@ -62,7 +68,10 @@ export const runRoutes: RoutePlugin = (app, { stores }, done) => {
     },
     async (request, reply) => {
       const run = await store.createRun(request.body);
-      return reply.status(201).header('location', `${request.routeOptions.url ?? ''}/${run.info.runId}`).send(toWireRun(run));
+      return reply
+        .status(201)
+        .header('location', `${request.routeOptions.url ?? ''}/${run.info.runId}`)
+        .send(toWireRun(run));
     },
   );
 
@@ -165,7 +174,8 @@ export const runRoutes: RoutePlugin = (app, { stores }, done) => {
       schema: {
         tags,
         summary: 'Search runs',
-        description: 'The filter takes MLflow\'s grammar plus OR and parentheses; a bad filter is INVALID_ARGUMENT naming the position.',
+        description:
+          "The filter takes MLflow's grammar plus OR and parentheses; a bad filter is INVALID_ARGUMENT naming the position.",
         body: SearchRunsBody,
         response: { 200: Page(Run), ...errorResponses },
       },
