@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MetadataStore, Metric } from '@trestle/core';
 import { openMetadataStore } from '../packages/store/src/metadata/index.js';
+import { BATCH, trainingBatch } from './support/workloads.js';
 import {
   createTestDatabase,
   postgresUnavailable,
@@ -32,8 +33,6 @@ import {
 } from '../packages/store/src/metadata/postgres-test-database.js';
 import { spawnServer, type ServerProcess } from '../test/support/server-process.js';
 
-const BATCH = 1000;
-const KEYS_PER_BATCH = 5;
 const CLIENTS = 4;
 /** Each timed throughput round stops after this long (or its call cap, whichever comes first). */
 const ROUND_MS = 2000;
@@ -130,24 +129,6 @@ class Client {
 }
 
 // ---------------------------------------------------------------- workloads
-
-/** Batch `b` of a training loop logging KEYS_PER_BATCH metrics per step (as the store benchmark). */
-function trainingBatch(b: number): Metric[] {
-  const steps = BATCH / KEYS_PER_BATCH;
-  const out: Metric[] = [];
-  for (let i = 0; i < steps; i++) {
-    const step = b * steps + i;
-    for (let k = 0; k < KEYS_PER_BATCH; k++) {
-      out.push({
-        key: `metric_${k}`,
-        value: Math.sin(step / 50 + k) + Math.random() * 0.01,
-        step,
-        timestamp: 1_700_000_000_000 + step,
-      });
-    }
-  }
-  return out;
-}
 
 /** Most log-batch calls one client makes in a round (about 50 MB of request bodies, built before timing). */
 const BATCHES_PER_CLIENT = 800;

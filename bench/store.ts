@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MetadataStore, Metric } from '@trestle/core';
 import { openMetadataStore } from '../packages/store/src/metadata/index.js';
+import { BATCH, KEYS_PER_BATCH, trainingBatch } from './support/workloads.js';
 import {
   createTestDatabase,
   postgresUnavailable,
@@ -24,8 +25,6 @@ import {
 
 const INGEST_POINTS = 200_000;
 const INGEST_ROUNDS = 3;
-const BATCH = 1000;
-const KEYS_PER_BATCH = 5;
 const LONG_METRIC_POINTS = 1_000_000;
 const SEARCH_RUNS = 10_000;
 
@@ -58,24 +57,6 @@ async function medianMs(times: number, fn: () => Promise<unknown>, warmup = 2): 
   const out: number[] = [];
   for (let i = 0; i < times; i++) out.push(await timeMs(fn));
   return median(out);
-}
-
-/** Batch `b` of a training loop logging KEYS_PER_BATCH metrics per step. */
-function trainingBatch(b: number): Metric[] {
-  const steps = BATCH / KEYS_PER_BATCH;
-  const out: Metric[] = [];
-  for (let i = 0; i < steps; i++) {
-    const step = b * steps + i;
-    for (let k = 0; k < KEYS_PER_BATCH; k++) {
-      out.push({
-        key: `metric_${k}`,
-        value: Math.sin(step / 50 + k) + Math.random() * 0.01,
-        step,
-        timestamp: 1_700_000_000_000 + step,
-      });
-    }
-  }
-  return out;
 }
 
 async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ArtifactBody } from '@trestle/core';
 import { TrestleError } from '@trestle/core';
+import { normalizeArtifactPath } from './artifact-path.js';
 
 /**
  * Turns the body of a `put` into a byte stream: strings are UTF-8, bytes are sent as one
@@ -18,6 +19,22 @@ export function artifactBodyStream(body: ArtifactBody): Readable {
     'INVALID_ARGUMENT',
     `artifact body must be a Readable, a Uint8Array or a string, got ${typeof body}`,
   );
+}
+
+/**
+ * Validates a `put`'s path and opens its body as a stream; on a bad path or body, a stream body
+ * is destroyed (so its source is released) before the error is thrown.
+ *
+ * @example
+ * const { rel, source } = openPut('model/model.json', '{}'); // rel: 'model/model.json'
+ */
+export function openPut(path: string, body: ArtifactBody): { rel: string; source: Readable } {
+  try {
+    return { rel: normalizeArtifactPath(path), source: artifactBodyStream(body) };
+  } catch (err) {
+    if (body instanceof Readable) body.destroy();
+    throw err;
+  }
 }
 
 /**

@@ -14,11 +14,11 @@ import {
   type FileHandle,
 } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import type { ArtifactBody, ArtifactEntry, ArtifactInfo, ArtifactStore } from '@trestle/core';
 import { TrestleError } from '@trestle/core';
-import { artifactBodyStream, chunkBytes, ContentDigest } from './artifact-body.js';
+import { chunkBytes, ContentDigest, openPut } from './artifact-body.js';
 import {
   ARTIFACT_META_DIR,
   byArtifactPath,
@@ -134,15 +134,7 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async put(path: string, body: ArtifactBody): Promise<ArtifactInfo> {
-    let rel: string;
-    let source: Readable;
-    try {
-      rel = normalizeArtifactPath(path);
-      source = artifactBodyStream(body);
-    } catch (err) {
-      if (body instanceof Readable) body.destroy();
-      throw err;
-    }
+    const { rel, source } = openPut(path, body);
     const target = this.#abs(rel);
     const dir = dirname(target);
     const tmp = join(dir, tempArtifactName(basename(target), randomHex()));

@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import type { ArtifactBody, ArtifactEntry, ArtifactInfo, ArtifactStore } from '@trestle/core';
 import { TrestleError } from '@trestle/core';
-import { artifactBodyStream, chunkBytes, ContentDigest } from './artifact-body.js';
+import { chunkBytes, ContentDigest, openPut } from './artifact-body.js';
 import { ARTIFACT_META_DIR, byArtifactPath, normalizeArtifactPath } from './artifact-path.js';
 import { mapS3Error } from './map-s3-error.js';
 import { formatS3Uri, parseS3Uri, type S3ConnectionOptions, type S3Location } from './s3-location.js';
@@ -127,15 +127,7 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async put(path: string, body: ArtifactBody): Promise<ArtifactInfo> {
-    let rel: string;
-    let source: Readable;
-    try {
-      rel = normalizeArtifactPath(path);
-      source = artifactBodyStream(body);
-    } catch (err) {
-      if (body instanceof Readable) body.destroy();
-      throw err;
-    }
+    const { rel, source } = openPut(path, body);
     const chunks = source[Symbol.asyncIterator]() as AsyncIterator<unknown>;
     const head: Uint8Array[] = [];
     let headSize = 0;
