@@ -159,14 +159,7 @@ export class LocalArtifactStore implements ArtifactStore {
       handle = undefined;
       await rename(tmp, target);
       await this.#syncDir(dir);
-      const record: ChecksumRecord = {
-        sha256: digest.sha256(),
-        size: digest.size,
-        ino: stats.ino.toString(),
-        mtimeNs: stats.mtimeNs.toString(),
-      };
-      await this.#writeChecksum(rel, record);
-      return { path: rel, size: record.size, sha256: record.sha256 };
+      return await this.#recordChecksum(rel, digest, stats);
     } catch (err) {
       source.destroy();
       await handle?.close().catch(() => undefined);
@@ -200,14 +193,7 @@ export class LocalArtifactStore implements ArtifactStore {
         if (bytesRead === 0) break;
         digest.update(buffer.subarray(0, bytesRead));
       }
-      const record: ChecksumRecord = {
-        sha256: digest.sha256(),
-        size: digest.size,
-        ino: stats.ino.toString(),
-        mtimeNs: stats.mtimeNs.toString(),
-      };
-      await this.#writeChecksum(rel, record);
-      return { path: rel, size: record.size, sha256: record.sha256 };
+      return await this.#recordChecksum(rel, digest, stats);
     } catch (err) {
       throw mapFsError(err, 'stat', rel);
     } finally {
@@ -413,6 +399,18 @@ export class LocalArtifactStore implements ArtifactStore {
 
   // The record is a cache checked against the file's inode, size and mtime, so losing it costs
   // only a re-hash on the next stat; it must not fail a put whose file has already landed.
+  /** Records the checksum of `rel` for the file version `stats` describes, and returns its info. */
+  async #recordChecksum(rel: string, digest: ContentDigest, stats: BigIntStats): Promise<ArtifactInfo> {
+    const record: ChecksumRecord = {
+      sha256: digest.sha256(),
+      size: digest.size,
+      ino: stats.ino.toString(),
+      mtimeNs: stats.mtimeNs.toString(),
+    };
+    await this.#writeChecksum(rel, record);
+    return { path: rel, size: record.size, sha256: record.sha256 };
+  }
+
   async #writeChecksum(rel: string, record: ChecksumRecord): Promise<void> {
     const file = this.#sidecar(rel);
     const attempt = async (): Promise<void> => {
