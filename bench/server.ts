@@ -439,17 +439,21 @@ async function benchEngine(engine: string, env: Record<string, string>, bare: nu
   return figures;
 }
 
+/** The bare store ingest rate on `uri`, measured in process with the store closed after. */
+async function bareIngestOn(engine: string, uri: string, dir: string): Promise<number> {
+  console.log(`${engine}: bare store …`);
+  const store = await openMetadataStore(uri, { artifactRoot: join(dir, 'artifacts') });
+  try {
+    return await bareIngest(store);
+  } finally {
+    await store.close();
+  }
+}
+
 async function sqliteBench(): Promise<Figure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'trestle-bench-server-'));
   try {
-    console.log('SQLite: bare store …');
-    const store = await openMetadataStore(join(dir, 'bare.db'), { artifactRoot: join(dir, 'artifacts') });
-    let bare: number;
-    try {
-      bare = await bareIngest(store);
-    } finally {
-      await store.close();
-    }
+    const bare = await bareIngestOn('SQLite', join(dir, 'bare.db'), dir);
     return await benchEngine(
       'SQLite',
       { TRESTLE_DB: join(dir, 'trestle.db'), TRESTLE_ARTIFACTS: join(dir, 'artifacts') },
@@ -467,14 +471,7 @@ async function postgresBench(): Promise<Figure[] | string> {
   const database = await createTestDatabase(base);
   const dir = mkdtempSync(join(tmpdir(), 'trestle-bench-server-'));
   try {
-    console.log('PostgreSQL: bare store …');
-    const store = await openMetadataStore(database.uri, { artifactRoot: join(dir, 'artifacts') });
-    let bare: number;
-    try {
-      bare = await bareIngest(store);
-    } finally {
-      await store.close();
-    }
+    const bare = await bareIngestOn('PostgreSQL', database.uri, dir);
     return await benchEngine(
       'PostgreSQL',
       { TRESTLE_DB: database.uri, TRESTLE_ARTIFACTS: join(dir, 'artifacts') },

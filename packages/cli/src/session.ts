@@ -1,5 +1,5 @@
 import { Trestle } from '@trestle/client';
-import { TrestleError, isTrestleError, type Experiment, type TrackingBackend } from '@trestle/core';
+import { TrestleError, isTrestleError, type Experiment, type MetadataStore, type TrackingBackend } from '@trestle/core';
 import { UsageError, type CommandContext } from './framework/command.js';
 
 /** Connects with the command's configuration, runs `fn`, and always closes the connection. */
@@ -9,6 +9,28 @@ export async function withTrestle<T>(ctx: CommandContext, fn: (trestle: Trestle)
     return await fn(trestle);
   } finally {
     await trestle.close();
+  }
+}
+
+/**
+ * Opens the configured metadata store itself (never a server), runs `fn`, and closes it: for
+ * an admin's local operations such as `trestle db` and `trestle tokens`. `migrate: false`
+ * leaves the schema as it is (for `db upgrade|status`).
+ */
+export async function withMetadataStore<T>(
+  ctx: CommandContext,
+  fn: (store: MetadataStore) => Promise<T>,
+  options: { migrate?: boolean } = {},
+): Promise<T> {
+  const { openMetadataStore } = await import('@trestle/store');
+  const store = await openMetadataStore(ctx.config.db, {
+    artifactRoot: ctx.config.artifacts,
+    migrate: options.migrate ?? true,
+  });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
   }
 }
 

@@ -202,16 +202,21 @@ const OrderBy = Type.Array(Type.String(), {
   description: "clauses such as 'name ASC' (repeat the parameter for several)",
 });
 
+/** Ordering, paging and lifecycle fields shared by the experiment and run searches. */
+const searchPaging = {
+  orderBy: Type.Optional(OrderBy),
+  maxResults: Type.Optional(PageSize),
+  pageToken: Type.Optional(Type.String()),
+  viewType: Type.Optional(ViewType),
+};
+
 /** Query of `GET /experiments`. */
 export const SearchExperimentsQuery = Type.Object(
   {
     filter: Type.Optional(
       Type.String({ description: "e.g. name LIKE 'fraud%' AND tags.team = 'risk' (OR and parentheses allowed)" }),
     ),
-    orderBy: Type.Optional(OrderBy),
-    maxResults: Type.Optional(PageSize),
-    pageToken: Type.Optional(Type.String()),
-    viewType: Type.Optional(ViewType),
+    ...searchPaging,
   },
   closed,
 );
@@ -256,10 +261,7 @@ export const SearchRunsBody = Type.Object(
     filter: Type.Optional(
       Type.String({ description: "e.g. metrics.auc > 0.7 AND (params.l2 = '0.1' OR tags.team = 'ops')" }),
     ),
-    orderBy: Type.Optional(OrderBy),
-    maxResults: Type.Optional(PageSize),
-    pageToken: Type.Optional(Type.String()),
-    viewType: Type.Optional(ViewType),
+    ...searchPaging,
   },
   closed,
 );

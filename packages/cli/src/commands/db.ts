@@ -1,15 +1,9 @@
 import type { MetadataStore } from '@trestle/core';
 import type { Command, CommandContext, CommandGroup } from '../framework/command.js';
+import { withMetadataStore } from '../session.js';
 
-async function withMetadata<T>(ctx: CommandContext, fn: (store: MetadataStore) => Promise<T>): Promise<T> {
-  const { openMetadataStore } = await import('@trestle/store');
-  const store = await openMetadataStore(ctx.config.db, { migrate: false });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
+const withMetadata = <T>(ctx: CommandContext, fn: (store: MetadataStore) => Promise<T>): Promise<T> =>
+  withMetadataStore(ctx, fn, { migrate: false });
 
 const upgrade: Command = {
   name: 'upgrade',

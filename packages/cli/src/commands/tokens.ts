@@ -1,18 +1,12 @@
 import { isRole, ROLES, type MetadataStore, type Role } from '@trestle/core';
 import { UsageError, type Command, type CommandContext, type CommandGroup } from '../framework/command.js';
 import { formatTime, table } from '../framework/output.js';
+import { withMetadataStore } from '../session.js';
 
 // Token management is an admin's local operation: it works on the metadata store itself
 // (--db / TRESTLE_DB), like `trestle db`, never through a server.
-async function withMetadata<T>(ctx: CommandContext, fn: (store: MetadataStore) => Promise<T>): Promise<T> {
-  const { openMetadataStore } = await import('@trestle/store');
-  const store = await openMetadataStore(ctx.config.db, { artifactRoot: ctx.config.artifacts });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
+const withMetadata = <T>(ctx: CommandContext, fn: (store: MetadataStore) => Promise<T>): Promise<T> =>
+  withMetadataStore(ctx, fn);
 
 /** Parses `--role`: one of reader, editor, admin. */
 export function parseRole(value: unknown): Role {
