@@ -13,7 +13,11 @@ import { apiTokensMigration } from './0002-api-tokens.js';
 
 export type { MigrationContext } from './context.js';
 
-/** Migrations in the order they apply; names never change once released. */
+/**
+ * Migrations in the order they apply; names never change once released. Numbers are reserved
+ * per part (0003 tracking, 0004 registry, 0005 logged models and traces, 0006 data versions,
+ * 0007 monitoring), so they may land in any order: the Migrator applies whichever are missing.
+ */
 const MIGRATIONS: readonly (readonly [name: string, build: (ctx: MigrationContext) => Migration])[] = [
   ['0001-initial', initialMigration],
   ['0002-api-tokens', apiTokensMigration],
@@ -56,5 +60,7 @@ export function createMetadataMigrator(
     migrationTableName: MIGRATION_TABLES.migrations,
     migrationLockTableName: MIGRATION_TABLES.lock,
     disableTransactions: options.disableTransactions ?? false,
+    // Parts land their migrations independently; one added below an applied one still runs.
+    allowUnorderedMigrations: true,
   });
 }
