@@ -12,7 +12,7 @@ import {
   type RunStatus,
   type TrackingBackend,
 } from '@trestle/core';
-import { MetricBuffer, type MetricBufferOptions } from './metric-buffer.js';
+import { MetricBuffer, type DroppedMetrics, type MetricBufferOptions } from './metric-buffer.js';
 
 /** A dataset version read by a run, and in what role (`training`, `evaluation`, …). */
 export interface DatasetRef extends Omit<Dataset, 'sourceType'> {
@@ -49,7 +49,10 @@ export class ActiveRun {
     this.#run = run;
     this.#onEnd = options.onEnd;
     const runId = run.info.runId;
-    this.#buffer = new MetricBuffer((metrics) => backend.logBatch(runId, { metrics }), options.buffer);
+    this.#buffer = new MetricBuffer((metrics) => backend.logBatch(runId, { metrics }), {
+      label: `run ${runId}`,
+      ...options.buffer,
+    });
   }
 
   /** The run id (32 hex characters). */
@@ -63,8 +66,19 @@ export class ActiveRun {
   }
 
   /**
-   * Buffers one metric point (`step` defaults to 0, timestamp now). Resolves at once unless the
-   * buffer is full; await it in tight loops to get backpressure.
+   * Metric points the store refused (and that were dropped so that the rest could be written):
+   * how many, per error code, and the first refusal's message. Each kind of refusal is also
+   * reported once on stderr.
+   */
+  get droppedMetrics(): DroppedMetrics {
+    return this.#buffer.dropped;
+  }
+
+  /**
+   * Buffers one metric point (`step` defaults to 0, timestamp now). Throws `INVALID_ARGUMENT`
+   * at once for a point the store would refuse (key over 250 characters, a value that is not
+   * a number, a step that is not an integer). Resolves at once unless the buffer is full;
+   * await it in tight loops to get backpressure.
    */
   logMetric(key: string, value: number, step = 0, timestamp = Date.now()): Promise<void> {
     this.#assertActive();

@@ -1,4 +1,5 @@
 export { Trestle, type ConnectOptions, type StartRunOptions } from './trestle.js';
 export { ActiveRun, type DatasetRef } from './active-run.js';
 export { runArtifactKey } from '@trestle/core';
-export { MetricBuffer, type MetricBufferOptions } from './metric-buffer.js';
+export { MetricBuffer, type DroppedMetrics, type MetricBufferOptions } from './metric-buffer.js';
+export { isTransientError } from './transient.js';

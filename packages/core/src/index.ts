@@ -14,3 +14,4 @@ export type * from './ports/run-store.js';
 export type * from './ports/metadata-store.js';
 export type * from './ports/artifact-store.js';
 export type * from './ports/token-store.js';
+export * from './validation.js';

@@ -3,6 +3,7 @@ import { isTrestleError, TrestleError } from '@trestle/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codeForStatus, decodeMetricValue, encodeJson, HttpClient, pathSegment, UPLOAD_REPLAY_BYTES } from './http.js';
 import { freePort, sendJson, startTestServer, type TestServer } from './test-server.js';
+import { isTransientError } from '../transient.js';
 
 const fast = { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 };
 let servers: TestServer[] = [];
@@ -337,16 +338,107 @@ describe('HttpClient against a real HTTP server', () => {
     ).rejects.toThrow('disk went away');
   });
 
-  it('times out a request with no answer: GET is retried, POST is not', async () => {
+  it('times out a request with no answer: GET and a POST with an idempotency key are retried, a POST without one is not', async () => {
     const server = await serve(() => undefined /* never answers */);
-    const http = new HttpClient({ trackingUri: server.url, timeoutMs: 100, retry: { attempts: 2, baseDelayMs: 1 } });
+    const options = {
+      trackingUri: server.url,
+      timeoutMs: 100,
+      retry: { attempts: 2, baseDelayMs: 1 },
+      warn: () => undefined,
+    };
+    const http = new HttpClient(options);
     const get = await caught(http.json({ method: 'GET', path: '/slow' }));
     expect(get.code).toBe('UNAVAILABLE');
     expect(get.message).toMatch(/no answer to GET \/slow within 100 ms/);
     expect(server.requests).toHaveLength(2);
-    const post = await caught(http.json({ method: 'POST', path: '/slow', json: {} }));
-    expect(post.code).toBe('UNAVAILABLE');
-    expect(server.requests).toHaveLength(3);
+    const keyed = await caught(http.json({ method: 'POST', path: '/slow', json: {} }));
+    expect(keyed.code).toBe('UNAVAILABLE');
+    expect(server.requests).toHaveLength(4);
+    const unkeyed = await caught(
+      new HttpClient({ ...options, idempotencyKeys: false }).json({ method: 'POST', path: '/slow', json: {} }),
+    );
+    expect(unkeyed.code).toBe('UNAVAILABLE');
+    expect(server.requests).toHaveLength(5);
+  });
+
+  it('sends one Idempotency-Key per POST or PATCH, the same on every attempt, and none on requests marked idempotent', async () => {
+    const server = await serve((_req, res) =>
+      server.requests.length % 2 === 1 ? sendJson(res, 503, {}) : sendJson(res, 200, {}),
+    );
+    const http = new HttpClient({ trackingUri: server.url, retry: fast, warn: () => undefined });
+    await http.json({ method: 'POST', path: '/api/v1/runs', json: {} });
+    await http.json({ method: 'POST', path: '/api/v1/runs', json: {} });
+    await http.json({ method: 'PATCH', path: '/api/v1/experiments/1', json: {} });
+    await http.json({ method: 'POST', path: '/api/v1/runs/search', json: {}, idempotent: true });
+    await http.json({ method: 'GET', path: '/api/v1/runs/x' });
+    const keys = server.requests.map((r) => r.headers['idempotency-key']);
+    for (const k of keys.slice(0, 6))
+      expect(k).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(keys[0]).toBe(keys[1]);
+    expect(keys[2]).toBe(keys[3]);
+    expect(keys[2]).not.toBe(keys[0]);
+    expect(keys[4]).toBe(keys[5]);
+    expect(keys.slice(6)).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it('without a key, sends a POST again only when it provably did not arrive (refused, 429, 503), never after a reset or a 502', async () => {
+    const server = await serve((req, res) => {
+      if (req.url === '/reset') req.socket.destroy();
+      else if (req.url === '/502') sendJson(res, 502, {});
+      else if (server.requests.filter((r) => r.url === req.url).length === 1) {
+        res.writeHead(req.url === '/429' ? 429 : 503, { 'retry-after': '0', 'content-type': 'application/json' });
+        res.end('{}');
+      } else sendJson(res, 200, { ok: true });
+    });
+    const http = new HttpClient({
+      trackingUri: server.url,
+      retry: fast,
+      idempotencyKeys: false,
+      warn: () => undefined,
+    });
+    const count = (url: string): number => server.requests.filter((r) => r.url === url).length;
+    expect((await caught(http.json({ method: 'POST', path: '/reset', json: {} }))).code).toBe('UNAVAILABLE');
+    expect(count('/reset')).toBe(1);
+    expect((await caught(http.json({ method: 'POST', path: '/502', json: {} }))).code).toBe('UNAVAILABLE');
+    expect(count('/502')).toBe(1);
+    expect(await http.json({ method: 'POST', path: '/429', json: {} })).toEqual({ ok: true });
+    expect(count('/429')).toBe(2);
+    expect(await http.json({ method: 'POST', path: '/503', json: {} })).toEqual({ ok: true });
+    expect(count('/503')).toBe(2);
+    // The same reset is retried for a request that may be sent again.
+    expect((await caught(http.json({ method: 'GET', path: '/reset' }))).code).toBe('UNAVAILABLE');
+    expect(count('/reset')).toBe(1 + fast.attempts);
+  });
+
+  it('says once per outage on stderr that it is retrying', async () => {
+    let down = true;
+    const server = await serve((_req, res) => (down ? sendJson(res, 503, {}) : sendJson(res, 200, {})));
+    const lines: string[] = [];
+    const http = new HttpClient({ trackingUri: server.url, retry: fast, warn: (m) => lines.push(m) });
+    await caught(http.json({ method: 'GET', path: '/a' }));
+    await caught(http.json({ method: 'GET', path: '/b' }));
+    expect(lines).toEqual([`trestle: the Trestle server at ${server.url} is not answering (HTTP 503); retrying`]);
+    down = false;
+    await http.json({ method: 'GET', path: '/c' });
+    down = true;
+    await caught(http.json({ method: 'GET', path: '/d' }));
+    expect(lines).toHaveLength(2);
+  });
+
+  it('marks a final 429 as transient, so that buffered writers retry it later instead of dropping points', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(429, { 'content-type': 'text/plain', 'retry-after': '0' });
+      res.end('slow down');
+    });
+    const err = await caught(
+      new HttpClient({ trackingUri: server.url, retry: fast, warn: () => undefined }).json({
+        method: 'GET',
+        path: '/',
+      }),
+    );
+    expect(err.code).toBe('RESOURCE_EXHAUSTED');
+    expect(isTransientError(err)).toBe(true);
+    expect(server.requests).toHaveLength(fast.attempts);
   });
 
   it('reports a connection that breaks while the answer is read, without sending again', async () => {

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ERROR_CODE_INFO, ERROR_CODES, TrestleError, type ErrorCode } from '@trestle/core';
+import { markTransient } from '../transient.js';
 
-/** Retry policy for transient failures (connection errors, 502/503/504). */
+/** Retry policy for transient failures (connection errors, 429, 502/503/504). */
 export interface RetryOptions {
   /** Tries in all, the first included; `1` disables retries. Default 8. */
   attempts?: number | undefined;
@@ -25,6 +27,18 @@ export interface HttpClientOptions {
    * body streams. Not a cap on total time, so large uploads and downloads are fine. Default 60,000.
    */
   timeoutMs?: number | undefined;
+  /**
+   * Send an `Idempotency-Key` with every POST and PATCH not marked `idempotent`, so that the
+   * server answers a retried request with the stored answer of the first one instead of acting
+   * twice. Default true. Without keys such requests are retried only when they provably never
+   * reached the server (connection refused, DNS failure).
+   */
+  idempotencyKeys?: boolean | undefined;
+  /**
+   * Where the one line saying "the server is not answering, retrying" goes, once per outage.
+   * Default: stderr.
+   */
+  warn?: ((message: string) => void) | undefined;
 }
 
 /** HTTP methods the v1 API uses. */
@@ -42,22 +56,41 @@ export interface HttpRequest {
   json?: unknown;
   /** A raw body, sent as `application/octet-stream`; a Readable is streamed, never buffered whole. */
   body?: Readable | Uint8Array | string | undefined;
+  /** Extra request headers (lowercase names), e.g. `x-checksum-sha256`. */
+  headers?: Record<string, string> | undefined;
+  /**
+   * The request may be sent again without harm although its method is POST or PATCH: it only
+   * reads (a search), or it sets state absolutely (log a batch of points, update a run). It is
+   * then retried like a GET and gets no `Idempotency-Key`.
+   */
+  idempotent?: boolean | undefined;
 }
 
-const RETRY_STATUSES = new Set([502, 503, 504]);
-const CONNECTION_ERROR_CODES = new Set([
+/** The header naming a request so that the server acts on it once (IETF draft `Idempotency-Key`). */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+/** Answers worth another try: the request was not acted on (429, 503) or may not have been (502, 504). */
+const RETRY_STATUSES = new Set([429, 502, 503, 504]);
+/** Answers that say the request was not acted on, so that even a non-idempotent request may be sent again. */
+const NOT_ACTED_ON_STATUSES = new Set([429, 503]);
+/** Connection failures before any byte of the request left: safe to retry for every method. */
+const NEVER_ARRIVED_CODES = new Set([
   'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+const CONNECTION_ERROR_CODES = new Set([
+  ...NEVER_ARRIVED_CODES,
   'ECONNRESET',
   'EPIPE',
   'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
   'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_CLOSED',
 ]);
-// Methods that may be sent again after a timeout: the server may have acted on the first try.
+// Methods whose repetition has the effect of one request.
 const IDEMPOTENT = new Set<HttpMethod>(['GET', 'HEAD', 'PUT', 'DELETE']);
 
 /**
@@ -265,6 +298,12 @@ function connectionErrorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** A connection failure that proves the request never reached the server (refused, no such host). */
+function neverArrived(err: unknown): boolean {
+  const code = connectionErrorCode(err);
+  return code !== undefined && NEVER_ARRIVED_CODES.has(code);
+}
+
 function isConnectionError(err: unknown): boolean {
   if (connectionErrorCode(err) !== undefined) return true;
   return err instanceof TypeError && err.message === 'fetch failed';
@@ -296,10 +335,13 @@ type Failure =
  * idle requests, retries transient failures with exponential backoff and jitter, and turns
  * error responses into {@link TrestleError}s. Constructing it does no I/O.
  *
- * Retries: connection errors (refused, reset, socket closed, `fetch failed`) and 502/503/504
- * answers are retried for every method; a timeout only for idempotent methods. A streamed
- * body is retried only while it can be replayed whole (see {@link UPLOAD_REPLAY_BYTES}).
- * 4xx answers are never retried.
+ * Retries, with backoff: a request that may be sent again (GET, HEAD, PUT, DELETE, a request
+ * marked `idempotent`, or a POST/PATCH carrying an `Idempotency-Key`, which the server honours)
+ * is retried after a connection error, a timeout and a 429/502/503/504 answer. A request that
+ * may not (a POST without a key) only after failures that prove it was not acted on: refused
+ * connection, unknown host, 429, 503. A streamed body is retried only while it can be replayed
+ * whole (see {@link UPLOAD_REPLAY_BYTES}). Other 4xx answers are never retried. The first
+ * retry of an outage prints one line (see {@link HttpClientOptions.warn}).
  *
  * @example
  * const http = new HttpClient({ trackingUri: 'http://localhost:5000' });
@@ -314,6 +356,10 @@ export class HttpClient {
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
   readonly #timeoutMs: number;
+  readonly #idempotencyKeys: boolean;
+  readonly #warn: (message: string) => void;
+  /** Whether the current outage was reported; a success ends the outage. */
+  #outageReported = false;
 
   constructor(options: HttpClientOptions) {
     let url: URL;
@@ -341,6 +387,8 @@ export class HttpClient {
     this.#baseDelayMs = Math.max(0, options.retry?.baseDelayMs ?? 250);
     this.#maxDelayMs = Math.max(this.#baseDelayMs, options.retry?.maxDelayMs ?? 8000);
     this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#idempotencyKeys = options.idempotencyKeys ?? true;
+    this.#warn = options.warn ?? ((message) => void process.stderr.write(`${message}\n`));
   }
 
   /** The full URL of `path` (already encoded) with `query`. */
@@ -434,8 +482,11 @@ export class HttpClient {
   /** Sends with retries; resolves with a 2xx response whose deadline still runs, or throws a TrestleError. */
   async #send(request: HttpRequest): Promise<{ response: Response; deadline: IdleDeadline }> {
     const url = this.url(request.path, request.query);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { ...request.headers, accept: 'application/json' };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
+    const resendable = IDEMPOTENT.has(request.method) || request.idempotent === true;
+    if (!resendable && this.#idempotencyKeys) headers[IDEMPOTENCY_KEY_HEADER] = randomUUID();
+    const mayResend = resendable || headers[IDEMPOTENCY_KEY_HEADER] !== undefined;
     let fixedBody: string | Uint8Array | undefined;
     let upload: UploadBody | undefined;
     if (request.json !== undefined) {
@@ -463,6 +514,7 @@ export class HttpClient {
           const response = await this.#fetch(url, init);
           if (response.ok) {
             succeeded = true;
+            this.#outageReported = false;
             return { response, deadline };
           }
           failure = { kind: 'status', response };
@@ -494,9 +546,12 @@ export class HttpClient {
         const replayable = upload === undefined || upload.replayable;
         const retryable =
           replayable &&
-          (failure.kind === 'connection' ||
-            (failure.kind === 'timeout' && IDEMPOTENT.has(request.method)) ||
-            (failure.kind === 'status' && RETRY_STATUSES.has(failure.response.status)));
+          (failure.kind === 'connection'
+            ? mayResend || neverArrived(failure.error)
+            : failure.kind === 'timeout'
+              ? mayResend
+              : RETRY_STATUSES.has(failure.response.status) &&
+                (mayResend || NOT_ACTED_ON_STATUSES.has(failure.response.status)));
         if (!retryable || attempt >= this.#attempts) {
           try {
             throw await this.#finalError(failure, request, url, attempt);
@@ -504,6 +559,7 @@ export class HttpClient {
             deadline.clear();
           }
         }
+        this.#reportOutage(failure);
         let retryAfterMs: number | undefined;
         if (failure.kind === 'status') {
           retryAfterMs = parseRetryAfter(failure.response.headers.get('retry-after'));
@@ -515,6 +571,18 @@ export class HttpClient {
     } finally {
       if (!succeeded) upload?.destroy();
     }
+  }
+
+  #reportOutage(failure: Failure): void {
+    if (this.#outageReported) return;
+    this.#outageReported = true;
+    const why =
+      failure.kind === 'status'
+        ? `HTTP ${failure.response.status}`
+        : failure.kind === 'timeout'
+          ? `no answer within ${this.#timeoutMs} ms`
+          : (connectionErrorCode(failure.error) ?? describeCause(failure.error));
+    this.#warn(`trestle: the Trestle server at ${this.baseUrl} is not answering (${why}); retrying`);
   }
 
   // "Equal jitter": half the exponential delay, plus a random part of the other half.
@@ -553,11 +621,21 @@ export class HttpClient {
       body = undefined;
     }
     const error = (body as { error?: unknown } | undefined)?.error;
+    const transient = RETRY_STATUSES.has(response.status);
     if (typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string') {
-      return TrestleError.fromJSON(error);
+      const rebuilt = TrestleError.fromJSON(error);
+      return transient ? markTransient(rebuilt) : rebuilt;
     }
     const status = `HTTP ${response.status}${response.statusText === '' ? '' : ` ${response.statusText}`}`;
-    if (RETRY_STATUSES.has(response.status)) {
+    if (response.status === 429) {
+      return markTransient(
+        new TrestleError('RESOURCE_EXHAUSTED', `${this.baseUrl} asks to slow down (${status}); try again later`, {
+          ...details,
+          status: response.status,
+        }),
+      );
+    }
+    if (transient) {
       return new TrestleError(
         'UNAVAILABLE',
         `cannot reach the Trestle server at ${this.baseUrl}: ${status}; is 'trestle server' running?`,

@@ -111,7 +111,7 @@ export class RestBackend implements TrackingBackend {
   }
 
   async restoreExperiment(experimentId: string): Promise<void> {
-    await this.#empty({ method: 'POST', path: `${experimentPath(experimentId)}/restore` });
+    await this.#empty({ method: 'POST', path: `${experimentPath(experimentId)}/restore`, idempotent: true });
   }
 
   async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
@@ -140,7 +140,8 @@ export class RestBackend implements TrackingBackend {
   }
 
   async updateRun(runId: string, input: UpdateRunInput): Promise<RunInfo> {
-    return await this.#json({ method: 'PATCH', path: runPath(runId), json: input });
+    // Absolute values: sending them twice has the effect of once.
+    return await this.#json({ method: 'PATCH', path: runPath(runId), json: input, idempotent: true });
   }
 
   async deleteRun(runId: string): Promise<void> {
@@ -148,11 +149,13 @@ export class RestBackend implements TrackingBackend {
   }
 
   async restoreRun(runId: string): Promise<void> {
-    await this.#empty({ method: 'POST', path: `${runPath(runId)}/restore` });
+    await this.#empty({ method: 'POST', path: `${runPath(runId)}/restore`, idempotent: true });
   }
 
   async logBatch(runId: string, batch: LogBatchInput): Promise<void> {
-    await this.#empty({ method: 'POST', path: `${runPath(runId)}/batch`, json: batch });
+    // Idempotent by the store's rules: an identical point is kept once, a param may be logged
+    // again with the same value, tags overwrite. No key needed, and no stored answer per batch.
+    await this.#empty({ method: 'POST', path: `${runPath(runId)}/batch`, json: batch, idempotent: true });
   }
 
   async setTag(runId: string, key: string, value: string): Promise<void> {
@@ -168,7 +171,8 @@ export class RestBackend implements TrackingBackend {
   }
 
   async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
-    await this.#empty({ method: 'POST', path: `${runPath(runId)}/inputs`, json: { inputs } });
+    // The same dataset version is recorded once per run.
+    await this.#empty({ method: 'POST', path: `${runPath(runId)}/inputs`, json: { inputs }, idempotent: true });
   }
 
   async getMetricHistory(runId: string, key: string, options: MetricHistoryOptions = {}): Promise<Page<Metric>> {
@@ -196,6 +200,7 @@ export class RestBackend implements TrackingBackend {
       method: 'POST',
       path: `${API}/runs/search`,
       json: { experimentIds, filter, orderBy, maxResults, pageToken, viewType },
+      idempotent: true,
     });
     return page(wire, run);
   }

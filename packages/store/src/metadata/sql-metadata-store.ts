@@ -17,6 +17,17 @@ import {
   newRunName,
   parseFilter,
   parseOrderBy,
+  checkBatchLimits,
+  parseExperimentId,
+  validateExperimentName,
+  validateInteger,
+  validateKey,
+  validateMaxResults,
+  validateMetric,
+  validateParam,
+  validateRunName,
+  validateRunStatus,
+  validateTag,
 } from '@trestle/core';
 import type {
   CreateRunInput,
@@ -52,19 +63,6 @@ import type { MigrationContext } from './migrations/index.js';
 import type { MetadataDatabase } from './schema.js';
 import { compileExperimentSearch, compileRunSearch } from './search-compiler.js';
 import { SqlTokenStore } from './sql-token-store.js';
-import {
-  checkBatchLimits,
-  parseExperimentId,
-  validateExperimentName,
-  validateInteger,
-  validateKey,
-  validateMaxResults,
-  validateMetric,
-  validateParam,
-  validateRunName,
-  validateRunStatus,
-  validateTag,
-} from './validation.js';
 
 /** What {@link SqlMetadataStore} is built from; see `openMetadataStore` for the usual way in. */
 export interface SqlMetadataStoreOptions {

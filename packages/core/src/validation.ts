@@ -2,8 +2,11 @@
  * Input checks shared by every write, so SQLite and PostgreSQL reject the same input with the
  * same message. Limits are MLflow's (`LIMITS` in core).
  */
-import { LIMITS, TrestleError, isRunStatus } from '@trestle/core';
-import type { LogBatchInput, Metric, Param, RunStatus, Tag } from '@trestle/core';
+import { TrestleError } from './errors.js';
+import { LIMITS, isRunStatus } from './run.js';
+import type { Tag } from './experiment.js';
+import type { LogBatchInput } from './ports/run-store.js';
+import type { Metric, Param, RunStatus } from './run.js';
 
 /** What a key names, for messages. */
 export type KeyKind = 'metric' | 'param' | 'tag' | 'experiment tag' | 'input tag';
