@@ -14,4 +14,5 @@ export type * from './ports/run-store.js';
 export type * from './ports/metadata-store.js';
 export type * from './ports/artifact-store.js';
 export type * from './ports/token-store.js';
+export type * from './ports/idempotency-store.js';
 export * from './validation.js';

@@ -20,6 +20,7 @@ import { metricRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { installAuth } from './auth/auth-hook.js';
+import { installIdempotency } from './idempotency.js';
 import type { ServerStores } from './route-types.js';
 
 export type { ServerStores } from './route-types.js';
@@ -127,6 +128,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   });
   // Before any route, so that it sees every route and runs before any body is read.
   if (options.auth?.enabled === true) installAuth(app, { tokens: stores.metadata.tokens });
+  // After access control (a refused request claims no key), before every route.
+  installIdempotency(app, { store: stores.metadata.idempotency });
   // Once close() has begun, answers to requests still in flight end their connection, so
   // that keep-alive clients do not hold the shutdown open until their idle timeout.
   let draining = false;

@@ -18,6 +18,7 @@ export type { ServerStores, RouteOptions, RoutePlugin } from './route-types.js';
 export { toHttpError, describeValidation, type HttpError, type FieldError } from './http-errors.js';
 export { OPENAPI_PATH, DOCS_PATH } from './openapi.js';
 export { REQUEST_ID_HEADER } from './request-id.js';
+export { IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER, installIdempotency, type IdempotencyOptions } from './idempotency.js';
 export { CHECKSUM_HEADER } from './routes/artifacts.js';
 export { encodeMetricValue, decodeMetricValue, type WireMetricValue } from './wire.js';
 export * as schemas from './schemas.js';

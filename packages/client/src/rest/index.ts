@@ -1,5 +1,5 @@
 import type { ArtifactStore, TrackingBackend } from '@trestle/core';
-import { HttpClient, type RetryOptions } from './http.js';
+import { HttpClient, type HttpClientOptions } from './http.js';
 import { RestArtifactStore } from './rest-artifact-store.js';
 import { RestBackend } from './rest-backend.js';
 
@@ -7,22 +7,11 @@ export { HttpClient, type HttpClientOptions, type RetryOptions } from './http.js
 export { RestBackend } from './rest-backend.js';
 export { RestArtifactStore } from './rest-artifact-store.js';
 
-/** Options of {@link connectRest}. */
-export interface ConnectRestOptions {
-  /** The Trestle server, e.g. `http://localhost:5000` (a path prefix such as `https://host/trestle` is kept). */
-  trackingUri: string;
-  /** Bearer token sent with every request (the caller reads `TRESTLE_TRACKING_TOKEN`). */
-  token?: string | undefined;
-  /** The fetch to use; default the global one (undici). */
-  fetch?: typeof fetch | undefined;
-  /**
-   * Retries of connection errors and 502/503/504, with exponential backoff and jitter.
-   * Defaults: 8 attempts, 250 ms first delay, 8 s longest delay (about 12–24 s in all).
-   */
-  retry?: RetryOptions | undefined;
-  /** Longest wait without progress (headers or body bytes), in ms; default 60,000. */
-  timeoutMs?: number | undefined;
-}
+/**
+ * Options of {@link connectRest}: those of the HTTP transport. Retries: 8 attempts, 250 ms first
+ * delay, 8 s longest (about 12–24 s in all); idle timeout 60 s; idempotency keys on.
+ */
+export type ConnectRestOptions = HttpClientOptions;
 
 /**
  * The tracking backend and artifact store of a Trestle server, over its REST API v1: the same

@@ -1,5 +1,6 @@
 import type { ExperimentStore } from './experiment-store.js';
 import type { RunStore } from './run-store.js';
+import type { IdempotencyStore } from './idempotency-store.js';
 import type { TokenStore } from './token-store.js';
 
 /**
@@ -24,6 +25,8 @@ export interface MetadataStore extends TrackingBackend {
   readonly capabilities: StoreCapabilities;
   /** API tokens of servers started with access control (`trestle server --auth`). */
   readonly tokens: TokenStore;
+  /** Answers kept for requests sent with an `Idempotency-Key` (see the server's idempotency hook). */
+  readonly idempotency: IdempotencyStore;
   /** Applies pending migrations; returns the names of those applied. */
   migrate(): Promise<string[]>;
   /** Names of applied and pending migrations. */

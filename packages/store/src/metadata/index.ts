@@ -9,6 +9,7 @@ export { openMetadataStore, isPostgresUri, resolveArtifactRoot } from './open.js
 export type { OpenMetadataStoreOptions } from './open.js';
 export { SqlMetadataStore } from './sql-metadata-store.js';
 export type { SqlMetadataStoreOptions } from './sql-metadata-store.js';
+export { SqlIdempotencyStore, type SqlIdempotencyStoreOptions } from './sql-idempotency-store.js';
 export { METADATA_MIGRATIONS, metadataMigrations, createMetadataMigrator } from './migrations/index.js';
 export type { MigrationContext } from './migrations/index.js';
 export { sqliteDialect, postgresDialect } from './dialects.js';

@@ -140,6 +140,22 @@ export interface ApiTokensTable {
   revoked_time: number | null;
 }
 
+/**
+ * `idempotency_keys`: answers kept for requests sent with an `Idempotency-Key` (see
+ * `0003-idempotency-keys.ts`). `status` is null while the request is being handled.
+ */
+export interface IdempotencyKeysTable {
+  /** Hex SHA-256 of credential, key, method and path. */
+  scope: string;
+  /** Hex SHA-256 of the request body. */
+  fingerprint: string;
+  status: number | null;
+  /** JSON object of the replayed response headers. */
+  headers: string | null;
+  body: string | null;
+  created_time: number;
+}
+
 /** The Kysely database type of the metadata store. */
 export interface MetadataDatabase {
   experiments: ExperimentsTable;
@@ -154,4 +170,5 @@ export interface MetadataDatabase {
   inputs: InputsTable;
   input_tags: InputTagsTable;
   api_tokens: ApiTokensTable;
+  idempotency_keys: IdempotencyKeysTable;
 }

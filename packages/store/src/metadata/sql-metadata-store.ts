@@ -34,6 +34,7 @@ import type {
   DatasetInput,
   DownsampleOptions,
   Experiment,
+  IdempotencyStore,
   LogBatchInput,
   MetadataStore,
   Metric,
@@ -62,6 +63,7 @@ import { prepare } from './prepared.js';
 import type { MigrationContext } from './migrations/index.js';
 import type { MetadataDatabase } from './schema.js';
 import { compileExperimentSearch, compileRunSearch } from './search-compiler.js';
+import { SqlIdempotencyStore } from './sql-idempotency-store.js';
 import { SqlTokenStore } from './sql-token-store.js';
 
 /** What {@link SqlMetadataStore} is built from; see `openMetadataStore` for the usual way in. */
@@ -136,6 +138,7 @@ function tagMap(tags: readonly Tag[] | undefined, kind: 'tag' | 'experiment tag'
 export class SqlMetadataStore implements MetadataStore {
   readonly capabilities: StoreCapabilities;
   readonly tokens: TokenStore;
+  readonly idempotency: IdempotencyStore;
   readonly #db: Db;
   readonly #dialect: SqlDialect;
   readonly #artifactRoot: string;
@@ -154,6 +157,7 @@ export class SqlMetadataStore implements MetadataStore {
     this.#artifactRoot = options.artifactRoot.replace(/\/+$/, '');
     this.#now = options.now ?? Date.now;
     this.tokens = new SqlTokenStore({ db: () => this.#open(), now: this.#now });
+    this.idempotency = new SqlIdempotencyStore({ db: () => this.#open(), now: this.#now });
     this.capabilities = options.dialect.capabilities;
     const db = options.db;
     this.#begin = options.dialect.beginWrite.compile(db);

@@ -10,6 +10,7 @@ import type { MetadataDatabase } from '../schema.js';
 import type { MigrationContext } from './context.js';
 import { initialMigration } from './0001-initial.js';
 import { apiTokensMigration } from './0002-api-tokens.js';
+import { idempotencyKeysMigration } from './0003-idempotency-keys.js';
 
 export type { MigrationContext } from './context.js';
 
@@ -21,6 +22,7 @@ export type { MigrationContext } from './context.js';
 const MIGRATIONS: readonly (readonly [name: string, build: (ctx: MigrationContext) => Migration])[] = [
   ['0001-initial', initialMigration],
   ['0002-api-tokens', apiTokensMigration],
+  ['0003-idempotency-keys', idempotencyKeysMigration],
 ];
 
 /** Names of all metadata migrations, oldest first. */
