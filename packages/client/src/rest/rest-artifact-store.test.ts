@@ -1,4 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import type { ArtifactStore } from '@trestle/core';
@@ -144,6 +148,28 @@ describe('RestArtifactStore', () => {
       method: 'DELETE',
       url: `/api/v1/runs/${RUN}/artifacts/plots/a%20b.png`,
     });
+  });
+
+  it('sends X-Checksum-Sha256 with every upload whose bytes are known before sending', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trestle-sum-'));
+    try {
+      const file = join(dir, 'model.bin');
+      const bytes = Buffer.alloc(3 * 1024 * 1024 + 5, 9);
+      await writeFile(file, bytes);
+      await store.put(key('a.txt'), 'hello');
+      await store.put(key('b.bin'), new Uint8Array([1, 2, 3]));
+      await store.put(key('model.bin'), createReadStream(file));
+      await store.put(key('generated.bin'), Readable.from([Buffer.from('made on the fly')]));
+      expect(server.requests.map((r) => r.headers['x-checksum-sha256'])).toEqual([
+        sha256(Buffer.from('hello')),
+        sha256(Buffer.from([1, 2, 3])),
+        sha256(bytes),
+        undefined,
+      ]);
+      expect(files.get('model.bin')?.equals(bytes)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses keys outside the run convention with INVALID_ARGUMENT, sends nothing and closes the body', async () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createReadStream, ReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import {
   TrestleError,
@@ -39,6 +40,30 @@ function parseKey(key: string, allowRoot: boolean): RunArtifactKey {
 function fullKey(key: RunArtifactKey, relative: string): string {
   const rel = relative.replace(/^\/+/, '');
   return `${key.experimentId}/${key.runId}/artifacts${rel === '' ? '' : `/${rel}`}`;
+}
+
+/** The header carrying the hex SHA-256 of an upload, checked by the server before it replaces a file. */
+export const CHECKSUM_HEADER = 'x-checksum-sha256';
+
+async function sha256Of(source: Readable): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of source) hash.update(chunk as Uint8Array);
+  return hash.digest('hex');
+}
+
+/**
+ * The SHA-256 of a body known before it is sent: bytes and text are hashed at once, a whole
+ * file opened with `createReadStream(path)` is read once more first; other streams cannot be
+ * known in advance (`undefined`).
+ */
+async function checksumOf(body: ArtifactBody): Promise<string | undefined> {
+  if (typeof body === 'string' || body instanceof Uint8Array) return createHash('sha256').update(body).digest('hex');
+  if (body instanceof ReadStream) {
+    const { path, start, end } = body as ReadStream & { start?: number; end?: number };
+    const whole = (start === undefined || start === 0) && (end === undefined || end === Infinity);
+    if (typeof path === 'string' && whole && body.bytesRead === 0) return sha256Of(createReadStream(path));
+  }
+  return undefined;
 }
 
 function artifactsPath(key: RunArtifactKey): string {
@@ -87,7 +112,28 @@ export class RestArtifactStore implements ArtifactStore {
       if (body instanceof Readable) body.destroy();
       throw err;
     }
-    const info = await this.#http.json<ArtifactInfo>({ method: 'PUT', path: artifactsPath(key), body });
+    let sha256: string | undefined;
+    try {
+      sha256 = await checksumOf(body);
+    } catch (err) {
+      if (body instanceof Readable) body.destroy();
+      throw new TrestleError('INVALID_ARGUMENT', `cannot read the artifact to upload: ${(err as Error).message}`, {
+        path,
+      });
+    }
+    const info = await this.#http.json<ArtifactInfo>({
+      method: 'PUT',
+      path: artifactsPath(key),
+      body,
+      ...(sha256 === undefined ? {} : { headers: { [CHECKSUM_HEADER]: sha256 } }),
+    });
+    if (sha256 !== undefined && info.sha256 !== sha256) {
+      throw new TrestleError(
+        'INTERNAL',
+        `the server stored '${key.path}' with SHA-256 ${info.sha256}, but the bytes sent have ${sha256}; upload it again`,
+        { path, expected: sha256, stored: info.sha256 },
+      );
+    }
     return { path: fullKey(key, key.path), size: info.size, sha256: info.sha256 };
   }
 
