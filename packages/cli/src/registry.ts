@@ -28,6 +28,11 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/tokens.js')).tokens,
   },
   {
+    name: 'data',
+    summary: 'Version data: add, status, checkout, push, pull, gc',
+    load: async () => (await import('./commands/data.js')).data,
+  },
+  {
     name: 'db',
     summary: 'Manage the metadata store schema (upgrade, status)',
     load: async () => (await import('./commands/db.js')).db,

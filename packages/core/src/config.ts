@@ -19,6 +19,10 @@ export interface TrestleConfig {
   readonly trackingToken: string | undefined;
   /** Default experiment name for the SDK. Env `TRESTLE_EXPERIMENT`; default `Default`. */
   readonly experiment: string;
+  /** Data remote for `trestle data push|pull` and queue workers: a folder or `s3://bucket/prefix`. Env `TRESTLE_REMOTE`; default none. */
+  readonly remote: string | undefined;
+  /** Job queue for pipeline stages, `redis://host:6379`; default none (stages run in this process's children). Env `TRESTLE_QUEUE`. */
+  readonly queue: string | undefined;
 }
 
 /** One row of the configuration table: setting, env var, default, meaning (used by README and `--help`). */
@@ -45,6 +49,8 @@ export const CONFIG_SETTINGS = [
     doc: 'API token for a server started with --auth',
   },
   { key: 'experiment', env: 'TRESTLE_EXPERIMENT', default: 'Default', doc: 'experiment used when none is named' },
+  { key: 'remote', env: 'TRESTLE_REMOTE', default: '(none)', doc: 'data remote: folder or s3://bucket/prefix' },
+  { key: 'queue', env: 'TRESTLE_QUEUE', default: '(in process)', doc: 'pipeline job queue: redis://host:6379' },
 ] as const;
 
 type Overrides = Partial<Record<keyof TrestleConfig, string | undefined>>;
@@ -72,5 +78,7 @@ export function loadConfig(overrides: Overrides = {}, env: Record<string, string
     trackingUri,
     trackingToken: pick('trackingToken', 'TRESTLE_TRACKING_TOKEN'),
     experiment: pick('experiment', 'TRESTLE_EXPERIMENT') ?? 'Default',
+    remote: pick('remote', 'TRESTLE_REMOTE'),
+    queue: pick('queue', 'TRESTLE_QUEUE'),
   });
 }

@@ -16,3 +16,4 @@ export type * from './ports/artifact-store.js';
 export type * from './ports/token-store.js';
 export type * from './ports/idempotency-store.js';
 export * from './validation.js';
+export type * from './ports/data-version-store.js';

@@ -2,6 +2,7 @@ import type { ExperimentStore } from './experiment-store.js';
 import type { RunStore } from './run-store.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import type { TokenStore } from './token-store.js';
+import type { DataVersionStore } from './data-version-store.js';
 
 /**
  * What the SDK, the CLI and the server need to track experiments: implemented by the SQL
@@ -27,6 +28,8 @@ export interface MetadataStore extends TrackingBackend {
   readonly tokens: TokenStore;
   /** Answers kept for requests sent with an `Idempotency-Key` (see the server's idempotency hook). */
   readonly idempotency: IdempotencyStore;
+  /** Dataset versions recorded by `trestle data add` and pipelines. */
+  readonly dataVersions: DataVersionStore;
   /** Applies pending migrations; returns the names of those applied. */
   migrate(): Promise<string[]>;
   /** Names of applied and pending migrations. */

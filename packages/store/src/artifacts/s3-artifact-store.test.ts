@@ -1,12 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import {
@@ -19,13 +15,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactStoreContract } from '../testing/artifact-contract.js';
+import { startS3rver, type S3rverProcess } from '../testing/s3rver.js';
 import { S3ArtifactStore, type S3ArtifactStoreOptions } from './s3-artifact-store.js';
 
 const BUCKET = 'trestle-test';
 const PREFIX = 'some/prefix';
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
-let server: ChildProcess | undefined;
+let server: S3rverProcess | undefined;
 let dataDir: string;
 let endpoint: string;
 let raw: S3Client;
@@ -61,36 +58,10 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-// s3rver signs its ListObjectsV2 continuation tokens with DES, which Node's OpenSSL 3 only
-// offers with the legacy provider, so the server runs in its own process with that flag
-// (the test process keeps the default crypto). It prints its port, and stops when stdin closes.
-const S3RVER_MAIN = `
-const S3rver = require(process.argv[1]);
-const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.argv[2] });
-server.run().then(({ port }) => console.log(JSON.stringify({ port })));
-process.stdin.on('end', () => server.close().finally(() => process.exit(0)));
-process.stdin.resume();
-`;
-
-async function startS3rver(directory: string): Promise<{ child: ChildProcess; port: number }> {
-  const main = createRequire(import.meta.url).resolve('s3rver');
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', S3RVER_MAIN, main, directory], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout });
-  const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`s3rver exited with code ${String(code)} before listening`);
-  });
-  const [line] = (await Promise.race([once(lines, 'line'), exited])) as [string];
-  lines.close();
-  return { child, port: (JSON.parse(line) as { port: number }).port };
-}
-
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'trestle-s3rver-'));
-  const started = await startS3rver(dataDir);
-  server = started.child;
-  endpoint = `http://127.0.0.1:${started.port}`;
+  server = await startS3rver(dataDir);
+  endpoint = server.endpoint;
   raw = new S3Client({
     endpoint,
     credentials,
@@ -104,11 +75,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   raw?.destroy();
-  if (server !== undefined && server.exitCode === null) {
-    const exited = once(server, 'exit');
-    server.stdin?.end();
-    await exited;
-  }
+  await server?.stop();
   if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
 });
 

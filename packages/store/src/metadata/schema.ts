@@ -156,6 +156,20 @@ export interface IdempotencyKeysTable {
   created_time: number;
 }
 
+/** `data_versions`: dataset versions recorded by `trestle data add` (see `0006-data-versions.ts`). */
+export interface DataVersionsTable {
+  name: string;
+  digest: string;
+  source: string;
+  /** `file` | `dir`. */
+  kind: string;
+  size: number;
+  files: number;
+  schema: string | null;
+  profile: string | null;
+  created_time: number;
+}
+
 /** The Kysely database type of the metadata store. */
 export interface MetadataDatabase {
   experiments: ExperimentsTable;
@@ -171,4 +185,5 @@ export interface MetadataDatabase {
   input_tags: InputTagsTable;
   api_tokens: ApiTokensTable;
   idempotency_keys: IdempotencyKeysTable;
+  data_versions: DataVersionsTable;
 }

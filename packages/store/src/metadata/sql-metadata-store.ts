@@ -48,6 +48,7 @@ import type {
   StoreCapabilities,
   Tag,
   TokenStore,
+  DataVersionStore,
   UpdateRunInput,
   ViewType,
 } from '@trestle/core';
@@ -65,6 +66,7 @@ import type { MetadataDatabase } from './schema.js';
 import { compileExperimentSearch, compileRunSearch } from './search-compiler.js';
 import { SqlIdempotencyStore } from './sql-idempotency-store.js';
 import { SqlTokenStore } from './sql-token-store.js';
+import { SqlDataVersionStore } from './sql-data-version-store.js';
 
 /** What {@link SqlMetadataStore} is built from; see `openMetadataStore` for the usual way in. */
 export interface SqlMetadataStoreOptions {
@@ -139,6 +141,7 @@ export class SqlMetadataStore implements MetadataStore {
   readonly capabilities: StoreCapabilities;
   readonly tokens: TokenStore;
   readonly idempotency: IdempotencyStore;
+  readonly dataVersions: DataVersionStore;
   readonly #db: Db;
   readonly #dialect: SqlDialect;
   readonly #artifactRoot: string;
@@ -158,6 +161,7 @@ export class SqlMetadataStore implements MetadataStore {
     this.#now = options.now ?? Date.now;
     this.tokens = new SqlTokenStore({ db: () => this.#open(), now: this.#now });
     this.idempotency = new SqlIdempotencyStore({ db: () => this.#open(), now: this.#now });
+    this.dataVersions = new SqlDataVersionStore({ db: () => this.#open(), now: this.#now });
     this.capabilities = options.dialect.capabilities;
     const db = options.db;
     this.#begin = options.dialect.beginWrite.compile(db);

@@ -1,2 +1,3 @@
 export * from './metadata-contract.js';
 export * from './artifact-contract.js';
+export * from './s3rver.js';

@@ -1,0 +1,576 @@
+import { existsSync, lstatSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { mkdir, rm, unlink } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { TrestleError } from '@trestle/core';
+import { SILENT_PROGRESS, type ProgressSink } from '../progress.js';
+import { ignoreInGit } from './gitignore.js';
+import { HashPool } from './hash-pool.js';
+import { DEFAULT_LINK_ORDER, ObjectCache, type LinkKind } from './object-cache.js';
+import { POINTER_SUFFIX, readPointer, writePointer, type DataPointer } from './pointer.js';
+import { StatScope } from './stat-cache.js';
+import { manifestText, parseManifest, scanTree, sha256Hex, type ManifestEntry, type ScannedFile } from './tree.js';
+
+/** One version of a file or folder as found in the workspace. */
+export interface PathVersion {
+  kind: 'file' | 'dir';
+  /** The file's SHA-256, or the folder manifest's. */
+  sha256: string;
+  size: number;
+  files: number;
+  /** A folder's files, sorted by path. */
+  entries?: ManifestEntry[];
+}
+
+/** Options of {@link DataRepo}. */
+export interface DataRepoOptions {
+  /** The workspace root: pointer files are searched under it, paths are shown relative to it. */
+  root: string;
+  /** Trestle's folder (`<root>/.trestle` by default): `cache/`, `state/`. */
+  home?: string;
+  /** Hashing threads; default the number of cores. */
+  threads?: number;
+  /** Link kinds to try in order; default reflink, hardlink, copy. */
+  linkOrder?: readonly LinkKind[];
+  progress?: ProgressSink;
+}
+
+/** What `add` did for one path. */
+export interface AddResult extends DataPointer {
+  /** Path of the data, relative to the root, `/`-separated. */
+  target: string;
+  /** The pointer file, relative to the root. */
+  pointer: string;
+  /** Objects newly stored in the cache. */
+  stored: number;
+  /** Whether the data was already tracked at this exact version. */
+  unchanged: boolean;
+}
+
+/** How a file of a tracked path differs from the version its pointer names. */
+export interface FileChange {
+  path: string;
+  change: 'added' | 'modified' | 'deleted';
+}
+
+/** `status` of one pointer. */
+export interface DataStatus {
+  target: string;
+  pointer: string;
+  kind: 'file' | 'dir';
+  /** `unchanged`: the workspace holds the named version; `modified`: it holds another; `missing`: nothing there. */
+  state: 'unchanged' | 'modified' | 'missing';
+  /** Whether every object of the named version is in the local cache (else: `trestle data pull`). */
+  cached: boolean;
+  /** Per-file differences (folders; a file that changed is one entry). */
+  changes: FileChange[];
+  /** Set when the named folder's manifest is not in the cache, so per-file changes cannot be listed. */
+  note?: string;
+}
+
+/** What `checkout` did for one pointer. */
+export interface CheckoutResult {
+  target: string;
+  pointer: string;
+  /** Files written (linked or copied) from the cache. */
+  restored: number;
+  /** Files removed because the version does not have them. */
+  removed: number;
+}
+
+/** What `gc` found (and removed unless `dryRun`). */
+export interface GcResult {
+  /** Objects referenced, kept. */
+  kept: number;
+  /** Objects not referenced: removed, or to be removed with `dryRun`. */
+  removed: string[];
+  bytes: number;
+  dryRun: boolean;
+}
+
+const SKIP_DIRS = new Set(['.git', 'node_modules', '.trestle', '.hg', '.svn']);
+
+function posix(path: string): string {
+  return sep === '/' ? path : path.split(sep).join('/');
+}
+
+/**
+ * Data versioning on one workspace: `add` (hash, store in the content-addressed cache, write
+ * the pointer file and the `.gitignore` line), `status`, `checkout` and `gc`. Transfers to
+ * remotes are in `remote.ts`. Hashes are remembered per path with the files' stat (see
+ * {@link StatScope}), so unchanged files are never read twice; files are hashed on every core.
+ * The constructor does no I/O.
+ *
+ * @example
+ * const repo = new DataRepo({ root: '/repo' });
+ * await repo.add(['data/images']);
+ * (await repo.status())[0].state; // 'unchanged'
+ * await repo.close();
+ */
+export class DataRepo {
+  readonly root: string;
+  readonly home: string;
+  readonly cache: ObjectCache;
+  readonly stateDir: string;
+  readonly progress: ProgressSink;
+  readonly #threads: number | undefined;
+  #pool: HashPool | undefined;
+
+  constructor(options: DataRepoOptions) {
+    this.root = resolve(options.root);
+    this.home = resolve(this.root, options.home ?? '.trestle');
+    this.cache = new ObjectCache(join(this.home, 'cache'), options.linkOrder ?? DEFAULT_LINK_ORDER);
+    this.stateDir = join(this.home, 'state');
+    this.progress = options.progress ?? SILENT_PROGRESS;
+    this.#threads = options.threads;
+  }
+
+  /** The hashing pool (started on first use). */
+  get pool(): HashPool {
+    this.#pool ??= new HashPool(this.#threads === undefined ? {} : { threads: this.#threads });
+    return this.#pool;
+  }
+
+  /** `abs` relative to the root, `/`-separated. */
+  rel(abs: string): string {
+    return posix(relative(this.root, abs)) || '.';
+  }
+
+  /**
+   * Hashes a file or folder, reading only files whose size, mtime or inode changed since they
+   * were last hashed. `NOT_FOUND` when nothing is at `abs`.
+   */
+  async hashPath(abs: string): Promise<PathVersion> {
+    let st;
+    try {
+      st = statSync(abs);
+    } catch {
+      throw new TrestleError('NOT_FOUND', `nothing at '${this.rel(abs)}' to hash`, { path: this.rel(abs) });
+    }
+    const scope = await StatScope.load(this.stateDir, abs);
+    if (st.isDirectory()) {
+      const files = scanTree(abs);
+      const entries = await this.#hashFiles(files, scope, `hashing ${this.rel(abs)}`);
+      scope.retain(new Set(files.map((f) => f.rel)));
+      await scope.save();
+      const sha256 = sha256Hex(manifestText(entries));
+      return { kind: 'dir', sha256, size: entries.reduce((s, e) => s + e.size, 0), files: entries.length, entries };
+    }
+    if (!st.isFile()) {
+      throw new TrestleError('INVALID_ARGUMENT', `'${this.rel(abs)}' is neither a file nor a folder`);
+    }
+    const [entry] = await this.#hashFiles(
+      [{ rel: '', abs, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }],
+      scope,
+      `hashing ${this.rel(abs)}`,
+    );
+    await scope.save();
+    return { kind: 'file', sha256: entry!.sha256, size: entry!.size, files: 1 };
+  }
+
+  async #hashFiles(files: ScannedFile[], scope: StatScope, label: string): Promise<ManifestEntry[]> {
+    const out: ManifestEntry[] = new Array<ManifestEntry>(files.length);
+    const todo: number[] = [];
+    for (let i = 0; i < files.length; i++) {
+      const f = files[i]!;
+      const known = scope.get(f.rel, f.size, f.mtimeMs, f.ino);
+      if (known === undefined) todo.push(i);
+      else out[i] = { path: f.rel, sha256: known, size: f.size };
+    }
+    if (todo.length > 0) {
+      const bytes = todo.reduce((s, i) => s + files[i]!.size, 0);
+      const task = this.progress.start(label, todo.length, bytes);
+      try {
+        const hashed = await this.pool.hashFiles(
+          todo.map((i) => files[i]!.abs),
+          todo.map((i) => files[i]!.size),
+          (b, n) => task.tick(n, b),
+        );
+        hashed.forEach((h, j) => {
+          const f = files[todo[j]!]!;
+          scope.set(f.rel, h);
+          out[todo[j]!] = { path: f.rel, sha256: h.sha256, size: h.size };
+        });
+      } finally {
+        task.done();
+      }
+    }
+    return out;
+  }
+
+  /** Stores a version's objects (its files, and a folder's manifest) in the cache; returns how many were new. */
+  async commit(abs: string, version: PathVersion): Promise<number> {
+    if (version.kind === 'file') return (await this.cache.saveFile(abs, version.sha256)) === undefined ? 0 : 1;
+    const entries = version.entries ?? [];
+    const task = this.progress.start(`caching ${this.rel(abs)}`, entries.length, version.size);
+    let stored = 0;
+    try {
+      const seen = new Set<string>();
+      const BATCH = 64;
+      for (let i = 0; i < entries.length; i += BATCH) {
+        const batch = entries.slice(i, i + BATCH).filter((e) => !seen.has(e.sha256) && !this.cache.has(e.sha256));
+        for (const e of batch) seen.add(e.sha256);
+        const added = await Promise.all(
+          batch.map((e) => this.cache.saveFile(join(abs, ...e.path.split('/')), e.sha256)),
+        );
+        stored += added.filter((k) => k !== undefined).length;
+        task.tick(
+          Math.min(BATCH, entries.length - i),
+          entries.slice(i, i + BATCH).reduce((s, e) => s + e.size, 0),
+        );
+      }
+    } finally {
+      task.done();
+    }
+    if (!this.cache.has(version.sha256)) {
+      await this.cache.saveBytes(version.sha256, manifestText(entries));
+      stored++;
+    }
+    return stored;
+  }
+
+  /** Resolves a user path (relative to `cwd`) to the data path it names (a pointer path names its data). */
+  resolveTarget(path: string, cwd = process.cwd()): string {
+    const abs = resolve(cwd, path);
+    const target = abs.endsWith(POINTER_SUFFIX) ? abs.slice(0, -POINTER_SUFFIX.length) : abs;
+    const rel = relative(this.root, target);
+    if (rel.startsWith('..') || isAbsolute(rel)) {
+      throw new TrestleError(
+        'INVALID_ARGUMENT',
+        `'${path}' is outside the workspace ${this.root}; move it inside, or run trestle from a folder that contains it`,
+      );
+    }
+    if (rel === '')
+      throw new TrestleError('INVALID_ARGUMENT', `cannot track the workspace root itself; name a file or folder in it`);
+    const first = rel.split(sep)[0]!;
+    if (SKIP_DIRS.has(first) || resolve(target).startsWith(this.home + sep) || target === this.home) {
+      throw new TrestleError('INVALID_ARGUMENT', `'${path}' is inside ${first}, which Trestle does not track`);
+    }
+    return target;
+  }
+
+  /**
+   * Tracks files and folders: hashes them, stores their objects in the cache, writes
+   * `PATH.trestle` next to each and adds the data to the `.gitignore` of its folder.
+   */
+  async add(paths: readonly string[], cwd = process.cwd()): Promise<AddResult[]> {
+    const results: AddResult[] = [];
+    for (const path of paths) {
+      const target = this.resolveTarget(path, cwd);
+      if (!existsSync(target)) {
+        throw new TrestleError('NOT_FOUND', `nothing at '${path}' to add; check the path`, { path });
+      }
+      const pointerFile = target + POINTER_SUFFIX;
+      const version = await this.hashPath(target);
+      let previous: DataPointer | undefined;
+      try {
+        previous = await readPointer(pointerFile);
+      } catch {
+        previous = undefined;
+      }
+      const stored = await this.commit(target, version);
+      const pointer: DataPointer = {
+        path: basename(target),
+        kind: version.kind,
+        sha256: version.sha256,
+        size: version.size,
+        files: version.files,
+      };
+      await writePointer(pointerFile, pointer);
+      await ignoreInGit(dirname(target), basename(target));
+      results.push({
+        ...pointer,
+        target: this.rel(target),
+        pointer: this.rel(pointerFile),
+        stored,
+        unchanged: previous?.sha256 === version.sha256,
+      });
+    }
+    return results;
+  }
+
+  /** Pointer files under the root (skipping `.git`, `node_modules`, `.trestle`), sorted, as absolute paths. */
+  findPointers(): string[] {
+    const out: string[] = [];
+    const walk = (dir: string): void => {
+      let dirents;
+      try {
+        dirents = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const d of dirents) {
+        if (d.isDirectory()) {
+          if (!SKIP_DIRS.has(d.name)) walk(join(dir, d.name));
+        } else if (d.name.endsWith(POINTER_SUFFIX) && d.name.length > POINTER_SUFFIX.length) {
+          out.push(join(dir, d.name));
+        }
+      }
+    };
+    walk(this.root);
+    return out.sort();
+  }
+
+  /** The pointer files that `paths` name (data paths or pointer paths), or every pointer when empty. */
+  pointersFor(paths: readonly string[], cwd = process.cwd()): string[] {
+    if (paths.length === 0) return this.findPointers();
+    return paths.map((p) => this.resolveTarget(p, cwd) + POINTER_SUFFIX);
+  }
+
+  /** Reads a folder version's manifest from the cache. */
+  async manifest(sha256: string): Promise<ManifestEntry[]> {
+    return parseManifest((await this.cache.read(sha256)).toString('utf8'));
+  }
+
+  /** Compares the workspace with what each pointer names. */
+  async status(pointerFiles: readonly string[]): Promise<DataStatus[]> {
+    const out: DataStatus[] = [];
+    for (const file of pointerFiles) {
+      const p = await readPointer(file);
+      const target = join(dirname(file), p.path);
+      const base = { target: this.rel(target), pointer: this.rel(file), kind: p.kind };
+      const exists = existsSync(target);
+      let manifest: ManifestEntry[] | undefined;
+      let note: string | undefined;
+      if (p.kind === 'dir') {
+        try {
+          manifest = await this.manifest(p.sha256);
+        } catch {
+          note = `the manifest of ${p.sha256.slice(0, 12)}… is not in the cache; 'trestle data pull' fetches it`;
+        }
+      }
+      const cached =
+        p.kind === 'file'
+          ? this.cache.has(p.sha256)
+          : manifest !== undefined && manifest.every((e) => this.cache.has(e.sha256));
+      if (!exists) {
+        const changes = (manifest ?? [{ path: p.kind === 'file' ? p.path : '.' }]).map((e) => ({
+          path: p.kind === 'file' ? p.path : e.path,
+          change: 'deleted' as const,
+        }));
+        out.push({ ...base, state: 'missing', cached, changes, ...(note === undefined ? {} : { note }) });
+        continue;
+      }
+      const current = await this.hashPath(target);
+      if (current.sha256 === p.sha256 && current.kind === p.kind) {
+        out.push({ ...base, state: 'unchanged', cached, changes: [] });
+        continue;
+      }
+      let changes: FileChange[];
+      if (current.kind === 'file' || p.kind === 'file') {
+        changes = [{ path: p.path, change: 'modified' }];
+      } else {
+        changes = diffEntries(manifest ?? [], current.entries ?? []);
+      }
+      out.push({ ...base, state: 'modified', cached, changes, ...(note === undefined ? {} : { note }) });
+    }
+    return out;
+  }
+
+  /**
+   * Makes the workspace hold the versions the pointers name, linking files from the cache.
+   * Refuses (`FAILED_PRECONDITION`) to overwrite or delete content that is not in the cache,
+   * which would be lost, unless `force`.
+   */
+  async checkout(pointerFiles: readonly string[], options: { force?: boolean } = {}): Promise<CheckoutResult[]> {
+    const out: CheckoutResult[] = [];
+    for (const file of pointerFiles) {
+      const p = await readPointer(file);
+      const target = join(dirname(file), p.path);
+      const r = await this.restore(target, { kind: p.kind, sha256: p.sha256 }, options);
+      out.push({ target: this.rel(target), pointer: this.rel(file), ...r });
+    }
+    return out;
+  }
+
+  /** Puts version `version` of `target` in the workspace (see {@link checkout}). */
+  async restore(
+    target: string,
+    version: { kind: 'file' | 'dir'; sha256: string },
+    options: { force?: boolean } = {},
+  ): Promise<{ restored: number; removed: number }> {
+    const lose = (what: string): never => {
+      throw new TrestleError(
+        'FAILED_PRECONDITION',
+        `checking out '${this.rel(target)}' would lose ${what}, which is not in the cache; save it with 'trestle data add ${this.rel(target)}' or pass --force`,
+        { path: this.rel(target) },
+      );
+    };
+    const present = lstatExists(target);
+    if (version.kind === 'file') {
+      if (present) {
+        const st = statSync(target);
+        if (st.isDirectory()) {
+          const current = await this.hashPath(target);
+          if (options.force !== true && current.entries?.some((e) => !this.cache.has(e.sha256))) lose('files in it');
+          await rm(target, { recursive: true, force: true });
+        } else {
+          const current = await this.hashPath(target);
+          if (current.sha256 === version.sha256) return { restored: 0, removed: 0 };
+          if (options.force !== true && !this.cache.has(current.sha256)) lose('its current content');
+        }
+      }
+      await this.cache.place(version.sha256, target);
+      await this.#remember(target, '', version.sha256);
+      return { restored: 1, removed: 0 };
+    }
+
+    const wanted = await this.manifest(version.sha256);
+    let current: ManifestEntry[] = [];
+    if (present) {
+      if (!statSync(target).isDirectory()) {
+        const h = await this.hashPath(target);
+        if (options.force !== true && !this.cache.has(h.sha256)) lose('its current content');
+        await unlink(target);
+      } else {
+        current = (await this.hashPath(target)).entries ?? [];
+      }
+    }
+    await mkdir(target, { recursive: true });
+    const have = new Map(current.map((e) => [e.path, e.sha256]));
+    const want = new Set(wanted.map((e) => e.path));
+    const extra = current.filter((e) => !want.has(e.path));
+    const changed = wanted.filter((e) => have.has(e.path) && have.get(e.path) !== e.sha256);
+    if (options.force !== true) {
+      const unsaved = [...extra, ...changed.map((e) => ({ path: e.path, sha256: have.get(e.path)! }))].filter(
+        (e) => !this.cache.has(e.sha256),
+      );
+      if (unsaved.length > 0) lose(`${unsaved.length} file(s) such as '${unsaved[0]!.path}'`);
+    }
+    const missing = wanted.filter((e) => !this.cache.has(e.sha256));
+    if (missing.length > 0) {
+      throw new TrestleError(
+        'NOT_FOUND',
+        `${missing.length} file(s) of '${this.rel(target)}' are not in the local cache (such as '${missing[0]!.path}'); fetch them with 'trestle data pull'`,
+        { path: this.rel(target), missing: missing.length },
+      );
+    }
+    for (const e of extra) await rm(join(target, ...e.path.split('/')), { force: true });
+    const todo = wanted.filter((e) => have.get(e.path) !== e.sha256);
+    const task = this.progress.start(`checking out ${this.rel(target)}`, todo.length);
+    try {
+      const BATCH = 64;
+      for (let i = 0; i < todo.length; i += BATCH) {
+        const batch = todo.slice(i, i + BATCH);
+        await Promise.all(batch.map((e) => this.cache.place(e.sha256, join(target, ...e.path.split('/')))));
+        task.tick(batch.length);
+      }
+    } finally {
+      task.done();
+    }
+    if (extra.length > 0) pruneEmptyDirs(target);
+    if (todo.length > 0) await this.hashPath(target); // remember the new stats, so the next status reads nothing
+    return { restored: todo.length, removed: extra.length };
+  }
+
+  async #remember(abs: string, rel: string, sha256: string): Promise<void> {
+    const st = statSync(abs);
+    const scope = await StatScope.load(this.stateDir, abs);
+    scope.set(rel, { sha256, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+    await scope.save();
+  }
+
+  /**
+   * Every object the given versions need: their own hash, and a folder's files (read from its
+   * manifest, which must be in the cache unless `allowMissingManifests`).
+   */
+  async objectsOf(
+    versions: readonly { kind: 'file' | 'dir'; sha256: string }[],
+    options: { allowMissingManifests?: boolean } = {},
+  ): Promise<{ objects: Set<string>; missingManifests: string[] }> {
+    const objects = new Set<string>();
+    const missingManifests: string[] = [];
+    for (const v of versions) {
+      objects.add(v.sha256);
+      if (v.kind !== 'dir') continue;
+      try {
+        for (const e of await this.manifest(v.sha256)) objects.add(e.sha256);
+      } catch (err) {
+        if (options.allowMissingManifests !== true) throw err;
+        missingManifests.push(v.sha256);
+      }
+    }
+    return { objects, missingManifests };
+  }
+
+  /**
+   * Removes cache objects that no pointer under the root (nor `keep`) references. Refuses
+   * when a referenced folder's manifest is missing (its files could not be told apart from
+   * garbage).
+   */
+  async gc(
+    options: { dryRun?: boolean; keep?: Iterable<{ kind: 'file' | 'dir'; sha256: string }> } = {},
+  ): Promise<GcResult> {
+    const versions: { kind: 'file' | 'dir'; sha256: string }[] = [];
+    for (const file of this.findPointers()) {
+      const p = await readPointer(file);
+      versions.push({ kind: p.kind, sha256: p.sha256 });
+    }
+    versions.push(...(options.keep ?? []));
+    const { objects, missingManifests } = await this.objectsOf(versions, { allowMissingManifests: true });
+    if (missingManifests.length > 0) {
+      throw new TrestleError(
+        'FAILED_PRECONDITION',
+        `gc needs the manifests of every tracked folder, and ${missingManifests.length} are not in the cache (such as ${missingManifests[0]!.slice(0, 12)}…); run 'trestle data pull' first`,
+      );
+    }
+    const all = await this.cache.list();
+    const removed = all.filter((h) => !objects.has(h));
+    let bytes = 0;
+    for (const h of removed) {
+      if (options.dryRun === true) {
+        try {
+          bytes += statSync(this.cache.objectPath(h)).size;
+        } catch {
+          // gone meanwhile
+        }
+      } else {
+        bytes += await this.cache.remove(h);
+      }
+    }
+    if (options.dryRun !== true) await rm(join(this.cache.dir, 'tmp'), { recursive: true, force: true });
+    return { kept: all.length - removed.length, removed, bytes, dryRun: options.dryRun === true };
+  }
+
+  /** Stops the hashing threads. */
+  async close(): Promise<void> {
+    await this.#pool?.close();
+  }
+}
+
+function lstatExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Folders left empty after removing files the version does not have (a version has no empty folders).
+function pruneEmptyDirs(dir: string): void {
+  for (const d of readdirSync(dir, { withFileTypes: true })) {
+    if (!d.isDirectory()) continue;
+    const child = join(dir, d.name);
+    pruneEmptyDirs(child);
+    try {
+      rmdirSync(child); // fails, as it should, unless empty
+    } catch {
+      // not empty
+    }
+  }
+}
+
+/** Per-file differences from `before` to `after` (both sorted by path). */
+export function diffEntries(before: readonly ManifestEntry[], after: readonly ManifestEntry[]): FileChange[] {
+  const old = new Map(before.map((e) => [e.path, e.sha256]));
+  const changes: FileChange[] = [];
+  const seen = new Set<string>();
+  for (const e of after) {
+    seen.add(e.path);
+    const was = old.get(e.path);
+    if (was === undefined) changes.push({ path: e.path, change: 'added' });
+    else if (was !== e.sha256) changes.push({ path: e.path, change: 'modified' });
+  }
+  for (const e of before) if (!seen.has(e.path)) changes.push({ path: e.path, change: 'deleted' });
+  return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}

@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TrestleError } from '@trestle/core';
+import { parse, stringify } from 'yaml';
+
+/** The lock file next to `trestle.yaml` (DVC's `dvc.lock`). */
+export const LOCK_FILE = 'trestle.lock';
+
+/** A path version recorded in the lock file (a dependency or an output of a stage). */
+export interface LockedPath {
+  /** Relative to the workspace root, `/`-separated. */
+  path: string;
+  kind: 'file' | 'dir';
+  sha256: string;
+  size: number;
+  files: number;
+}
+
+/** What the lock file records of a stage's last good run. */
+export interface LockedStage {
+  cmd: string;
+  /** The stage key: SHA-256 of command, dependency hashes, parameter values and output paths. */
+  key: string;
+  deps: LockedPath[];
+  /** Parameter values by file, then by dotted key. */
+  params: Record<string, Record<string, unknown>>;
+  outs: LockedPath[];
+}
+
+/** The whole lock file. */
+export interface LockFile {
+  schema: '1';
+  stages: Record<string, LockedStage>;
+}
+
+/** Reads `trestle.lock` at `file` (an empty lock when there is none); `INVALID_ARGUMENT` when it is not one. */
+export async function readLockFile(file: string): Promise<LockFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return { schema: '1', stages: {} };
+    throw err;
+  }
+  let parsed: unknown;
+  try {
+    parsed = parse(text);
+  } catch (err) {
+    throw new TrestleError(
+      'INVALID_ARGUMENT',
+      `'${file}' is not valid YAML (${(err as Error).message.split('\n')[0]}); restore it from git or delete it to rerun every stage`,
+      { file },
+    );
+  }
+  const stages = (parsed as { stages?: unknown } | null)?.stages;
+  if (parsed === null || parsed === undefined) return { schema: '1', stages: {} };
+  if (typeof stages !== 'object' || stages === null) {
+    throw new TrestleError(
+      'INVALID_ARGUMENT',
+      `'${file}' has no 'stages' map; restore it from git or delete it to rerun every stage`,
+      { file },
+    );
+  }
+  return { schema: '1', stages: stages as Record<string, LockedStage> };
+}
+
+/** Writes the lock file atomically (stages sorted by name, so diffs stay small). */
+export async function writeLockFile(file: string, lock: LockFile): Promise<void> {
+  const sorted: Record<string, LockedStage> = {};
+  for (const name of Object.keys(lock.stages).sort()) sorted[name] = lock.stages[name]!;
+  const text = `# Trestle lock file: the hashes and parameters of each stage's last good run. Commit it.\n${stringify({ schema: '1', stages: sorted }, { lineWidth: 0 })}`;
+  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
+  await writeFile(tmp, text);
+  try {
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Every output version the lock file of the workspace at `root` records, for `trestle data
+ * gc` (which must keep them) and `trestle data push`.
+ */
+export async function lockedVersions(root: string, file = join(root, LOCK_FILE)): Promise<LockedPath[]> {
+  const lock = await readLockFile(file);
+  return Object.values(lock.stages).flatMap((s) => [...(s.outs ?? []), ...(s.deps ?? [])]);
+}
