@@ -261,7 +261,7 @@ describe.skipIf(skip)(
           return { key: `m-${key}`, fromA, fromB };
         }),
       );
-      // REST v1: the same race through the batch endpoint → one 204, one CONFLICT (400).
+      // REST v1: the same race through the batch endpoint → one 204, one CONFLICT (409).
       const v1Race = await Promise.all(
         keys.map(async (key) => {
           const batch = (server: ServerProcess, value: string) =>
@@ -282,8 +282,8 @@ describe.skipIf(skip)(
       }
       for (const { key, fromA, fromB } of v1Race) {
         const statuses = [fromA.status, fromB.status].sort();
-        expect(statuses, `${key}: ${JSON.stringify([fromA.body, fromB.body])}`).toEqual([204, 400]);
-        const loser = fromA.status === 400 ? fromA : fromB;
+        expect(statuses, `${key}: ${JSON.stringify([fromA.body, fromB.body])}`).toEqual([204, 409]);
+        const loser = fromA.status === 409 ? fromA : fromB;
         expect((loser.body['error'] as { code: string }).code).toBe('CONFLICT');
         expect(stored.get(key)).toBe(fromA.status === 204 ? 'from-a' : 'from-b');
       }
@@ -340,9 +340,9 @@ describe.skipIf(skip)(
       }
       for (const { name, answers } of v1Race) {
         expect(answers.map((r) => r.status).sort(), `${name}: ${JSON.stringify(answers.map((r) => r.body))}`).toEqual([
-          201, 400,
+          201, 409,
         ]);
-        expect((answers.find((r) => r.status === 400)!.body['error'] as { code: string }).code).toBe('ALREADY_EXISTS');
+        expect((answers.find((r) => r.status === 409)!.body['error'] as { code: string }).code).toBe('ALREADY_EXISTS');
       }
       const listed = ok(
         await mlflow(b, 'experiments/search', { max_results: 1000, filter: "name LIKE 'race-%'" }),

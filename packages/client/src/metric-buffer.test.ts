@@ -80,7 +80,7 @@ describe('MetricBuffer', () => {
     const buf = new MetricBuffer(
       (b) => {
         calls++;
-        if (calls === 1) return Promise.reject(markTransient(new TrestleError('RESOURCE_EXHAUSTED', 'slow down')));
+        if (calls === 1) return Promise.reject(markTransient(new TrestleError('RATE_LIMITED', 'slow down')));
         written.push(...b);
         return Promise.resolve();
       },

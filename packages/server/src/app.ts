@@ -1,4 +1,5 @@
 import type { TrestleConfig } from '@trestle/core';
+import { API_V1_PREFIX, API_VERSION } from '@trestle/core/rest';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
@@ -67,12 +68,6 @@ export interface BuildServerOptions {
  * characters, 100 tags of 8,000, 1,000 metrics) with space to spare.
  */
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
-
-/** Prefix of the Trestle REST API v1. */
-export const API_V1_PREFIX = '/api/v1';
-
-/** Version of the REST API v1 contract, shown in the OpenAPI document. */
-export const API_VERSION = '1.0.0';
 
 function isLoggerInstance(value: unknown): value is FastifyBaseLogger {
   return typeof value === 'object' && value !== null && typeof (value as { child?: unknown }).child === 'function';

@@ -1,5 +1,5 @@
 import type { Run } from '@trestle/core';
-import { encodeMetricValue, toWireRun, type WireMetricValue } from './wire.js';
+import { encodeMetricValue, toWireRun, type WireMetricValue } from '@trestle/core/rest';
 
 /** One param or metric across the compared runs: a value per run (null where a run lacks it). */
 export interface ComparedKey<V> {

@@ -1,5 +1,5 @@
 import type { RunStore } from '@trestle/core';
-import { toWireMetric } from './wire.js';
+import { toWireMetric } from '@trestle/core/rest';
 
 /**
  * The whole history of one metric as the text of a JSON array of `{key, value, timestamp,

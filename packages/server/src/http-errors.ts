@@ -19,9 +19,11 @@ const STATUS_CODES: Readonly<Record<number, ErrorCode>> = {
   403: 'PERMISSION_DENIED',
   404: 'NOT_FOUND',
   409: 'CONFLICT',
+  412: 'FAILED_PRECONDITION',
   413: 'RESOURCE_EXHAUSTED',
-  429: 'RESOURCE_EXHAUSTED',
+  429: 'RATE_LIMITED',
   503: 'UNAVAILABLE',
+  507: 'STORAGE_FULL',
 };
 
 /** Messages for Fastify's request errors that say what to do, instead of Fastify's own wording. */

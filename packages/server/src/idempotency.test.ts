@@ -72,7 +72,7 @@ describe('Idempotency-Key on v1 POST and PATCH', () => {
     const send = () =>
       inject({ method: 'POST', url: '/api/v1/experiments', headers: { 'idempotency-key': key }, payload });
     const refused = await send();
-    expect(refused.statusCode).toBe(400);
+    expect(refused.statusCode).toBe(409);
     expect(refused.json().error.code).toBe('ALREADY_EXISTS');
     const experimentId = exists.json<{ experimentId: string }>().experimentId;
     await fx.stores.metadata.renameExperiment(experimentId, `${payload.name}-old`);

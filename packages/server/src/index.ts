@@ -5,23 +5,13 @@
  * @example
  * const server = await startServer({ config: loadConfig({}, process.env), port: 5000 });
  */
-export {
-  buildServer,
-  API_V1_PREFIX,
-  API_VERSION,
-  DEFAULT_BODY_LIMIT,
-  type BuildServerOptions,
-  type ExtraPlugin,
-} from './app.js';
+export { buildServer, DEFAULT_BODY_LIMIT, type BuildServerOptions, type ExtraPlugin } from './app.js';
 export { startServer, type RunningServer, type StartServerOptions } from './serve.js';
 export type { ServerStores, RouteOptions, RoutePlugin } from './route-types.js';
 export { toHttpError, describeValidation, type HttpError, type FieldError } from './http-errors.js';
 export { OPENAPI_PATH, DOCS_PATH } from './openapi.js';
 export { REQUEST_ID_HEADER } from './request-id.js';
 export { IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER, installIdempotency, type IdempotencyOptions } from './idempotency.js';
-export { CHECKSUM_HEADER } from './routes/artifacts.js';
-export { encodeMetricValue, decodeMetricValue, type WireMetricValue } from './wire.js';
-export * as schemas from './schemas.js';
 export { mlflowPlugin, MLFLOW_API_ROOTS, type MlflowPluginOptions } from './mlflow/index.js';
 export { routeAccessOf, WWW_AUTHENTICATE, BOOTSTRAP_TOKEN_NAME, type RouteAccess } from './auth/auth-hook.js';
 export { requiredAccess, ACCESS_RULES, type Access, type AccessRule } from './auth/route-access.js';

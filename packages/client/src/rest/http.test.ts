@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { isTrestleError, TrestleError } from '@trestle/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { codeForStatus, decodeMetricValue, encodeJson, HttpClient, pathSegment, UPLOAD_REPLAY_BYTES } from './http.js';
+import { codeForStatus, HttpClient, pathSegment, UPLOAD_REPLAY_BYTES } from './http.js';
 import { freePort, sendJson, startTestServer, type TestServer } from './test-server.js';
 import { isTransientError } from '../transient.js';
 
@@ -27,22 +27,6 @@ async function caught(promise: Promise<unknown>): Promise<TrestleError> {
   if (!isTrestleError(err)) throw new Error(`expected a TrestleError, got ${String(err)}`);
   return err;
 }
-
-describe('JSON with non-finite metric values', () => {
-  it('encodes NaN and ±Infinity as strings and leaves text alone', () => {
-    expect(encodeJson({ a: NaN, b: Infinity, c: -Infinity, d: 1.5, e: 'NaN' })).toBe(
-      '{"a":"NaN","b":"Infinity","c":"-Infinity","d":1.5,"e":"NaN"}',
-    );
-  });
-
-  it('decodes the three strings and numbers; anything else is an error', () => {
-    expect(decodeMetricValue('NaN')).toBeNaN();
-    expect(decodeMetricValue('Infinity')).toBe(Infinity);
-    expect(decodeMetricValue('-Infinity')).toBe(-Infinity);
-    expect(decodeMetricValue(0.25)).toBe(0.25);
-    expect(() => decodeMetricValue('nan')).toThrow(/not a number/);
-  });
-});
 
 describe('URL building', () => {
   it('encodes path segments and refuses the ones URL parsing would resolve', () => {
@@ -89,8 +73,10 @@ describe('URL building', () => {
     expect(codeForStatus(403)).toBe('PERMISSION_DENIED');
     expect(codeForStatus(404)).toBe('NOT_FOUND');
     expect(codeForStatus(409)).toBe('CONFLICT');
-    expect(codeForStatus(413)).toBe('INVALID_ARGUMENT');
-    expect(codeForStatus(429)).toBe('RESOURCE_EXHAUSTED');
+    expect(codeForStatus(412)).toBe('FAILED_PRECONDITION');
+    expect(codeForStatus(413)).toBe('RESOURCE_EXHAUSTED');
+    expect(codeForStatus(429)).toBe('RATE_LIMITED');
+    expect(codeForStatus(507)).toBe('STORAGE_FULL');
     expect(codeForStatus(500)).toBe('INTERNAL');
     expect(codeForStatus(502)).toBe('UNAVAILABLE');
   });
@@ -436,7 +422,7 @@ describe('HttpClient against a real HTTP server', () => {
         path: '/',
       }),
     );
-    expect(err.code).toBe('RESOURCE_EXHAUSTED');
+    expect(err.code).toBe('RATE_LIMITED');
     expect(isTransientError(err)).toBe(true);
     expect(server.requests).toHaveLength(fast.attempts);
   });

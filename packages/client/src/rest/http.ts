@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ERROR_CODE_INFO, ERROR_CODES, TrestleError, type ErrorCode } from '@trestle/core';
 import { markTransient } from '../transient.js';
+import { encodeJson } from '@trestle/core/rest';
 
 /** Retry policy for transient failures (connection errors, 429, 502/503/504). */
 export interface RetryOptions {
@@ -94,30 +95,6 @@ const CONNECTION_ERROR_CODES = new Set([
 const IDEMPOTENT = new Set<HttpMethod>(['GET', 'HEAD', 'PUT', 'DELETE']);
 
 /**
- * JSON for the wire: non-finite numbers (only metric values can be) become the strings
- * `"NaN"`, `"Infinity"` and `"-Infinity"`, as the v1 API expects.
- *
- * @example encodeJson({ value: NaN }) // '{"value":"NaN"}'
- */
-export function encodeJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
-}
-
-/**
- * A metric value from the wire: a number, or one of the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
- * Only metric values are decoded this way; a param or tag whose value is the text `NaN` stays text.
- *
- * @example decodeMetricValue('-Infinity') // -Infinity
- */
-export function decodeMetricValue(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (value === 'NaN') return Number.NaN;
-  if (value === 'Infinity') return Number.POSITIVE_INFINITY;
-  if (value === '-Infinity') return Number.NEGATIVE_INFINITY;
-  throw new TrestleError('INTERNAL', `the server sent a metric value that is not a number: ${JSON.stringify(value)}`);
-}
-
-/**
  * One URL path segment, percent-encoded. `.` and `..` are refused: URL parsing would resolve
  * them (even as `%2E`) and send the request to another route.
  *
@@ -137,7 +114,6 @@ export function pathSegment(value: string, what: string): string {
 /** The error code for an HTTP status whose body is not a Trestle error. */
 export function codeForStatus(status: number): ErrorCode {
   if (status === 409) return 'CONFLICT';
-  if (status === 429) return 'RESOURCE_EXHAUSTED';
   if (status === 502 || status === 504) return 'UNAVAILABLE';
   // The first code of the table with this status: 400 → INVALID_ARGUMENT, 404 → NOT_FOUND, …
   const code = ERROR_CODES.find((c) => ERROR_CODE_INFO[c].http === status);
@@ -629,7 +605,7 @@ export class HttpClient {
     const status = `HTTP ${response.status}${response.statusText === '' ? '' : ` ${response.statusText}`}`;
     if (response.status === 429) {
       return markTransient(
-        new TrestleError('RESOURCE_EXHAUSTED', `${this.baseUrl} asks to slow down (${status}); try again later`, {
+        new TrestleError('RATE_LIMITED', `${this.baseUrl} asks to slow down (${status}); try again later`, {
           ...details,
           status: response.status,
         }),

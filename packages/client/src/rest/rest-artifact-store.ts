@@ -8,6 +8,7 @@ import {
   type ArtifactInfo,
   type ArtifactStore,
 } from '@trestle/core';
+import { API_V1_PREFIX, CHECKSUM_HEADER, type WireArtifactInfo, type WireArtifactList } from '@trestle/core/rest';
 import { pathSegment, type HttpClient, type HttpRequest } from './http.js';
 
 /** A store key of the run convention, split: `<experimentId>/<runId>/artifacts/<path>`. */
@@ -42,9 +43,6 @@ function fullKey(key: RunArtifactKey, relative: string): string {
   return `${key.experimentId}/${key.runId}/artifacts${rel === '' ? '' : `/${rel}`}`;
 }
 
-/** The header carrying the hex SHA-256 of an upload, checked by the server before it replaces a file. */
-export const CHECKSUM_HEADER = 'x-checksum-sha256';
-
 async function sha256Of(source: Readable): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of source) hash.update(chunk as Uint8Array);
@@ -67,7 +65,7 @@ async function checksumOf(body: ArtifactBody): Promise<string | undefined> {
 }
 
 function artifactsPath(key: RunArtifactKey): string {
-  const base = `/api/v1/runs/${pathSegment(key.runId, 'runId')}/artifacts`;
+  const base = `${API_V1_PREFIX}/runs/${pathSegment(key.runId, 'runId')}/artifacts`;
   return `${base}/${key.path
     .split('/')
     .map((s) => encodeURIComponent(s))
@@ -121,7 +119,7 @@ export class RestArtifactStore implements ArtifactStore {
         path,
       });
     }
-    const info = await this.#http.json<ArtifactInfo>({
+    const info = await this.#http.json<WireArtifactInfo>({
       method: 'PUT',
       path: artifactsPath(key),
       body,
@@ -148,7 +146,7 @@ export class RestArtifactStore implements ArtifactStore {
     const key = parseKey(path, false);
     const headers = await this.#http.head(request);
     const size = Number(headers.get('content-length') ?? Number.NaN);
-    const sha256 = headers.get('x-checksum-sha256');
+    const sha256 = headers.get(CHECKSUM_HEADER);
     if (Number.isSafeInteger(size) && size >= 0 && sha256 !== null && /^[0-9a-f]{64}$/i.test(sha256)) {
       return { path: fullKey(key, key.path), size, sha256: sha256.toLowerCase() };
     }
@@ -167,9 +165,9 @@ export class RestArtifactStore implements ArtifactStore {
   async list(dir = ''): Promise<ArtifactEntry[]> {
     this.#assertOpen();
     const key = parseKey(dir, true);
-    const { items } = await this.#http.json<{ items: ArtifactEntry[] }>({
+    const { items } = await this.#http.json<WireArtifactList>({
       method: 'GET',
-      path: `/api/v1/runs/${pathSegment(key.runId, 'runId')}/artifacts`,
+      path: `${API_V1_PREFIX}/runs/${pathSegment(key.runId, 'runId')}/artifacts`,
       query: { path: key.path === '' ? undefined : key.path },
     });
     return items.map((e) =>

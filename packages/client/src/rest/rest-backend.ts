@@ -16,27 +16,33 @@ import {
   type TrackingBackend,
   type UpdateRunInput,
 } from '@trestle/core';
-import { decodeMetricValue, pathSegment, type HttpClient, type HttpRequest } from './http.js';
+import {
+  API_V1_PREFIX as API,
+  fromWireMetric as metric,
+  fromWireRun as run,
+  toWireBatch,
+  type WireCreateExperiment,
+  type WireCreateRun,
+  type WireDownsampledHistory,
+  type WireExperiment,
+  type WireExperimentPage,
+  type WireRenameExperiment,
+  type WireTagValue,
+  type WireLogInputs,
+  type WireMetricPage,
+  type WireRun,
+  type WireRunInfo,
+  type WireRunPage,
+  type WireSearchExperiments,
+  type WireSearchRuns,
+  type WireUpdateRun,
+} from '@trestle/core/rest';
+import { pathSegment, type HttpClient, type HttpRequest } from './http.js';
 
-const API = '/api/v1';
+/** A body or query whose absent fields may be sent as `undefined` (JSON and the query string drop them). */
+type Omittable<T> = { [K in keyof T]: T[K] | undefined };
 
-/** A metric as it comes over the wire: its value may be `"NaN"`, `"Infinity"` or `"-Infinity"`. */
-type WireMetric = Omit<Metric, 'value'> & { value: unknown };
-type WireRun = Omit<Run, 'data'> & { data: Omit<Run['data'], 'metrics'> & { metrics: WireMetric[] } };
-interface WirePage<T> {
-  items: T[];
-  nextPageToken?: string | null;
-}
-
-function metric(m: WireMetric): Metric {
-  return { ...m, value: decodeMetricValue(m.value) };
-}
-
-function run(r: WireRun): Run {
-  return { ...r, data: { ...r.data, metrics: r.data.metrics.map(metric) } };
-}
-
-function page<W, T>(wire: WirePage<W>, map: (item: W) => T): Page<T> {
+function page<W, T>(wire: { items: W[]; nextPageToken?: string }, map: (item: W) => T): Page<T> {
   const items = wire.items.map(map);
   return typeof wire.nextPageToken === 'string' && wire.nextPageToken !== ''
     ? { items, nextPageToken: wire.nextPageToken }
@@ -69,11 +75,15 @@ export class RestBackend implements TrackingBackend {
   // Experiments
 
   async createExperiment(input: { name: string; artifactLocation?: string; tags?: Tag[] }): Promise<Experiment> {
-    return await this.#json({ method: 'POST', path: `${API}/experiments`, json: input });
+    return await this.#json<WireExperiment>({
+      method: 'POST',
+      path: `${API}/experiments`,
+      json: input satisfies WireCreateExperiment,
+    });
   }
 
   async getExperiment(experimentId: string): Promise<Experiment> {
-    return await this.#json({ method: 'GET', path: experimentPath(experimentId) });
+    return await this.#json<WireExperiment>({ method: 'GET', path: experimentPath(experimentId) });
   }
 
   async getExperimentByName(name: string): Promise<Experiment> {
@@ -84,11 +94,14 @@ export class RestBackend implements TrackingBackend {
       if (exp === undefined) throw new TrestleError('NOT_FOUND', `experiment '${name}' does not exist`, { name });
       return exp;
     }
-    return this.#json({ method: 'GET', path: `${API}/experiments/by-name/${pathSegment(name, 'name')}` });
+    return this.#json<WireExperiment>({
+      method: 'GET',
+      path: `${API}/experiments/by-name/${pathSegment(name, 'name')}`,
+    });
   }
 
   async searchExperiments(options: SearchExperimentsOptions = {}): Promise<Page<Experiment>> {
-    const wire = await this.#json<WirePage<Experiment>>({
+    const wire = await this.#json<WireExperimentPage>({
       method: 'GET',
       path: `${API}/experiments`,
       query: {
@@ -97,13 +110,17 @@ export class RestBackend implements TrackingBackend {
         maxResults: options.maxResults,
         pageToken: options.pageToken,
         viewType: options.viewType,
-      },
+      } satisfies Omittable<WireSearchExperiments>,
     });
     return page(wire, (e) => e);
   }
 
   async renameExperiment(experimentId: string, newName: string): Promise<void> {
-    await this.#empty({ method: 'PATCH', path: experimentPath(experimentId), json: { name: newName } });
+    await this.#empty({
+      method: 'PATCH',
+      path: experimentPath(experimentId),
+      json: { name: newName } satisfies WireRenameExperiment,
+    });
   }
 
   async deleteExperiment(experimentId: string): Promise<void> {
@@ -118,7 +135,7 @@ export class RestBackend implements TrackingBackend {
     await this.#empty({
       method: 'PUT',
       path: `${experimentPath(experimentId)}/tags/${pathSegment(key, 'tag key')}`,
-      json: { value },
+      json: { value } satisfies WireTagValue,
     });
   }
 
@@ -132,7 +149,7 @@ export class RestBackend implements TrackingBackend {
   // Runs
 
   async createRun(input: CreateRunInput): Promise<Run> {
-    return run(await this.#json<WireRun>({ method: 'POST', path: `${API}/runs`, json: input }));
+    return run(await this.#json<WireRun>({ method: 'POST', path: `${API}/runs`, json: input satisfies WireCreateRun }));
   }
 
   async getRun(runId: string): Promise<Run> {
@@ -141,7 +158,12 @@ export class RestBackend implements TrackingBackend {
 
   async updateRun(runId: string, input: UpdateRunInput): Promise<RunInfo> {
     // Absolute values: sending them twice has the effect of once.
-    return await this.#json({ method: 'PATCH', path: runPath(runId), json: input, idempotent: true });
+    return await this.#json<WireRunInfo>({
+      method: 'PATCH',
+      path: runPath(runId),
+      json: input satisfies WireUpdateRun,
+      idempotent: true,
+    });
   }
 
   async deleteRun(runId: string): Promise<void> {
@@ -155,14 +177,14 @@ export class RestBackend implements TrackingBackend {
   async logBatch(runId: string, batch: LogBatchInput): Promise<void> {
     // Idempotent by the store's rules: an identical point is kept once, a param may be logged
     // again with the same value, tags overwrite. No key needed, and no stored answer per batch.
-    await this.#empty({ method: 'POST', path: `${runPath(runId)}/batch`, json: batch, idempotent: true });
+    await this.#empty({ method: 'POST', path: `${runPath(runId)}/batch`, json: toWireBatch(batch), idempotent: true });
   }
 
   async setTag(runId: string, key: string, value: string): Promise<void> {
     await this.#empty({
       method: 'PUT',
       path: `${runPath(runId)}/tags/${pathSegment(key, 'tag key')}`,
-      json: { value },
+      json: { value } satisfies WireTagValue,
     });
   }
 
@@ -172,11 +194,16 @@ export class RestBackend implements TrackingBackend {
 
   async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
     // The same dataset version is recorded once per run.
-    await this.#empty({ method: 'POST', path: `${runPath(runId)}/inputs`, json: { inputs }, idempotent: true });
+    await this.#empty({
+      method: 'POST',
+      path: `${runPath(runId)}/inputs`,
+      json: { inputs } satisfies WireLogInputs,
+      idempotent: true,
+    });
   }
 
   async getMetricHistory(runId: string, key: string, options: MetricHistoryOptions = {}): Promise<Page<Metric>> {
-    const wire = await this.#json<WirePage<WireMetric>>({
+    const wire = await this.#json<WireMetricPage>({
       method: 'GET',
       path: `${runPath(runId)}/metrics/${pathSegment(key, 'metric key')}/history`,
       query: { maxResults: options.maxResults, pageToken: options.pageToken },
@@ -185,7 +212,7 @@ export class RestBackend implements TrackingBackend {
   }
 
   async getMetricHistoryDownsampled(runId: string, key: string, options: DownsampleOptions): Promise<Metric[]> {
-    const wire = await this.#json<{ items: WireMetric[] }>({
+    const wire = await this.#json<WireDownsampledHistory>({
       method: 'GET',
       path: `${runPath(runId)}/metrics/${pathSegment(key, 'metric key')}/downsampled`,
       query: { points: options.points, startStep: options.startStep, endStep: options.endStep },
@@ -196,10 +223,10 @@ export class RestBackend implements TrackingBackend {
   async searchRuns(options: SearchRunsOptions): Promise<Page<Run>> {
     // The server's schema is closed: send the known fields only, whatever else the object carries.
     const { experimentIds, filter, orderBy, maxResults, pageToken, viewType } = options;
-    const wire = await this.#json<WirePage<WireRun>>({
+    const wire = await this.#json<WireRunPage>({
       method: 'POST',
       path: `${API}/runs/search`,
-      json: { experimentIds, filter, orderBy, maxResults, pageToken, viewType },
+      json: { experimentIds, filter, orderBy, maxResults, pageToken, viewType } satisfies Omittable<WireSearchRuns>,
       idempotent: true,
     });
     return page(wire, run);

@@ -61,7 +61,7 @@ const API_DOCS_HINT = 'See the API docs for more information about request param
 export function toMlflowError(error: unknown, request: FastifyRequest): { status: number; body: MlflowErrorBody } {
   if (isTrestleError(error)) {
     const info = ERROR_CODE_INFO[error.code];
-    return { status: info.http, body: { error_code: info.mlflow, message: error.message } };
+    return { status: info.mlflowHttp, body: { error_code: info.mlflow, message: error.message } };
   }
   if (error instanceof MlflowProtocolError) {
     return { status: error.httpStatus, body: { error_code: error.errorCode, message: error.message } };

@@ -144,7 +144,7 @@ describe('artifacts routes', () => {
     const { runId, experimentId } = await fx.run();
     await inject({ method: 'DELETE', url: `/api/v1/runs/${runId}` });
     const put = await inject({ method: 'PUT', url: url(runId, 'late.txt'), payload: 'late' });
-    expect(put.statusCode).toBe(400);
+    expect(put.statusCode).toBe(412);
     expect(put.json().error.code).toBe('FAILED_PRECONDITION');
     expect(put.json().error.message).toContain('restore');
     expect(await filesUnder(join(fx.artifactDir, experimentId, runId))).toEqual([]);

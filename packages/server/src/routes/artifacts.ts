@@ -1,23 +1,26 @@
 import { Readable } from 'node:stream';
 import { TrestleError, runArtifactKey, type Run } from '@trestle/core';
+import {
+  ArtifactInfo,
+  ArtifactList,
+  ArtifactListQuery,
+  CHECKSUM_HEADER,
+  doneResponses,
+  errorResponses,
+  RunIdParams as ByRun,
+} from '@trestle/core/rest';
 import { normalizeArtifactPath } from '@trestle/store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
 import type { RoutePlugin } from '../route-types.js';
-import { ArtifactEntry, ArtifactInfo, errorResponses } from '../schemas.js';
 
 const tags = ['artifacts'];
 // The wildcard (`*`) is read by `wildcard()`, not declared: TypeBox's Value.Convert treats
 // property names as patterns and fails on `*`. The OpenAPI document names it `path` (openapi.ts).
-const ByRun = Type.Object({ runId: Type.String({ minLength: 1 }) });
 const Bytes = {
   description: 'the file, streamed',
   content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
   headers: { 'x-checksum-sha256': { description: 'hex SHA-256 of the content', schema: { type: 'string' } } },
 } as const;
-
-/** Header with the hex SHA-256 of a downloaded artifact. */
-export const CHECKSUM_HEADER = 'x-checksum-sha256';
 
 /**
  * The files of a run, streamed in both directions and never held whole in memory:
@@ -106,15 +109,8 @@ export const artifactRoutes: RoutePlugin = (app, { stores }, done) => {
         tags,
         summary: "List a folder of the run's artifacts",
         params: ByRun,
-        querystring: Type.Object(
-          {
-            path: Type.Optional(
-              Type.String({ description: "folder relative to the run's artifact root; default the root" }),
-            ),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 200: Type.Object({ items: Type.Array(ArtifactEntry) }), ...errorResponses },
+        querystring: ArtifactListQuery,
+        response: { 200: ArtifactList, ...errorResponses },
       },
     },
     async (request) => {
@@ -135,7 +131,7 @@ export const artifactRoutes: RoutePlugin = (app, { stores }, done) => {
         tags,
         summary: 'Delete a file or a folder',
         params: ByRun,
-        response: { 204: Type.Null({ description: 'deleted (or was not there)' }), ...errorResponses },
+        response: doneResponses,
       },
     },
     async (request, reply) => {

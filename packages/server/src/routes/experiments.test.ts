@@ -40,7 +40,7 @@ describe('experiments routes', () => {
   it('refuses a taken name with ALREADY_EXISTS', async () => {
     await fx.experiment('taken');
     const res = await inject({ method: 'POST', url: '/api/v1/experiments', payload: { name: 'taken' } });
-    expect(res.statusCode).toBe(400);
+    expect(res.statusCode).toBe(409);
     expect(res.json().error.code).toBe('ALREADY_EXISTS');
   });
 

@@ -1,18 +1,19 @@
-import { Type } from 'typebox';
-import type { RoutePlugin } from '../route-types.js';
 import {
   CreateExperimentBody,
+  doneResponses as Done,
   errorResponses,
   Experiment,
-  Page,
+  ExperimentIdParams as ById,
+  ExperimentNameParams,
+  ExperimentPage,
+  ExperimentTagParams as ByIdAndKey,
+  RenameExperimentBody,
   SearchExperimentsQuery,
   TagValueBody,
-} from '../schemas.js';
+} from '@trestle/core/rest';
+import type { RoutePlugin } from '../route-types.js';
 
 const tags = ['experiments'];
-const ById = Type.Object({ experimentId: Type.String({ minLength: 1 }) });
-const ByIdAndKey = Type.Object({ experimentId: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) });
-const Done = { 204: Type.Null({ description: 'done' }), ...errorResponses };
 
 /**
  * Experiments: create, search, get (by id or name), rename, delete and restore, and tags.
@@ -27,7 +28,7 @@ export const experimentRoutes: RoutePlugin = (app, { stores }, done) => {
       schema: {
         tags,
         summary: 'Create an experiment',
-        description: 'ALREADY_EXISTS (400) when the name is taken, also by a deleted experiment.',
+        description: 'ALREADY_EXISTS (409) when the name is taken, also by a deleted experiment.',
         body: CreateExperimentBody,
         response: { 201: Experiment, ...errorResponses },
       },
@@ -48,7 +49,7 @@ export const experimentRoutes: RoutePlugin = (app, { stores }, done) => {
         tags,
         summary: 'Search experiments',
         querystring: SearchExperimentsQuery,
-        response: { 200: Page(Experiment), ...errorResponses },
+        response: { 200: ExperimentPage, ...errorResponses },
       },
     },
     async (request) => store.searchExperiments(request.query),
@@ -66,7 +67,7 @@ export const experimentRoutes: RoutePlugin = (app, { stores }, done) => {
       schema: {
         tags,
         summary: 'Get an experiment by name',
-        params: Type.Object({ name: Type.String({ minLength: 1 }) }),
+        params: ExperimentNameParams,
         response: { 200: Experiment, ...errorResponses },
       },
     },
@@ -80,7 +81,7 @@ export const experimentRoutes: RoutePlugin = (app, { stores }, done) => {
         tags,
         summary: 'Rename an experiment',
         params: ById,
-        body: Type.Object({ name: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+        body: RenameExperimentBody,
         response: { 200: Experiment, ...errorResponses },
       },
     },

@@ -1,12 +1,9 @@
 import { isTrestleError } from '@trestle/core';
-import { Type } from 'typebox';
+import { HealthStatus as Status, NotReady as Unavailable } from '@trestle/core/rest';
 import type { RoutePlugin } from '../route-types.js';
 
 /** How long `/ready` waits for the metadata store before calling it unavailable. */
 export const READY_TIMEOUT_MS = 2000;
-
-const Status = Type.Object({ status: Type.Literal('ok') });
-const Unavailable = Type.Object({ status: Type.Literal('unavailable'), message: Type.String() });
 
 /**
  * Probes for load balancers and orchestrators: `GET /health` answers while the process is

@@ -1,7 +1,7 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverFixture, type ServerFixture } from '../testing/server-fixture.js';
-import { MAX_POINTS } from './metrics.js';
+import { MAX_POINTS } from '@trestle/core/rest';
 
 type StepPage = { items: { step: number }[]; nextPageToken?: string };
 

@@ -1,16 +1,17 @@
-import { Type } from 'typebox';
+import {
+  DEFAULT_POINTS,
+  DownsampledHistory,
+  DownsampledHistoryQuery,
+  errorResponses,
+  MetricHistoryQuery,
+  MetricPage,
+  RunKeyParams as RunAndKey,
+  toWireMetric,
+} from '@trestle/core/rest';
 import type { RoutePlugin } from '../route-types.js';
-import { errorResponses, Metric, Page } from '../schemas.js';
 import { JSON_CONTENT_TYPE, metricHistoryJson } from '../history-json.js';
-import { toWireMetric } from '../wire.js';
-
-/** Points a downsampled history returns when the caller does not say. */
-export const DEFAULT_POINTS = 1000;
-/** Most points a downsampled history may ask for. */
-export const MAX_POINTS = 10_000;
 
 const tags = ['metrics'];
-const RunAndKey = Type.Object({ runId: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) });
 
 /**
  * Metric histories of a run: the full history, paged, and a downsampled one for charts
@@ -26,16 +27,8 @@ export const metricRoutes: RoutePlugin = (app, { stores }, done) => {
         tags,
         summary: 'Full history of one metric, by step then timestamp',
         params: RunAndKey,
-        querystring: Type.Object(
-          {
-            maxResults: Type.Optional(
-              Type.Integer({ minimum: 1, maximum: 50_000, description: 'page size; default the whole history' }),
-            ),
-            pageToken: Type.Optional(Type.String()),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 200: Page(Metric), ...errorResponses },
+        querystring: MetricHistoryQuery,
+        response: { 200: MetricPage, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -58,24 +51,8 @@ export const metricRoutes: RoutePlugin = (app, { stores }, done) => {
         tags,
         summary: 'A downsampled history for charts',
         params: RunAndKey,
-        querystring: Type.Object(
-          {
-            points: Type.Optional(
-              Type.Integer({
-                minimum: 1,
-                maximum: MAX_POINTS,
-                description: `about how many points; default ${DEFAULT_POINTS}`,
-              }),
-            ),
-            startStep: Type.Optional(Type.Integer({ description: 'first step, inclusive' })),
-            endStep: Type.Optional(Type.Integer({ description: 'last step, inclusive' })),
-          },
-          { additionalProperties: false },
-        ),
-        response: {
-          200: Type.Object({ items: Type.Array(Metric) }, { additionalProperties: false }),
-          ...errorResponses,
-        },
+        querystring: DownsampledHistoryQuery,
+        response: { 200: DownsampledHistory, ...errorResponses },
       },
     },
     async (request) => {

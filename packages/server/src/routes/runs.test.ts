@@ -1,10 +1,7 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Static } from 'typebox';
-import type { Run } from '../schemas.js';
+import type { WireRun } from '@trestle/core/rest';
 import { serverFixture, type ServerFixture } from '../testing/server-fixture.js';
-
-type WireRun = Static<typeof Run>;
 
 describe('runs routes', () => {
   let fx: ServerFixture;
@@ -105,12 +102,12 @@ describe('runs routes', () => {
     expect(run.data.tags).toEqual(expect.arrayContaining([{ key: 'stage', value: 'dev' }]));
   });
 
-  it('refuses to change a logged param with 400 CONFLICT', async () => {
+  it('refuses to change a logged param with 409 CONFLICT', async () => {
     const { runId } = await fx.run();
     expect((await batch(runId, { params: [{ key: 'lr', value: '0.1' }] })).statusCode).toBe(204);
     expect((await batch(runId, { params: [{ key: 'lr', value: '0.1' }] })).statusCode).toBe(204);
     const res = await batch(runId, { params: [{ key: 'lr', value: '0.2' }] });
-    expect(res.statusCode).toBe(400);
+    expect(res.statusCode).toBe(409);
     expect(res.json().error.code).toBe('CONFLICT');
     expect((await getRun(runId)).data.params).toEqual([{ key: 'lr', value: '0.1' }]);
   });

@@ -1,52 +1,27 @@
-import { Type } from 'typebox';
-import { compareRuns } from '../compare-runs.js';
-import type { RoutePlugin } from '../route-types.js';
 import {
+  CompareRunsBody,
   CreateRunInput,
-  DatasetInput,
+  doneResponses as Done,
   errorResponses,
+  fromWireBatch,
   LogBatchInput,
-  MetricValue,
-  Page,
+  LogInputsBody,
+  MAX_COMPARED_RUNS,
   Run,
+  RunComparison,
+  RunIdParams as ById,
   RunInfo,
+  RunKeyParams as ByIdAndKey,
+  RunPage,
   SearchRunsBody,
   TagValueBody,
+  toWireRun,
   UpdateRunInput,
-} from '../schemas.js';
-import { fromWireBatch, toWireRun } from '../wire.js';
+} from '@trestle/core/rest';
+import { compareRuns } from '../compare-runs.js';
+import type { RoutePlugin } from '../route-types.js';
 
 const tags = ['runs'];
-const closed = { additionalProperties: false } as const;
-const ById = Type.Object({ runId: Type.String({ minLength: 1 }) });
-const ByIdAndKey = Type.Object({ runId: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) });
-const Done = { 204: Type.Null({ description: 'done' }), ...errorResponses };
-
-/** Most runs one compare request may name. */
-export const MAX_COMPARED_RUNS = 100;
-
-const CompareBody = Type.Object(
-  { runIds: Type.Array(Type.String({ minLength: 1 }), { minItems: 2, maxItems: MAX_COMPARED_RUNS }) },
-  closed,
-);
-const Comparison = Type.Object(
-  {
-    runs: Type.Array(Run),
-    params: Type.Array(
-      Type.Object(
-        { key: Type.String(), values: Type.Array(Type.Union([Type.String(), Type.Null()])), differs: Type.Boolean() },
-        closed,
-      ),
-    ),
-    metrics: Type.Array(
-      Type.Object(
-        { key: Type.String(), values: Type.Array(Type.Union([MetricValue, Type.Null()])), differs: Type.Boolean() },
-        closed,
-      ),
-    ),
-  },
-  closed,
-);
 
 /**
  * Runs: create, get, update, delete and restore, log batches, tags and dataset inputs,
@@ -120,7 +95,7 @@ export const runRoutes: RoutePlugin = (app, { stores }, done) => {
         tags,
         summary: 'Log metrics, params and tags in one transaction',
         description:
-          'At most 1000 metrics, 100 params and 100 tags. Logging a param again with another value is CONFLICT (400). ' +
+          'At most 1000 metrics, 100 params and 100 tags. Logging a param again with another value is CONFLICT (409). ' +
           'Metric values may be "NaN", "Infinity" or "-Infinity".',
         params: ById,
         body: LogBatchInput,
@@ -158,7 +133,7 @@ export const runRoutes: RoutePlugin = (app, { stores }, done) => {
         tags,
         summary: 'Record dataset versions the run read',
         params: ById,
-        body: Type.Object({ inputs: Type.Array(DatasetInput) }, closed),
+        body: LogInputsBody,
         response: Done,
       },
     },
@@ -177,7 +152,7 @@ export const runRoutes: RoutePlugin = (app, { stores }, done) => {
         description:
           "The filter takes MLflow's grammar plus OR and parentheses; a bad filter is INVALID_ARGUMENT naming the position.",
         body: SearchRunsBody,
-        response: { 200: Page(Run), ...errorResponses },
+        response: { 200: RunPage, ...errorResponses },
       },
     },
     async (request) => {
@@ -193,8 +168,8 @@ export const runRoutes: RoutePlugin = (app, { stores }, done) => {
         tags,
         summary: 'Compare runs: params and latest metrics side by side',
         description: `2 to ${MAX_COMPARED_RUNS} runs. Each key lists one value per run (null where the run lacks it) and whether they differ.`,
-        body: CompareBody,
-        response: { 200: Comparison, ...errorResponses },
+        body: CompareRunsBody,
+        response: { 200: RunComparison, ...errorResponses },
       },
     },
     async (request) => compareRuns(await Promise.all(request.body.runIds.map((id) => store.getRun(id)))),

@@ -1,0 +1,106 @@
+/**
+ * The Trestle REST API v1 on the wire, in one place: TypeBox schemas of every request and
+ * answer (the server validates with them and builds its OpenAPI document from them, the client
+ * derives its types from them) and the metric-value codec. TypeBox is plain JavaScript, so
+ * this module has no I/O and no web framework; it is a separate entry point
+ * (`@trestle/core/rest`) so that programs which never speak HTTP do not load it.
+ *
+ * New routes: put their schemas in the file of their resource here (or a new one), export them
+ * below, and use them from the server's route plugin and the client's adapter.
+ *
+ * @example
+ * import { Run, Page, type WireRun } from '@trestle/core/rest';
+ * app.get('/runs/:runId', { schema: { params: RunIdParams, response: { 200: Run, ...errorResponses } } }, …);
+ */
+import type { Static } from 'typebox';
+import type { ErrorCode } from '../errors.js';
+import type { Experiment as CoreExperiment, Tag as CoreTag } from '../experiment.js';
+import type { Dataset as CoreDataset } from '../dataset.js';
+import type { ArtifactEntry as CoreArtifactEntry, ArtifactInfo as CoreArtifactInfo } from '../ports/artifact-store.js';
+import type { SearchExperimentsOptions } from '../ports/experiment-store.js';
+import type { CreateRunInput as CoreCreateRunInput, UpdateRunInput as CoreUpdateRunInput } from '../ports/run-store.js';
+import type { ApiToken as CoreApiToken } from '../ports/token-store.js';
+import type { RunInfo as CoreRunInfo } from '../run.js';
+import { ArtifactEntry, ArtifactInfo, ArtifactList } from './artifacts.js';
+import { ErrorBody, Page, Tag, TagValueBody } from './common.js';
+import { CreateExperimentBody, Experiment, RenameExperimentBody, SearchExperimentsQuery } from './experiments.js';
+import { DownsampledHistory } from './metrics.js';
+import {
+  CreateRunInput,
+  Dataset,
+  LogInputsBody,
+  Metric,
+  Run,
+  RunComparison,
+  RunInfo,
+  SearchRunsBody,
+  UpdateRunInput,
+} from './runs.js';
+import { ApiToken } from './tokens.js';
+
+export * from './common.js';
+export * from './experiments.js';
+export * from './runs.js';
+export * from './metrics.js';
+export * from './artifacts.js';
+export * from './tokens.js';
+export * from './health.js';
+export * from './wire.js';
+
+/** Prefix of the Trestle REST API v1. */
+export const API_V1_PREFIX = '/api/v1';
+
+/** Version of the REST API v1 contract, shown in the OpenAPI document. */
+export const API_VERSION = '1.0.0';
+
+/** Pages of the searches and the paged metric history. */
+export const ExperimentPage = Page(Experiment);
+export const RunPage = Page(Run);
+export const MetricPage = Page(Metric);
+
+/** The JSON shape of one page of experiments. */
+export type WireExperimentPage = Static<typeof ExperimentPage>;
+/** The JSON shape of one page of runs. */
+export type WireRunPage = Static<typeof RunPage>;
+/** The JSON shape of one page of a metric history. */
+export type WireMetricPage = Static<typeof MetricPage>;
+/** The JSON shape of an error answer. */
+export type WireError = Static<typeof ErrorBody>;
+/** The JSON shape of a downsampled history. */
+export type WireDownsampledHistory = Static<typeof DownsampledHistory>;
+/** The JSON shape of an artifact listing. */
+export type WireArtifactList = Static<typeof ArtifactList>;
+/** The JSON shape of a completed upload. */
+export type WireArtifactInfo = Static<typeof ArtifactInfo>;
+/** The JSON shape of a run comparison. */
+export type WireRunComparison = Static<typeof RunComparison>;
+/** The JSON shape of an experiment (the same as the core type). */
+export type WireExperiment = Static<typeof Experiment>;
+/** The JSON shape of a run's info (the same as the core type). */
+export type WireRunInfo = Static<typeof RunInfo>;
+/** Request bodies, as the client sends them. */
+export type WireRenameExperiment = Static<typeof RenameExperimentBody>;
+export type WireTagValue = Static<typeof TagValueBody>;
+export type WireCreateExperiment = Static<typeof CreateExperimentBody>;
+export type WireCreateRun = Static<typeof CreateRunInput>;
+export type WireUpdateRun = Static<typeof UpdateRunInput>;
+export type WireSearchRuns = Static<typeof SearchRunsBody>;
+export type WireSearchExperiments = Static<typeof SearchExperimentsQuery>;
+export type WireLogInputs = Static<typeof LogInputsBody>;
+
+// ---- compile-time checks that the schemas describe the core types --------------------
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const agree = <T extends true>(): T | undefined => undefined;
+agree<Same<Static<typeof Tag>, CoreTag>>();
+agree<Same<Static<typeof Experiment>, CoreExperiment>>();
+agree<Same<Static<typeof RunInfo>, CoreRunInfo>>();
+agree<Same<Static<typeof Dataset>, CoreDataset>>();
+agree<Same<Static<typeof CreateRunInput>, CoreCreateRunInput>>();
+agree<Same<Static<typeof UpdateRunInput>, CoreUpdateRunInput>>();
+agree<Same<Static<typeof SearchExperimentsQuery>, SearchExperimentsOptions>>();
+agree<Same<Static<typeof CreateExperimentBody>, { name: string; artifactLocation?: string; tags?: CoreTag[] }>>();
+agree<Same<Static<typeof ArtifactInfo>, CoreArtifactInfo>>();
+agree<Same<Static<typeof ArtifactEntry>, CoreArtifactEntry>>();
+agree<Same<Static<typeof ApiToken>, CoreApiToken>>();
+agree<Same<Static<typeof ErrorBody>['error']['code'], ErrorCode>>();
