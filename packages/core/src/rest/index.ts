@@ -21,22 +21,23 @@ import type { SearchExperimentsOptions } from '../ports/experiment-store.js';
 import type { CreateRunInput as CoreCreateRunInput, UpdateRunInput as CoreUpdateRunInput } from '../ports/run-store.js';
 import type { ApiToken as CoreApiToken } from '../ports/token-store.js';
 import type { RunInfo as CoreRunInfo } from '../run.js';
-import { ArtifactEntry, ArtifactInfo, ArtifactList } from './artifacts.js';
-import { ErrorBody, Page, Tag, TagValueBody } from './common.js';
-import { CreateExperimentBody, Experiment, RenameExperimentBody, SearchExperimentsQuery } from './experiments.js';
-import { DownsampledHistory } from './metrics.js';
-import {
+import type { ArtifactEntry, ArtifactInfo, ArtifactList } from './artifacts.js';
+import type { ErrorBody, Tag, TagValueBody } from './common.js';
+import { Page } from './common.js';
+import type { CreateExperimentBody, RenameExperimentBody, SearchExperimentsQuery } from './experiments.js';
+import { Experiment } from './experiments.js';
+import type { DownsampledHistory } from './metrics.js';
+import type {
   CreateRunInput,
   Dataset,
   LogInputsBody,
-  Metric,
-  Run,
   RunComparison,
   RunInfo,
   SearchRunsBody,
   UpdateRunInput,
 } from './runs.js';
-import { ApiToken } from './tokens.js';
+import { Metric, Run } from './runs.js';
+import type { ApiToken } from './tokens.js';
 
 export * from './common.js';
 export * from './experiments.js';
