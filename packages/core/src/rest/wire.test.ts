@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMetricValue, encodeJson, encodeMetricValue, fromWireBatch, fromWireRun, toWireBatch, toWireRun } from './wire.js';
+import {
+  decodeMetricValue,
+  encodeJson,
+  encodeMetricValue,
+  fromWireBatch,
+  fromWireRun,
+  toWireBatch,
+  toWireRun,
+} from './wire.js';
 
 describe('metric values on the wire', () => {
   it.each([
