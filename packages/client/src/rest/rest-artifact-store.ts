@@ -6,6 +6,7 @@ import {
   type ArtifactBody,
   type ArtifactEntry,
   type ArtifactInfo,
+  type PutOptions,
   type ArtifactStore,
 } from '@trestle/core';
 import { API_V1_PREFIX, CHECKSUM_HEADER, type WireArtifactInfo, type WireArtifactList } from '@trestle/core/rest';
@@ -95,7 +96,7 @@ export class RestArtifactStore implements ArtifactStore {
     this.rootUri = http.baseUrl;
   }
 
-  async put(path: string, body: ArtifactBody): Promise<ArtifactInfo> {
+  async put(path: string, body: ArtifactBody, options?: PutOptions): Promise<ArtifactInfo> {
     let key: RunArtifactKey;
     try {
       this.#assertOpen();
@@ -112,7 +113,8 @@ export class RestArtifactStore implements ArtifactStore {
     }
     let sha256: string | undefined;
     try {
-      sha256 = await checksumOf(body);
+      // The caller's own expectation wins: the server then checks the bytes against it.
+      sha256 = options?.sha256 ?? (await checksumOf(body));
     } catch (err) {
       if (body instanceof Readable) body.destroy();
       throw new TrestleError('INVALID_ARGUMENT', `cannot read the artifact to upload: ${(err as Error).message}`, {

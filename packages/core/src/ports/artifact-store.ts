@@ -19,6 +19,18 @@ export interface ArtifactInfo {
 /** Body of a write: a stream, bytes or text. */
 export type ArtifactBody = Readable | Uint8Array | string;
 
+/** Options of {@link ArtifactStore.put}. */
+export interface PutOptions {
+  /**
+   * Hex SHA-256 the content must have (as the client computed it). When the bytes received
+   * hash to something else, the put fails with `INVALID_ARGUMENT` and nothing is replaced: an
+   * existing file keeps its old content. A value that is not 64 hex digits is `INVALID_ARGUMENT`.
+   *
+   * @example await store.put('1/4f2a/artifacts/model.onnx', stream, { sha256: 'a3f1…' });
+   */
+  sha256?: string;
+}
+
 /**
  * A place for files (models, plots, data). Adapters are chosen by URI scheme
  * (`file:` or a plain path → local folder, `s3://bucket/prefix` → S3) and loaded on use.
@@ -33,8 +45,8 @@ export type ArtifactBody = Readable | Uint8Array | string;
 export interface ArtifactStore {
   /** The root URI, e.g. `file:///home/me/.trestle/artifacts` or `s3://bucket/prefix`. */
   readonly rootUri: string;
-  /** Streams `body` to `path` and records its checksum. */
-  put(path: string, body: ArtifactBody): Promise<ArtifactInfo>;
+  /** Streams `body` to `path` and records its checksum; with `options.sha256`, only if the content matches it. */
+  put(path: string, body: ArtifactBody, options?: PutOptions): Promise<ArtifactInfo>;
   /** A stream of the file's bytes; `NOT_FOUND` if it does not exist. */
   get(path: string): Promise<Readable>;
   /** Size and checksum of one file; `NOT_FOUND` if it does not exist. */

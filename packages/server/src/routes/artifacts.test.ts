@@ -111,6 +111,37 @@ describe('artifacts routes', () => {
     expect(await filesUnder(join(fx.artifactDir, experimentId, runId))).toEqual(['artifacts/README.md']);
   });
 
+  it('checks X-Checksum-Sha256: a mismatch is 400 and the old file stays; a match (any case) is stored', async () => {
+    const { runId, experimentId } = await fx.run();
+    const good = Buffer.from('the good model');
+    const put = (payload: Buffer, checksum: string) =>
+      inject({
+        method: 'PUT',
+        url: url(runId, 'model.bin'),
+        headers: { 'content-type': 'application/octet-stream', 'x-checksum-sha256': checksum },
+        payload,
+      });
+    expect((await put(good, sha256(good).toUpperCase())).statusCode).toBe(200);
+
+    const corrupted = Buffer.from('the good modem');
+    const refused = await put(corrupted, sha256(good));
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('does not match its checksum'),
+      details: { expected: sha256(good), received: sha256(corrupted) },
+    });
+    const after = await inject({ method: 'GET', url: url(runId, 'model.bin') });
+    expect(after.body).toBe('the good model');
+    expect(after.headers['x-checksum-sha256']).toBe(sha256(good));
+
+    const malformed = await put(good, 'not-a-checksum');
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().error.message).toContain('64 hex digits');
+    // Nothing but the one good file, and no temporary file left behind.
+    expect(await filesUnder(join(fx.artifactDir, experimentId, runId))).toEqual(['artifacts/model.bin']);
+  });
+
   it('stores a JSON upload as bytes, unparsed', async () => {
     const { runId } = await fx.run();
     const text = '{"b": 1,   "a": [1,2]}';

@@ -58,7 +58,8 @@ export const artifactRoutes: RoutePlugin = (app, { stores }, done) => {
         tags,
         summary: 'Upload a file (raw body, streamed)',
         description:
-          'Send the bytes as the body with any Content-Type (application/octet-stream is usual). Replaces an existing file atomically.',
+          'Send the bytes as the body with any Content-Type (application/octet-stream is usual). Replaces an existing file atomically. ' +
+          'With an X-Checksum-Sha256 header (hex SHA-256 of the bytes), content that does not match is refused with 400 and the old file stays.',
         params: ByRun,
         response: { 200: ArtifactInfo, ...errorResponses },
       },
@@ -68,7 +69,12 @@ export const artifactRoutes: RoutePlugin = (app, { stores }, done) => {
         const path = normalizeArtifactPath(wildcard(request));
         const run = await runFor(request.params.runId, true);
         const body = request.body instanceof Readable ? request.body : new Uint8Array();
-        const info = await artifacts.put(runArtifactKey(run.info, path), body);
+        const sha256 = request.headers[CHECKSUM_HEADER];
+        const info = await artifacts.put(
+          runArtifactKey(run.info, path),
+          body,
+          typeof sha256 === 'string' ? { sha256: sha256.trim() } : {},
+        );
         return { path, size: info.size, sha256: info.sha256 };
       } catch (err) {
         throw refuseUpload(request, reply, err);

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { ArtifactBody } from '@trestle/core';
+import type { ArtifactBody, PutOptions } from '@trestle/core';
 import { TrestleError } from '@trestle/core';
 import { normalizeArtifactPath } from './artifact-path.js';
 
@@ -37,6 +37,41 @@ export function openPut(path: string, body: ArtifactBody): { rel: string; source
   }
 }
 
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * The expected checksum of a put, checked and lower-cased; `undefined` when none was given.
+ *
+ * @example expectedSha256({ sha256: 'AB…' }) // 'ab…'
+ */
+export function expectedSha256(options: PutOptions | undefined): string | undefined {
+  const value = options?.sha256;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !SHA256_HEX.test(value)) {
+    throw new TrestleError(
+      'INVALID_ARGUMENT',
+      `the expected SHA-256 of an artifact must be 64 hex digits, got ${JSON.stringify(value)}`,
+      { sha256: String(value) },
+    );
+  }
+  return value.toLowerCase();
+}
+
+/**
+ * Refuses content whose SHA-256 is not the one the writer announced; call before anything is
+ * replaced.
+ *
+ * @example checkSha256('model.onnx', digest.sha256(), expected);
+ */
+export function checkSha256(rel: string, actual: string, expected: string | undefined): void {
+  if (expected === undefined || actual === expected) return;
+  throw new TrestleError(
+    'INVALID_ARGUMENT',
+    `the content of artifact '${rel}' does not match its checksum: expected SHA-256 ${expected}, received ${actual}; nothing was replaced, send the file again`,
+    { path: rel, expected, received: actual },
+  );
+}
+
 /**
  * Turns one chunk of a body stream into bytes (streams with an encoding set yield strings).
  *
@@ -61,6 +96,7 @@ export function chunkBytes(chunk: unknown): Uint8Array {
 export class ContentDigest {
   #hash: Hash = createHash('sha256');
   #size = 0;
+  #hex: string | undefined;
 
   /** Adds one chunk. */
   update(chunk: Uint8Array): void {
@@ -73,8 +109,9 @@ export class ContentDigest {
     return this.#size;
   }
 
-  /** Hex SHA-256 of everything seen; call once, at the end. */
+  /** Hex SHA-256 of everything seen; call at the end (no more updates afterwards). */
   sha256(): string {
-    return this.#hash.digest('hex');
+    this.#hex ??= this.#hash.digest('hex');
+    return this.#hex;
   }
 }

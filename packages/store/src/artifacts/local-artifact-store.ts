@@ -16,9 +16,9 @@ import {
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import type { ArtifactBody, ArtifactEntry, ArtifactInfo, ArtifactStore } from '@trestle/core';
+import type { ArtifactBody, ArtifactEntry, ArtifactInfo, ArtifactStore, PutOptions } from '@trestle/core';
 import { TrestleError } from '@trestle/core';
-import { chunkBytes, ContentDigest, openPut } from './artifact-body.js';
+import { checkSha256, chunkBytes, ContentDigest, expectedSha256, openPut } from './artifact-body.js';
 import {
   ARTIFACT_META_DIR,
   byArtifactPath,
@@ -133,8 +133,15 @@ export class LocalArtifactStore implements ArtifactStore {
     this.rootUri = pathToFileURL(this.rootDir).href;
   }
 
-  async put(path: string, body: ArtifactBody): Promise<ArtifactInfo> {
+  async put(path: string, body: ArtifactBody, options?: PutOptions): Promise<ArtifactInfo> {
     const { rel, source } = openPut(path, body);
+    let expected: string | undefined;
+    try {
+      expected = expectedSha256(options);
+    } catch (err) {
+      source.destroy();
+      throw err;
+    }
     const target = this.#abs(rel);
     const dir = dirname(target);
     const tmp = join(dir, tempArtifactName(basename(target), randomHex()));
@@ -153,6 +160,8 @@ export class LocalArtifactStore implements ArtifactStore {
         digest.update(bytes);
         await writeAll(handle, bytes);
       }
+      // Before anything is replaced: a wrong checksum leaves the old file as it was.
+      checkSha256(rel, digest.sha256(), expected);
       await handle.sync();
       const stats = await handle.stat({ bigint: true });
       await handle.close();

@@ -10,9 +10,9 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import type { ArtifactBody, ArtifactEntry, ArtifactInfo, ArtifactStore } from '@trestle/core';
+import type { ArtifactBody, ArtifactEntry, ArtifactInfo, ArtifactStore, PutOptions } from '@trestle/core';
 import { TrestleError } from '@trestle/core';
-import { chunkBytes, ContentDigest, openPut } from './artifact-body.js';
+import { checkSha256, chunkBytes, ContentDigest, expectedSha256, openPut } from './artifact-body.js';
 import { ARTIFACT_META_DIR, byArtifactPath, normalizeArtifactPath } from './artifact-path.js';
 import { mapS3Error } from './map-s3-error.js';
 import { formatS3Uri, parseS3Uri, type S3ConnectionOptions, type S3Location } from './s3-location.js';
@@ -126,8 +126,15 @@ export class S3ArtifactStore implements ArtifactStore {
     return new S3ArtifactStore(parseS3Uri(uri), options);
   }
 
-  async put(path: string, body: ArtifactBody): Promise<ArtifactInfo> {
+  async put(path: string, body: ArtifactBody, options?: PutOptions): Promise<ArtifactInfo> {
     const { rel, source } = openPut(path, body);
+    let expected: string | undefined;
+    try {
+      expected = expectedSha256(options);
+    } catch (err) {
+      source.destroy();
+      throw err;
+    }
     const chunks = source[Symbol.asyncIterator]() as AsyncIterator<unknown>;
     const head: Uint8Array[] = [];
     let headSize = 0;
@@ -147,15 +154,18 @@ export class S3ArtifactStore implements ArtifactStore {
       source.destroy();
       throw err;
     }
-    return ended ? this.#putWhole(rel, Buffer.concat(head)) : this.#putMultipart(rel, head, chunks, source);
+    return ended
+      ? this.#putWhole(rel, Buffer.concat(head), expected)
+      : this.#putMultipart(rel, head, chunks, source, expected);
   }
 
   // Bodies that fit in one part: one request that carries the checksum as object metadata,
   // so the checksum lands atomically with the content.
-  async #putWhole(rel: string, bytes: Buffer): Promise<ArtifactInfo> {
+  async #putWhole(rel: string, bytes: Buffer, expected: string | undefined): Promise<ArtifactInfo> {
     const digest = new ContentDigest();
     digest.update(bytes);
     const sha256 = digest.sha256();
+    checkSha256(rel, sha256, expected);
     try {
       await this.#client.send(
         new PutObjectCommand({
@@ -179,6 +189,7 @@ export class S3ArtifactStore implements ArtifactStore {
     head: Uint8Array[],
     rest: AsyncIterator<unknown>,
     source: Readable,
+    expected: string | undefined,
   ): Promise<ArtifactInfo> {
     const digest = new ContentDigest();
     // Set inside the generator, so it lives in an object that control-flow narrowing leaves alone.
@@ -194,6 +205,14 @@ export class S3ArtifactStore implements ArtifactStore {
           digest.update(bytes);
           yield bytes;
         }
+      } catch (err) {
+        failed.source = err;
+        throw err;
+      }
+      // The last part is still unsent and the upload uncompleted: failing here aborts it, so a
+      // wrong checksum never replaces the old object.
+      try {
+        checkSha256(rel, digest.sha256(), expected);
       } catch (err) {
         failed.source = err;
         throw err;

@@ -396,6 +396,51 @@ export function artifactStoreContract(name: string, factory: () => Promise<Artif
         ]);
       });
 
+      it('refuses content that does not match the expected checksum and keeps the old file', async () => {
+        const old = await store().put('sum/model.bin', 'the old, complete model');
+        const wrong = sha256('something else');
+        const refused: unknown = await store()
+          .put('sum/model.bin', 'a corrupted model', { sha256: wrong })
+          .catch((err: unknown) => err);
+        expect(refused).toMatchObject({ code: 'INVALID_ARGUMENT' });
+        expect((refused as Error).message).toContain(wrong);
+        expect(await readText(store(), 'sum/model.bin')).toBe('the old, complete model');
+        expect(await store().stat('sum/model.bin')).toEqual(old);
+        // A new path refused the same way leaves nothing behind.
+        await expect(store().put('sum/new.bin', Buffer.from('x'), { sha256: wrong })).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+        });
+        await expect(store().stat('sum/new.bin')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+        // Not a checksum at all: refused before anything is read.
+        await expect(store().put('sum/model.bin', 'x', { sha256: 'abc' })).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+        });
+        expect(await walk(store())).toEqual([
+          { path: 'sum', isDir: true },
+          { path: 'sum/model.bin', isDir: false, size: old.size },
+        ]);
+      });
+
+      it('refuses a large streamed body whose checksum does not match, keeping the old file', async () => {
+        const old = await store().put('sum/big.bin', 'old');
+        const expected = sha256OfChunks(pseudoRandomChunks(BIG_SIZE, 7));
+        await expect(
+          store().put('sum/big.bin', Readable.from(pseudoRandomChunks(BIG_SIZE, 8)), { sha256: expected }),
+        ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+        expect(await readText(store(), 'sum/big.bin')).toBe('old');
+        expect(await store().stat('sum/big.bin')).toEqual(old);
+        const stored = await store().put('sum/big.bin', Readable.from(pseudoRandomChunks(BIG_SIZE, 7)), {
+          sha256: expected.toUpperCase(),
+        });
+        expect(stored).toMatchObject({ size: BIG_SIZE, sha256: expected });
+      });
+
+      it('accepts content that matches the expected checksum', async () => {
+        const info = await store().put('sum/ok.txt', 'fine', { sha256: sha256('fine') });
+        expect(info).toMatchObject({ size: 4, sha256: sha256('fine') });
+        expect(await readText(store(), 'sum/ok.txt')).toBe('fine');
+      });
+
       it('lands every one of many concurrent puts of different files', async () => {
         const paths = Array.from({ length: 24 }, (_, i) => `concurrent/${i % 3}/file-${i}.txt`);
         const infos = await Promise.all(paths.map((path) => store().put(path, `content of ${path}`)));
