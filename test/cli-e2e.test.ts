@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,15 +12,30 @@ describe('trestle quickstart and the runs/experiments commands', () => {
   let home: string;
   let env: Record<string, string>;
   let runId: string;
+  let secondRunId: string;
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), 'trestle-cli-'));
     env = { TRESTLE_HOME: home };
     const r = await runCli(['quickstart', '--exit', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
-    const summary = JSON.parse(r.stdout) as { runId: string; status: string; metrics: Record<string, number> };
+    const summary = JSON.parse(r.stdout) as {
+      runId: string;
+      status: string;
+      metrics: Record<string, number>;
+      baseline: Record<string, number>;
+      task: { label: string; positiveRate: { train: number; test: number } };
+      rows: { read: number; train: number; test: number };
+    };
     expect(summary.status).toBe('FINISHED');
     expect(summary.metrics['test_auc']).toBeGreaterThan(0.55);
+    // The baseline answers "on time" for every flight: its accuracy is the on-time share, its AUC ½.
+    expect(summary.task.label).toBe('arrival delay > 15 min');
+    expect(summary.baseline['test_auc']).toBe(0.5);
+    expect(summary.baseline['test_accuracy']).toBeCloseTo(1 - summary.task.positiveRate.test, 12);
+    expect(summary.metrics['test_auc']).toBeGreaterThan(summary.baseline['test_auc']!);
+    expect(summary.metrics['test_log_loss']).toBeLessThan(summary.baseline['test_log_loss']!);
+    expect(summary.rows).toEqual({ read: 622_708, train: 508_239, test: 114_469 });
     runId = summary.runId;
   }, 120_000);
 
@@ -69,10 +84,33 @@ describe('trestle quickstart and the runs/experiments commands', () => {
     expect(bad.stderr).toMatch(/LIKE/);
   });
 
-  it('runs compare marks differing params and metrics', async () => {
-    const second = await runCli(['quickstart', '--exit', '--json', '--l2', '0.01', '--max-iterations', '5'], env);
+  it('the README search examples each find the quickstart run', async () => {
+    const readme = await readFile(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const examples = readme.split('\n').filter((l) => l.startsWith('trestle runs search '));
+    expect(examples.length).toBeGreaterThanOrEqual(3);
+    for (const line of examples) {
+      const args = [...line.matchAll(/(--[\w-]+) "([^"]*)"/g)].flatMap((m) => [m[1]!, m[2]!]);
+      const r = await runCli(['runs', 'search', ...args, '--json'], env);
+      expect(r.code, `${line}: ${r.stderr}`).toBe(0);
+      const ids = (JSON.parse(r.stdout) as { runs: { info: { runId: string } }[] }).runs.map((x) => x.info.runId);
+      expect(ids, line).toContain(runId);
+    }
+  });
+
+  it('the quickstart says what it reads and predicts, with the baseline beside the model', async () => {
+    const second = await runCli(['quickstart', '--exit', '--l2', '0.01', '--max-iterations', '5'], env);
     expect(second.code, second.stderr).toBe(0);
-    const other = (JSON.parse(second.stdout) as { runId: string }).runId;
+    expect(second.stderr).toContain('flights departing 2001-01-01 to 2001-02-07');
+    expect(second.stderr).toContain('622,708 flights read');
+    expect(second.stderr).toContain('arrives more than 15 minutes late (arrival delay > 15 min)');
+    expect(second.stdout).toContain('baseline: always "on time"');
+    expect(second.stdout).toMatch(/test AUC\s+0\.\d{4}\s+0\.5000/);
+    const other = /Run ([0-9a-f]{32}) FINISHED/.exec(second.stdout)![1]!;
+    secondRunId = other;
+  }, 120_000);
+
+  it('runs compare marks differing params and metrics', async () => {
+    const other = secondRunId;
     const r = await runCli(['runs', 'compare', runId, other], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\*\s+params\.l2\s+0\.0001\s+0\.01/);
