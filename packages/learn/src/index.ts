@@ -2,10 +2,16 @@
  * `@trestle/learn`: built-in trainers and evaluation metrics on typed arrays, with no I/O.
  *
  * @example
- * import { trainLogisticRegression, predictProba, rocAuc } from '@trestle/learn';
- * const model = trainLogisticRegression(Xtrain, yTrain, { l2: 1e-4 });
- * const auc = rocAuc(yTest, predictProba(model, Xtest));
+ * import { trainGbdt, rocAuc } from '@trestle/learn';
+ * const model = trainGbdt(train, yTrain, { task: 'binary' });
+ * const p = model.predict(test); // [P(class 0), P(class 1)] per row
+ * const onnx = model.toOnnx();
  */
+export * from './columns.js';
+export * from './model.js';
+export * from './gbdt/train.js';
+export { GbdtModel, GBDT_FORMAT, GBDT_FORMAT_VERSION, type GbdtTrainingInfo } from './gbdt/gbdt-model.js';
+export type { Tree } from './gbdt/ensemble.js';
 export * from './lbfgs.js';
 export * from './design-matrix.js';
 export * from './logistic-regression.js';
