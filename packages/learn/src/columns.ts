@@ -142,11 +142,7 @@ export function featureMatrix(specs: readonly FeatureSpec[], batch: ColumnBatch,
   const out = new Float64Array(n * F);
   for (let f = 0; f < F; f++) {
     const spec = specs[f]!;
-    const col = findColumn(
-      batch,
-      spec.name,
-      specs.map((s) => s.name),
-    );
+    const col = lookup(batch, spec.name) ?? findColumn(batch, spec.name, names(specs));
     if (spec.type === 'numeric') {
       if (col.type !== 'numeric')
         invalid(`column '${spec.name}' is categorical but the model was trained on it as numeric`);
@@ -203,6 +199,16 @@ export class RemapCache {
     byArray.set(batch, result);
     return result;
   }
+}
+
+function lookup(batch: ColumnBatch, name: string): Column | undefined {
+  const cols = batch.columns;
+  for (let i = 0; i < cols.length; i++) if (cols[i]!.name === name) return cols[i];
+  return undefined;
+}
+
+function names(specs: readonly FeatureSpec[]): string[] {
+  return specs.map((s) => s.name);
 }
 
 function invalid(message: string): never {

@@ -17,3 +17,19 @@ export * from './design-matrix.js';
 export * from './logistic-regression.js';
 export * from './metrics.js';
 export * from './standardize.js';
+export * from './model-json.js';
+export {
+  Preprocessor,
+  type PreprocessorOptions,
+  type NumericStep,
+  type CategoricalStep,
+} from './linear/preprocessor.js';
+export {
+  LinearModel,
+  trainLinear,
+  trainLogistic,
+  LINEAR_FORMAT,
+  LINEAR_FORMAT_VERSION,
+  type LinearOptions,
+  type LogisticOptions,
+} from './linear/linear-model.js';

@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-node';
 import type { ColumnBatch } from '../columns.js';
 import type { TrainedModel } from '../model.js';
 import { trainGbdt } from '../gbdt/train.js';
+import { trainLinear, trainLogistic } from '../linear/linear-model.js';
 import { syntheticTable } from '../testing/synthetic.js';
 
 /**
@@ -81,5 +82,18 @@ describe('GBDT ONNX export matches the built-in predictions (onnxruntime-node)',
     const model = trainGbdt(batch, y, { task: 'regression', rounds: 10, minSamplesLeaf: 5 });
     expect(model.trees.some((t) => t.leftCategories.some((l) => l.length > 10))).toBe(true);
     expect(maxAbsDiff(await onnxPredict(model, batch), model.predict(batch))).toBeLessThan(1e-5);
+  });
+});
+
+describe('linear ONNX export matches the built-in predictions (onnxruntime-node)', () => {
+  it('logistic regression with imputation, scaling and one-hot', async () => {
+    const model = trainLogistic(train.batch, train.binary, { classes: ['no', 'yes'] });
+    expect(model.preprocessor.numeric.some((s) => s.indicator)).toBe(true);
+    expect(maxAbsDiff(await onnxPredict(model, scored), model.predict(scored))).toBeLessThan(1e-5);
+  });
+
+  it('linear regression', async () => {
+    const model = trainLinear(train.batch, train.regression, { l2: 1e-3 });
+    expect(maxAbsDiff(await onnxPredict(model, scored), model.predict(scored))).toBeLessThan(1e-5);
   });
 });
