@@ -15,7 +15,7 @@ export interface GbdtTrainingInfo {
   readonly trainingRows: number;
   /** Boosting rounds kept in the model (the best round when early stopping cut it short). */
   readonly rounds: number;
-  /** Training loss after each round. */
+  /** Training loss after each round (recorded when training had an `onIteration` callback). */
   readonly trainLoss: readonly number[];
   /** Validation loss after each round (empty without validation data). */
   readonly validLoss: readonly number[];

@@ -103,11 +103,7 @@ export function findBestSplit(
       if (mc >= MIN_CATEGORY_SUPPORT) cats.push(MISSING_BIN);
       const m = cats.length;
       if (m < 2) continue;
-      const score = (b: number): number => {
-        const o = base + b * HIST_STRIDE;
-        return hist[o]! / (hist[o + 1]! + MIN_CATEGORY_SUPPORT);
-      };
-      cats.sort((a, b) => score(a) - score(b) || a - b);
+      sortCategories(cats, hist, base);
       let fGain = bestGain;
       let fK = -1;
       let fDir = 0;
@@ -150,4 +146,38 @@ export function findBestSplit(
     }
   }
   return best;
+}
+
+const sortKeys = new Float64Array(BINS_PER_FEATURE);
+const sortFilled = new Uint8Array(BINS_PER_FEATURE);
+const sortOut = new Int32Array(BINS_PER_FEATURE);
+
+/**
+ * Orders categories by G / (H + support), as scikit-learn does. A comparator sort cost as
+ * much as building the histograms, so the keys go through the native Float64Array sort
+ * and each category finds its slot by binary search (ties keep their order).
+ */
+function sortCategories(cats: number[], hist: Float64Array, base: number): void {
+  const m = cats.length;
+  const keys = sortKeys.subarray(0, m);
+  for (let j = 0; j < m; j++) {
+    const o = base + cats[j]! * HIST_STRIDE;
+    keys[j] = hist[o]! / (hist[o + 1]! + MIN_CATEGORY_SUPPORT);
+  }
+  const sorted = Float64Array.from(keys).sort();
+  sortFilled.fill(0, 0, m);
+  for (let j = 0; j < m; j++) {
+    const k = keys[j]!;
+    let lo = 0;
+    let hi = m;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! < k) lo = mid + 1;
+      else hi = mid;
+    }
+    while (sortFilled[lo] === 1) lo++;
+    sortFilled[lo] = 1;
+    sortOut[lo] = cats[j]!;
+  }
+  for (let j = 0; j < m; j++) cats[j] = sortOut[j]!;
 }
