@@ -8,6 +8,7 @@ import {
   type ArtifactInfo,
   type ArtifactStore,
   type Dataset,
+  type Metric,
   type Run,
   type RunStatus,
   type TrackingBackend,
@@ -150,6 +151,17 @@ export class ActiveRun {
     return this.#artifacts.put(runArtifactKey(this.#run.info, artifactPath), content);
   }
 
+  /**
+   * Stops the run at once, without writing anything, and returns its points not yet written:
+   * for a process that is exiting and ends the run another way (see `exit/exit-guard.ts`).
+   * @internal
+   */
+  abandon(): Metric[] {
+    this.#ended = true;
+    this.#onEnd(this);
+    return this.#buffer.takeAll();
+  }
+
   /** Writes buffered metrics now. */
   flush(): Promise<void> {
     return this.#buffer.flush();
@@ -162,18 +174,22 @@ export class ActiveRun {
   async end(status: Exclude<RunStatus, 'RUNNING' | 'SCHEDULED'> = 'FINISHED'): Promise<Run> {
     if (this.#ended) return this.#run;
     this.#ended = true;
-    this.#onEnd(this);
     try {
-      await this.#buffer.flush();
-    } catch (err) {
+      try {
+        await this.#buffer.flush();
+      } catch (err) {
+        this.#buffer.dispose();
+        await this.#backend.updateRun(this.id, { status: 'FAILED', endTime: Date.now() });
+        throw err;
+      }
       this.#buffer.dispose();
-      await this.#backend.updateRun(this.id, { status: 'FAILED', endTime: Date.now() });
-      throw err;
+      await this.#backend.updateRun(this.id, { status, endTime: Date.now() });
+      this.#run = await this.#backend.getRun(this.id);
+      return this.#run;
+    } finally {
+      // Only now: a process that exits while this runs still finishes the run (exit guard).
+      this.#onEnd(this);
     }
-    this.#buffer.dispose();
-    await this.#backend.updateRun(this.id, { status, endTime: Date.now() });
-    this.#run = await this.#backend.getRun(this.id);
-    return this.#run;
   }
 
   #assertActive(): void {

@@ -8,6 +8,8 @@ import {
   type TrestleConfig,
 } from '@trestle/core';
 import { ActiveRun } from './active-run.js';
+import { exitGuard } from './exit/exit-guard.js';
+import type { FinishTarget } from './exit/finish-job.js';
 import type { MetricBufferOptions } from './metric-buffer.js';
 
 /** Options of {@link Trestle.connect}. Anything absent comes from the environment, then defaults. */
@@ -22,6 +24,12 @@ export interface ConnectOptions {
   config?: TrestleConfig;
   /** Metric buffering of every run started by this client. */
   buffer?: MetricBufferOptions;
+  /**
+   * When the process ends badly (an uncaught error, `process.exit()`, SIGINT, SIGTERM), how long
+   * it may wait to write open runs' buffered points and final status, in ms. Default 10,000 for
+   * the embedded store, 3,000 over HTTP (best effort).
+   */
+  exitTimeoutMs?: number;
 }
 
 /** Input of {@link Trestle.startRun}. */
@@ -45,6 +53,10 @@ export interface StartRunOptions {
  * run.logMetric('loss', 0.5, 0);
  * await run.end();
  * await trestle.close();
+ *
+ * Runs left open end as MLflow's fluent API ends them: FINISHED when the script ends normally,
+ * FAILED on an uncaught error or `process.exit(non-zero)`, KILLED on SIGINT/SIGTERM, their
+ * buffered points written first (see `exit/exit-guard.ts`).
  */
 export class Trestle {
   /** Experiments and runs (the store port, or its HTTP implementation). */
@@ -53,18 +65,21 @@ export class Trestle {
   readonly artifacts: ArtifactStore;
   readonly config: TrestleConfig;
   readonly #buffer: MetricBufferOptions | undefined;
+  readonly #exitTimeoutMs: number | undefined;
   readonly #open = new Set<ActiveRun>();
-  readonly #flushOnExit = (): void => {
-    // 'beforeExit' lets pending async work finish: write what is buffered before Node exits.
-    for (const run of this.#open)
-      run.flush().catch((err: unknown) => console.error(`trestle: could not flush run ${run.id}:`, err));
-  };
 
-  constructor(backend: TrackingBackend, artifacts: ArtifactStore, config: TrestleConfig, buffer?: MetricBufferOptions) {
+  constructor(
+    backend: TrackingBackend,
+    artifacts: ArtifactStore,
+    config: TrestleConfig,
+    buffer?: MetricBufferOptions,
+    options: { exitTimeoutMs?: number | undefined } = {},
+  ) {
     this.backend = backend;
     this.artifacts = artifacts;
     this.config = config;
     this.#buffer = buffer;
+    this.#exitTimeoutMs = options.exitTimeoutMs;
   }
 
   /** Connects to the configured backend; the embedded store is loaded only when used. */
@@ -75,11 +90,11 @@ export class Trestle {
     if (config.trackingUri !== undefined) {
       const { connectRest } = await import('./rest/index.js');
       const { backend, artifacts } = connectRest({ trackingUri: config.trackingUri, token: config.trackingToken });
-      return new Trestle(backend, artifacts, config, options.buffer);
+      return new Trestle(backend, artifacts, config, options.buffer, { exitTimeoutMs: options.exitTimeoutMs });
     }
     const { openStores } = await import('@trestle/store');
     const { metadata, artifacts } = await openStores(config);
-    return new Trestle(metadata, artifacts, config, options.buffer);
+    return new Trestle(metadata, artifacts, config, options.buffer, { exitTimeoutMs: options.exitTimeoutMs });
   }
 
   /** Gets an experiment by name, creating it if missing (safe against concurrent creators). */
@@ -104,18 +119,29 @@ export class Trestle {
     if (!tags.some((t) => t.key === SYSTEM_TAGS.source) && process.argv[1] !== undefined) {
       tags.push({ key: SYSTEM_TAGS.source, value: process.argv[1] });
     }
+    const target: FinishTarget =
+      this.config.trackingUri === undefined
+        ? { kind: 'embedded', db: this.config.db, artifacts: this.config.artifacts }
+        : {
+            kind: 'rest',
+            trackingUri: this.config.trackingUri,
+            ...(this.config.trackingToken === undefined ? {} : { token: this.config.trackingToken }),
+          };
+    // The exit worker loads while the run is created (see exit/exit-guard.ts).
+    const prepared = exitGuard.prepare(target);
     const run = await this.backend.createRun({
       experimentId: experiment.experimentId,
       ...(options.name === undefined ? {} : { runName: options.name }),
       ...(options.parentRunId === undefined ? {} : { parentRunId: options.parentRunId }),
       tags,
     });
-    if (this.#open.size === 0) process.on('beforeExit', this.#flushOnExit);
+    await prepared;
     const active = new ActiveRun(this.backend, this.artifacts, run, {
       ...(this.#buffer === undefined ? {} : { buffer: this.#buffer }),
       onEnd: (r) => this.#forget(r),
     });
     this.#open.add(active);
+    exitGuard.add(active, target, this.#exitTimeoutMs ?? (target.kind === 'rest' ? 3000 : 10_000));
     if (options.params !== undefined) await active.logParams(options.params);
     return active;
   }
@@ -123,12 +149,11 @@ export class Trestle {
   /** Ends open runs as KILLED (after flushing them) and closes the stores. */
   async close(): Promise<void> {
     for (const run of [...this.#open]) await run.end('KILLED');
-    process.off('beforeExit', this.#flushOnExit);
     await Promise.all([this.backend.close(), this.artifacts.close()]);
   }
 
   #forget(run: ActiveRun): void {
     this.#open.delete(run);
-    if (this.#open.size === 0) process.off('beforeExit', this.#flushOnExit);
+    exitGuard.delete(run);
   }
 }
