@@ -387,6 +387,18 @@ const V1_ROUTES: RouteSpec[] = [
     example: (s) => ({ params: { runId: s.deletedRunId } }),
   },
   {
+    name: 'v1 POST /runs/:runId/kill',
+    api: 'v1',
+    method: 'POST',
+    template: '/runs/:runId/kill',
+    writes: true,
+    input: 'none',
+    fields: [],
+    pathParams: { runId: { id: 'run' } },
+    // A finished run: killing it changes nothing, so the protected runs stay as they are.
+    example: (s) => ({ params: { runId: s.finishedRunId } }),
+  },
+  {
     name: 'v1 POST /runs/:runId/batch',
     api: 'v1',
     method: 'POST',

@@ -17,3 +17,4 @@ export type * from './ports/token-store.js';
 export type * from './ports/idempotency-store.js';
 export * from './validation.js';
 export type * from './ports/data-version-store.js';
+export * from './run-kill.js';

@@ -1,4 +1,5 @@
 import {
+  killRun,
   runArtifactKey,
   type ArtifactEntry,
   type ArtifactStore,
@@ -265,8 +266,50 @@ function lifecycle(name: 'delete' | 'restore'): Command {
   };
 }
 
+const kill: Command = {
+  name: 'kill',
+  summary: 'Mark runs whose process died (kill -9) as KILLED',
+  usage: 'RUN_ID [RUN_ID...]',
+  description: [
+    'A run still RUNNING becomes KILLED, with the end time now. A run that already ended keeps its',
+    'status: killing it changes nothing. A script that ends badly ends its runs itself (an error:',
+    'FAILED, Ctrl-C or SIGTERM: KILLED); this is for the runs of processes that could not (kill -9).',
+  ].join('\n'),
+  options: {},
+  positionals: { min: 1 },
+  run: (ctx) =>
+    withTrestle(ctx, async ({ backend }) => {
+      const ids: string[] = [];
+      for (const id of ctx.positionals) {
+        const runId = await resolveRunId(backend, id);
+        if (!ids.includes(runId)) ids.push(runId);
+      }
+      const killed: string[] = [];
+      const unchanged: { runId: string; status: string }[] = [];
+      for (const runId of ids) {
+        const result = await killRun(backend, runId);
+        if (result.killed) killed.push(runId);
+        else unchanged.push({ runId, status: result.run.status });
+      }
+      ctx.out.result({ killed, unchanged }, () =>
+        [
+          ...(killed.length > 0 ? [`Killed ${killed.length} run(s): ${killed.join(', ')}`] : []),
+          ...unchanged.map((u) => `Run ${u.runId} had already ended (${u.status}); left as it is`),
+        ].join('\n'),
+      );
+    }),
+};
+
 export const runs: CommandGroup = {
   name: 'runs',
-  summary: 'List, show, search, compare and delete runs',
-  commands: [searchCommand('list'), show, searchCommand('search'), compare, lifecycle('delete'), lifecycle('restore')],
+  summary: 'List, show, search, compare, kill and delete runs',
+  commands: [
+    searchCommand('list'),
+    show,
+    searchCommand('search'),
+    compare,
+    kill,
+    lifecycle('delete'),
+    lifecycle('restore'),
+  ],
 };

@@ -107,6 +107,9 @@ export const UpdateRunInput = Type.Object(
   closed,
 );
 
+/** Answer of `POST /runs/:runId/kill`: whether the run was still running, and its info now. */
+export const KillRunResult = Type.Object({ killed: Type.Boolean(), run: RunInfo }, closed);
+
 /** Body of `POST /runs/:runId/batch`: metrics, params and tags written in one transaction. */
 export const LogBatchInput = Type.Object(
   {

@@ -4,6 +4,7 @@ import {
   doneResponses as Done,
   errorResponses,
   fromWireBatch,
+  KillRunResult,
   LogBatchInput,
   LogInputsBody,
   MAX_COMPARED_RUNS,
@@ -18,6 +19,7 @@ import {
   toWireRun,
   UpdateRunInput,
 } from '@trestle/core/rest';
+import { killRun } from '@trestle/core';
 import { compareRuns } from '../compare-runs.js';
 import type { RoutePlugin } from '../route-types.js';
 
@@ -86,6 +88,22 @@ export const runRoutes: RoutePlugin = (app, { stores }, done) => {
       await store.restoreRun(request.params.runId);
       return reply.status(204).send(null);
     },
+  );
+
+  app.post(
+    '/runs/:runId/kill',
+    {
+      schema: {
+        tags,
+        summary: 'Mark a run whose process died as KILLED',
+        description:
+          'A RUNNING (or SCHEDULED) run becomes KILLED with the end time now (`killed: true`); a run that already ended ' +
+          'is left as it is (`killed: false`). For runs left RUNNING by a process killed with `kill -9`.',
+        params: ById,
+        response: { 200: KillRunResult, ...errorResponses },
+      },
+    },
+    async (request) => killRun(store, request.params.runId),
   );
 
   app.post(
