@@ -30,6 +30,8 @@ const KINDS: Readonly<Record<string, ValueKind>> = {
   str: 'string',
   category: 'string',
   categorical: 'string',
+  // Epoch milliseconds, as @trestle/tables stores dates.
+  datetime: 'number',
 };
 
 /** The check applied to a signature type; unknown types are refused when the model loads. */

@@ -1,0 +1,157 @@
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startServing, type RunningServing } from '../serve.js';
+import { logisticPredictor } from '../testing/logistic-predictor.js';
+import { HttpControlPlane } from './control-plane.js';
+import { InferenceLogger } from './inference-logger.js';
+
+interface Received {
+  path: string;
+  key: string;
+  body: {
+    model: { name: string; version: string };
+    records?: { requestId: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }[];
+    summary?: { rows: number };
+  };
+}
+
+/** An HTTP receiver on a fixed port standing in for the control plane's two monitoring routes. */
+async function receiver(port: number): Promise<{ server: Server; got: Received[] }> {
+  const got: Received[] = [];
+  const server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString()));
+    req.on('end', () => {
+      got.push({
+        path: req.url!,
+        key: String(req.headers['idempotency-key']),
+        body: JSON.parse(text) as Received['body'],
+      });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"accepted":1,"duplicates":0}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return { server, got };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+const row = { distance: 1200, hour: 18, origin: 'ORD' };
+let running: RunningServing | undefined;
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+});
+
+async function timed(url: string, n: number): Promise<{ statuses: number[]; p99: number }> {
+  const statuses: number[] = [];
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const res = await fetch(url + '/predict', { method: 'POST', body: JSON.stringify({ ...row, hour: i % 24 }) });
+    await res.arrayBuffer();
+    times.push(performance.now() - t0);
+    statuses.push(res.status);
+  }
+  times.sort((a, b) => a - b);
+  return { statuses, p99: times[Math.floor(n * 0.99)]! };
+}
+
+describe('inference logging', () => {
+  it('with the control plane down, predictions keep their latency and no client sees an error; the spool is replayed when it returns', async () => {
+    const port = await freePort();
+    const spoolDir = await mkdtemp(join(tmpdir(), 'serving-spool-'));
+    let logger: InferenceLogger | undefined;
+    running = await startServing({
+      champion: logisticPredictor({ version: '4' }),
+      alias: 'champion',
+      port: 0,
+      sink: (metrics) =>
+        (logger = new InferenceLogger({
+          controlPlane: new HttpControlPlane(`http://127.0.0.1:${port}`, undefined, 500),
+          spoolDir,
+          flushIntervalMs: 50,
+          batchRows: 100,
+          runtimes: () => running!.router.all().map((r) => r.runtime),
+          metrics,
+        })),
+    });
+    const baseline = await timed(running.url, 200); // logging on, control plane down from the start
+    await logger!.flush();
+    const down = await timed(running.url, 300);
+    expect(down.statuses.every((s) => s === 200)).toBe(true);
+    expect(baseline.statuses.every((s) => s === 200)).toBe(true);
+    // Latency does not degrade with the control plane away (generous bound for a shared 2-core machine).
+    expect(down.p99).toBeLessThan(Math.max(25, baseline.p99 * 3));
+    await logger!.flush();
+    await logger!.shipWindows();
+    expect(logger!.state().spoolRecords).toBe(500);
+    expect((await readdir(spoolDir)).length).toBeGreaterThan(0);
+    const metrics = await (await fetch(running.url + '/metrics')).text();
+    expect(metrics).toMatch(/trestle_serving_log_spool_records 500/);
+    expect(metrics).toMatch(/trestle_serving_log_ship_failures_total\{kind="records"\} [1-9]/);
+
+    // The control plane returns: the spool is replayed, every record arrives once, in order.
+    const cp = await receiver(port);
+    try {
+      await timed(running.url, 10);
+      await logger!.flush();
+      await logger!.flush();
+      const records = cp.got.filter((g) => g.path === '/api/v1/inference-logs').flatMap((g) => g.body.records!);
+      expect(records).toHaveLength(510);
+      expect(new Set(records.map((r) => r.requestId)).size).toBe(510);
+      expect(records[0]!.inputs).toEqual({ distance: 1200, hour: 0, origin: 'ORD' });
+      expect(Object.keys(records[0]!.outputs).sort()).toEqual(['label', 'probability']);
+      expect(cp.got.every((g) => g.body.model.name === 'flights-delay' && g.body.model.version === '4')).toBe(true);
+      const windows = cp.got.filter((g) => g.path === '/api/v1/inference-windows');
+      expect(windows.map((w) => w.body.summary!.rows)).toEqual([500]);
+      expect(logger!.state()).toEqual({ buffered: 0, spoolRecords: 0, spoolBytes: 0 });
+      expect(await readdir(spoolDir)).toEqual([]);
+    } finally {
+      await running.close();
+      running = undefined;
+      await new Promise((r) => cp.server.close(r));
+    }
+  });
+
+  it('a full spool drops the oldest records and counts them', async () => {
+    const port = await freePort();
+    const spoolDir = await mkdtemp(join(tmpdir(), 'serving-spool-'));
+    let logger: InferenceLogger | undefined;
+    running = await startServing({
+      champion: logisticPredictor(),
+      port: 0,
+      sink: (metrics) =>
+        (logger = new InferenceLogger({
+          controlPlane: new HttpControlPlane(`http://127.0.0.1:${port}`, undefined, 500),
+          spoolDir,
+          spoolMaxBytes: 40_000,
+          batchRows: 50,
+          flushIntervalMs: 20,
+          runtimes: () => [],
+          metrics,
+        })),
+    });
+    for (let i = 0; i < 8; i++) {
+      await fetch(running.url + '/predict', { method: 'POST', body: JSON.stringify(Array(100).fill(row)) });
+      await logger!.flush();
+    }
+    const state = logger!.state();
+    expect(state.spoolBytes).toBeLessThanOrEqual(40_000 + 20_000);
+    expect(state.spoolRecords).toBeLessThan(800);
+    const metrics = await (await fetch(running.url + '/metrics')).text();
+    const dropped = Number(/trestle_serving_log_dropped_total\{reason="spool_full"\} (\d+)/.exec(metrics)?.[1]);
+    expect(dropped).toBeGreaterThan(0);
+    expect(dropped + state.spoolRecords).toBe(800);
+  });
+});
