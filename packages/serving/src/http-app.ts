@@ -149,8 +149,10 @@ export class ServingApp {
         if (parts.length >= 3 && parts[1] === 'models' && parts.at(-1) === 'infer') {
           route = 'v2_infer';
           this.expect(method, 'POST');
-          const runtime = this.v2Runtime(parts.slice(2, -1));
-          this.predictRoute(req, 'v2', arrived, t0, runtime).then(finish, fail);
+          const rest = parts.slice(2, -1);
+          this.v2Runtime(rest); // 404 for an unknown model before the body is read
+          // Picked again after the body is read: a hot swap may have retired the first pick meanwhile.
+          this.predictRoute(req, 'v2', arrived, t0, () => this.v2Runtime(rest)).then(finish, fail);
           return;
         }
         route = 'v2_metadata';
@@ -248,7 +250,7 @@ export class ServingApp {
     protocol: 'invocations' | 'predict' | 'v2',
     arrived: number,
     t0: number,
-    fixed?: ModelRuntime,
+    pick?: () => ModelRuntime,
   ): Promise<Reply> {
     const contentType = req.headers['content-type'];
     const csv = protocol === 'invocations' && checkInvocationType(contentType) === 'csv';
@@ -262,6 +264,7 @@ export class ServingApp {
         throw new TrestleError('INVALID_ARGUMENT', `the body is not valid JSON (${(err as Error).message})`);
       }
     }
+    const fixed = pick?.();
     const routed = fixed === undefined ? this.router.route() : { answer: fixed, role: roleOf(this.router, fixed) };
     const runtime = routed.answer;
     let v2: ReturnType<typeof decodeInferRequest> | undefined;

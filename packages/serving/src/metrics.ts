@@ -32,6 +32,8 @@ export class ServingMetrics {
   readonly swaps: Counter<'result'>;
   private readonly requestChildren = new Map<string, Counter.Internal>();
   private readonly latencyChildren = new Map<string, Histogram.Internal<'route'>>();
+  private readonly predictionChildren = new Map<string, Counter.Internal>();
+  private readonly probabilityChildren = new Map<string, Histogram.Internal<'version'>>();
 
   constructor(probe: MetricsProbe) {
     const registers = [this.registry];
@@ -180,20 +182,35 @@ export class ServingMetrics {
     if (label !== undefined && !(label instanceof Float64Array)) {
       const tally = new Map<string, number>();
       for (const l of label) tally.set(l, (tally.get(l) ?? 0) + 1);
-      for (const [cls, n] of tally) this.predictions.labels(version, cls).inc(n);
+      for (const [cls, n] of tally) this.predictionCounter(version, cls).inc(n);
     } else {
       const v = outputs['value'];
       if (v instanceof Float64Array) {
-        this.predictions.labels(version, 'value').inc(v.length);
+        this.predictionCounter(version, 'value').inc(v.length);
         const h = this.value.labels(version);
         for (const x of v) h.observe(x);
       }
     }
     const p = outputs['probability'];
     if (p instanceof Float64Array) {
-      const h = this.probability.labels(version);
+      let h = this.probabilityChildren.get(version);
+      if (h === undefined) {
+        h = this.probability.labels(version);
+        this.probabilityChildren.set(version, h);
+      }
       for (const x of p) h.observe(x);
     }
+  }
+
+  private predictionCounter(version: string, cls: string): Counter.Internal {
+    const key = `${version}\u0000${cls}`;
+    let c = this.predictionChildren.get(key);
+    if (c === undefined) {
+      // Class names come from the model, not from clients, so the label set stays bounded.
+      c = this.predictions.labels(version, cls);
+      this.predictionChildren.set(key, c);
+    }
+    return c;
   }
 
   /** Marks which versions are loaded. */

@@ -206,10 +206,16 @@ export class InferenceLogger implements ServingSink {
     }
   }
 
+  /** A runtime leaves service (hot-swap): its records and last window are shipped (or spooled). */
+  async retire(runtime: ModelRuntime): Promise<void> {
+    await this.flush();
+    await this.shipWindows(Date.now(), [runtime]);
+  }
+
   /** Closes the current window of every runtime and ships the summaries (or spools them). */
-  async shipWindows(now = Date.now()): Promise<void> {
+  async shipWindows(now = Date.now(), runtimes: readonly ModelRuntime[] = this.o.runtimes()): Promise<void> {
     const shipments: Shipment[] = [];
-    for (const runtime of this.o.runtimes()) {
+    for (const runtime of runtimes) {
       const w = runtime.takeWindow(now);
       if (w === undefined) continue;
       shipments.push({
