@@ -1,5 +1,6 @@
 import { BINS_PER_FEATURE, type Binner } from './binning.js';
 import { buildHistogram, histogramLength, HIST_STRIDE, subtractHistogram } from './histogram.js';
+import type { HistogramHelper } from './histogram-pool.js';
 import { findBestSplit, type Split, type SplitParams } from './split.js';
 
 /** Growth limits of one tree. */
@@ -51,12 +52,32 @@ export class TreeGrower {
   readonly #tmp: Int32Array;
   readonly #pool: Float64Array[] = [];
 
-  constructor(binned: Uint8Array, rows: number, binners: readonly Binner[]) {
+  readonly #helper: HistogramHelper | null;
+
+  /**
+   * @param idx the row-index buffer (length = rows); shared memory when `helper` is given.
+   * @param helper a second thread for large histograms, or null.
+   */
+  constructor(binned: Uint8Array, idx: Int32Array, binners: readonly Binner[], helper: HistogramHelper | null = null) {
     this.#binned = binned;
     this.#F = binners.length;
     this.#binners = binners;
-    this.#idx = new Int32Array(rows);
-    this.#tmp = new Int32Array(rows);
+    this.#idx = idx;
+    this.#tmp = new Int32Array(idx.length);
+    this.#helper = helper;
+  }
+
+  #histogram(
+    hist: Float64Array,
+    start: number,
+    end: number,
+    grad: Float64Array,
+    hess: Float64Array,
+    offset: number,
+    full: { grad: Float64Array; hess: Float64Array } | null,
+  ): void {
+    if (this.#helper !== null && full !== null) this.#helper.build(hist, start, end, offset, grad, hess);
+    else buildHistogram(hist, this.#binned, this.#F, this.#idx, start, end, grad, hess);
   }
 
   /**
@@ -64,7 +85,15 @@ export class TreeGrower {
    * hessians and feature mask. Returns the tree and, for each training row that took part,
    * nothing else: use {@link TreeGrower.addLeafValues} to update raw scores cheaply.
    */
-  grow(rows: Int32Array | null, grad: Float64Array, hess: Float64Array, mask: Uint8Array, p: GrowParams): BinnedTree {
+  grow(
+    rows: Int32Array | null,
+    grad: Float64Array,
+    hess: Float64Array,
+    mask: Uint8Array,
+    p: GrowParams,
+    offset = 0,
+    full: { grad: Float64Array; hess: Float64Array } | null = null,
+  ): BinnedTree {
     const idx = this.#idx;
     let m: number;
     if (rows === null) {
@@ -75,7 +104,6 @@ export class TreeGrower {
       idx.set(rows);
     }
     this.#leafRanges.length = 0;
-    const F = this.#F;
     const feature: number[] = [];
     const bin: number[] = [];
     const goLefts: Uint8Array[] = [];
@@ -97,7 +125,7 @@ export class TreeGrower {
     };
 
     const rootHist = this.#take();
-    buildHistogram(rootHist, this.#binned, F, idx, 0, m, grad, hess);
+    this.#histogram(rootHist, 0, m, grad, hess, offset, full);
     let G = 0;
     let H = 0;
     for (let b = 0; b < BINS_PER_FEATURE; b++) {
@@ -161,7 +189,7 @@ export class TreeGrower {
       const canSplit = (c: Leaf): boolean => c.depth < p.maxDepth && c.end - c.start >= 2 * p.minSamplesLeaf;
       if (canSplit(small) || canSplit(large)) {
         small.hist = this.#take();
-        buildHistogram(small.hist, this.#binned, F, idx, small.start, small.end, grad, hess);
+        this.#histogram(small.hist, small.start, small.end, grad, hess, offset, full);
         subtractHistogram(parentHist, small.hist);
         large.hist = parentHist;
         for (const c of [small, large]) {
