@@ -33,6 +33,16 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/data.js')).data,
   },
   {
+    name: 'run',
+    summary: 'Run the pipeline: changed stages only, in parallel, cached and tracked',
+    load: async () => (await import('./commands/run.js')).run,
+  },
+  {
+    name: 'dag',
+    summary: "Show the pipeline's stages as a graph",
+    load: async () => (await import('./commands/run.js')).dag,
+  },
+  {
     name: 'db',
     summary: 'Manage the metadata store schema (upgrade, status)',
     load: async () => (await import('./commands/db.js')).db,

@@ -4,6 +4,7 @@ import {
   loadConfig,
   type ArtifactStore,
   type Experiment,
+  type Run,
   type TrackingBackend,
   type TrestleConfig,
 } from '@trestle/core';
@@ -41,6 +42,12 @@ export interface StartRunOptions {
   tags?: Record<string, string>;
   /** Start a child run of this run. */
   parentRunId?: string;
+  /**
+   * Continue this existing run instead of creating one. Default: `TRESTLE_RUN_ID` from the
+   * environment for the first run a process starts (a pipeline stage logs into its stage's
+   * run this way, as MLflow's `start_run()` honours `MLFLOW_RUN_ID`).
+   */
+  runId?: string;
 }
 
 /**
@@ -67,6 +74,7 @@ export class Trestle {
   readonly #buffer: MetricBufferOptions | undefined;
   readonly #exitTimeoutMs: number | undefined;
   readonly #open = new Set<ActiveRun>();
+  #envRunTaken = false;
 
   constructor(
     backend: TrackingBackend,
@@ -112,29 +120,29 @@ export class Trestle {
     }
   }
 
-  /** Starts a run and logs its initial params and tags. */
+  /** Starts a run (or continues `runId` / `TRESTLE_RUN_ID`) and logs its initial params and tags. */
   async startRun(options: StartRunOptions = {}): Promise<ActiveRun> {
-    const experiment = await this.experiment(options.experiment ?? this.config.experiment);
-    const tags = Object.entries(options.tags ?? {}).map(([key, value]) => ({ key, value }));
-    if (!tags.some((t) => t.key === SYSTEM_TAGS.source) && process.argv[1] !== undefined) {
-      tags.push({ key: SYSTEM_TAGS.source, value: process.argv[1] });
-    }
-    const target: FinishTarget =
-      this.config.trackingUri === undefined
-        ? { kind: 'embedded', db: this.config.db, artifacts: this.config.artifacts }
-        : {
-            kind: 'rest',
-            trackingUri: this.config.trackingUri,
-            ...(this.config.trackingToken === undefined ? {} : { token: this.config.trackingToken }),
-          };
+    const target = this.#finishTarget();
     // The exit worker loads while the run is created (see exit/exit-guard.ts).
     const prepared = exitGuard.prepare(target);
-    const run = await this.backend.createRun({
-      experimentId: experiment.experimentId,
-      ...(options.name === undefined ? {} : { runName: options.name }),
-      ...(options.parentRunId === undefined ? {} : { parentRunId: options.parentRunId }),
-      tags,
-    });
+    const resume = options.runId ?? (this.#envRunTaken ? undefined : process.env['TRESTLE_RUN_ID']);
+    this.#envRunTaken = true;
+    let run: Run;
+    if (resume !== undefined && resume !== '') {
+      run = await this.backend.getRun(resume);
+    } else {
+      const experiment = await this.experiment(options.experiment ?? this.config.experiment);
+      const tags = Object.entries(options.tags ?? {}).map(([key, value]) => ({ key, value }));
+      if (!tags.some((t) => t.key === SYSTEM_TAGS.source) && process.argv[1] !== undefined) {
+        tags.push({ key: SYSTEM_TAGS.source, value: process.argv[1] });
+      }
+      run = await this.backend.createRun({
+        experimentId: experiment.experimentId,
+        ...(options.name === undefined ? {} : { runName: options.name }),
+        ...(options.parentRunId === undefined ? {} : { parentRunId: options.parentRunId }),
+        tags,
+      });
+    }
     await prepared;
     const active = new ActiveRun(this.backend, this.artifacts, run, {
       ...(this.#buffer === undefined ? {} : { buffer: this.#buffer }),
@@ -144,6 +152,16 @@ export class Trestle {
     exitGuard.add(active, target, this.#exitTimeoutMs ?? (target.kind === 'rest' ? 3000 : 10_000));
     if (options.params !== undefined) await active.logParams(options.params);
     return active;
+  }
+
+  #finishTarget(): FinishTarget {
+    return this.config.trackingUri === undefined
+      ? { kind: 'embedded', db: this.config.db, artifacts: this.config.artifacts }
+      : {
+          kind: 'rest',
+          trackingUri: this.config.trackingUri,
+          ...(this.config.trackingToken === undefined ? {} : { token: this.config.trackingToken }),
+        };
   }
 
   /** Ends open runs as KILLED (after flushing them) and closes the stores. */

@@ -3,3 +3,7 @@
  * the lock file and the executors.
  */
 export * from './lockfile.js';
+export * from './definition.js';
+export * from './graph.js';
+export * from './runner.js';
+export { RepoLock } from './repo-lock.js';

@@ -1,0 +1,170 @@
+import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
+import type { Trestle } from '@trestle/client';
+import type { Command } from '../framework/command.js';
+import { formatDuration, table } from '../framework/output.js';
+import { terminalProgress } from '../framework/progress.js';
+import { parsePositiveInt } from '../session.js';
+import { workspaceConfig, type RunTracker } from './pipeline-tracker.js';
+
+const FILE_OPTION = {
+  type: 'string',
+  short: 'f',
+  valueName: 'FILE',
+  description: 'pipeline file (default trestle.yaml, else dvc.yaml, in the workspace)',
+} as const;
+
+/** Loads and validates the pipeline of the current workspace (or `-f FILE`). */
+async function loadGraph(file: string | undefined, home: string) {
+  const { findWorkspace } = await import('@trestle/pipelines');
+  const { buildGraph, loadPipeline, pipelineFile } = await import('@trestle/pipelines/pipeline');
+  const ws = findWorkspace(file === undefined ? process.cwd() : dirname(file), home);
+  const graph = buildGraph(loadPipeline(pipelineFile(ws.root, file)));
+  return { ws: { root: graph.pipeline.root, home: findWorkspace(graph.pipeline.root, home).home }, graph };
+}
+
+const MARK: Record<string, string> = {
+  ran: 'ran',
+  unchanged: 'skipped',
+  restored: 'restored',
+  failed: 'FAILED',
+  blocked: 'not run',
+  'would-run': 'would run',
+};
+
+/** `trestle run [STAGE...]`: runs the pipeline. */
+export const run: Command = {
+  name: 'run',
+  summary: 'Run the pipeline (trestle.yaml or dvc.yaml): changed stages only, in parallel, cached',
+  usage: '[STAGE...]',
+  description: [
+    'Runs the stages in dependency order, independent ones in parallel (--jobs). A stage whose',
+    'command, dependencies and parameters are unchanged is skipped; one seen before is restored',
+    'from the cache without running. A failing stage stops its dependents; run again to resume.',
+    'Each run is tracked: one run for the pipeline, a child run per stage (params, metrics files,',
+    'dependencies with their digests, outputs as artifacts).',
+  ].join('\n'),
+  options: {
+    file: FILE_OPTION,
+    jobs: {
+      type: 'string',
+      short: 'j',
+      valueName: 'N',
+      description: 'stages at a time (default: the number of cores)',
+    },
+    force: { type: 'boolean', description: 'run every selected stage, even unchanged ones' },
+    'dry-run': { type: 'boolean', short: 'n', description: 'only say what would run' },
+    experiment: {
+      type: 'string',
+      valueName: 'NAME',
+      description: 'experiment of the pipeline runs (default pipelines)',
+    },
+    'no-track': { type: 'boolean', description: 'do not record the run in the tracking store' },
+    quiet: { type: 'boolean', short: 'q', description: "do not echo the stages' output" },
+  },
+  run: async (ctx) => {
+    const { ws, graph } = await loadGraph(ctx.values['file'] as string | undefined, ctx.config.home);
+    const jobs = parsePositiveInt(ctx.values['jobs'], 'jobs', availableParallelism());
+    const dryRun = ctx.values['dry-run'] === true;
+    const { DataRepo } = await import('@trestle/pipelines');
+    const { runPipeline, failureMessage } = await import('@trestle/pipelines/pipeline');
+    const repo = new DataRepo({ ...ws, progress: terminalProgress(process.stderr, ctx.out.json) });
+    const track = !dryRun && ctx.values['no-track'] !== true;
+    const config = workspaceConfig(ctx.config, ws.root);
+    let trestle: Trestle | undefined;
+    let tracker: RunTracker | undefined;
+    try {
+      if (track) {
+        const { Trestle } = await import('@trestle/client');
+        const { RunTracker } = await import('./pipeline-tracker.js');
+        trestle = await Trestle.connect({ config });
+        tracker = new RunTracker(
+          trestle,
+          config,
+          ws.root,
+          (ctx.values['experiment'] as string | undefined) ?? 'pipelines',
+        );
+      }
+      const quiet = ctx.values['quiet'] === true || ctx.out.json;
+      const summary = await runPipeline({
+        graph,
+        repo,
+        targets: ctx.positionals,
+        jobs,
+        force: ctx.values['force'] === true,
+        dryRun,
+        ...(tracker === undefined ? {} : { tracker }),
+        onWaitForLock: (pid) =>
+          ctx.out.info(`Waiting for another 'trestle run' in this workspace (pid ${pid}) to finish…`),
+        onEvent: (e) => {
+          if (e.type === 'start') ctx.out.info(`▶ ${e.stage}`);
+          else if (e.result !== undefined && !dryRun) {
+            const r = e.result;
+            ctx.out.info(
+              `${r.state === 'failed' ? '✗' : '✓'} ${e.stage}: ${MARK[r.state]} (${r.reason}${r.state === 'ran' ? `, ${formatDuration(r.durationMs)}` : ''})`,
+            );
+            if (r.state === 'failed' && (r.tail?.length ?? 0) > 0) {
+              ctx.out.info(`  last lines of ${r.log ?? 'its output'}:\n${r.tail!.map((l) => `  | ${l}`).join('\n')}`);
+            }
+          }
+        },
+        onLine: (stage, line) => {
+          if (!quiet) process.stderr.write(`  [${stage}] ${line}\n`);
+        },
+      });
+      const counts = (s: string): number => summary.results.filter((r) => r.state === s).length;
+      ctx.out.result({ ...summary, runId: tracker?.runId }, () =>
+        [
+          table(
+            ['stage', 'result', 'why', 'time'],
+            summary.results.map((r) => [
+              r.stage,
+              MARK[r.state],
+              r.reason,
+              r.state === 'ran' ? formatDuration(r.durationMs) : '',
+            ]),
+          ),
+          '',
+          dryRun
+            ? `${counts('would-run')} stage(s) would run, ${counts('unchanged')} unchanged, ${counts('restored')} would be restored from the cache.`
+            : `${counts('ran')} ran, ${counts('unchanged')} skipped (unchanged), ${counts('restored')} restored from the cache${counts('failed') > 0 ? `, ${counts('failed')} failed, ${counts('blocked')} not run` : ''} in ${formatDuration(summary.durationMs)}.${tracker?.runId === undefined ? '' : ` Run ${tracker.runId}.`}`,
+        ].join('\n'),
+      );
+      const failure = failureMessage(summary);
+      if (failure !== undefined) {
+        const { TrestleError } = await import('@trestle/core');
+        throw new TrestleError(
+          'FAILED_PRECONDITION',
+          `${failure} (retry: trestle run ${summary.results.find((r) => r.state === 'failed')!.stage})`,
+        );
+      }
+    } finally {
+      await repo.close();
+      await trestle?.close();
+    }
+  },
+};
+
+/** `trestle dag`: prints the pipeline's graph. */
+export const dag: Command = {
+  name: 'dag',
+  summary: 'Show the pipeline as a graph of stages (validates it too)',
+  options: { file: FILE_OPTION },
+  positionals: { max: 0 },
+  run: async (ctx) => {
+    const { graph } = await loadGraph(ctx.values['file'] as string | undefined, ctx.config.home);
+    const { describeGraph } = await import('@trestle/pipelines/pipeline');
+    ctx.out.result(
+      {
+        stages: graph.order.map((s) => ({
+          name: s.name,
+          cmd: s.cmd,
+          deps: s.deps,
+          outs: s.outs,
+          after: [...graph.upstream.get(s.name)!],
+        })),
+      },
+      () => describeGraph(graph),
+    );
+  },
+};
