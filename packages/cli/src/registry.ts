@@ -43,6 +43,11 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/run.js')).dag,
   },
   {
+    name: 'worker',
+    summary: 'Run queued pipeline stages (TRESTLE_QUEUE) on this machine',
+    load: async () => (await import('./commands/run.js')).worker,
+  },
+  {
     name: 'db',
     summary: 'Manage the metadata store schema (upgrade, status)',
     load: async () => (await import('./commands/db.js')).db,

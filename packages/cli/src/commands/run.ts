@@ -1,10 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import type { Trestle } from '@trestle/client';
-import type { Command } from '../framework/command.js';
+import type { ArtifactStore } from '@trestle/core';
+import type { QueueExecutor } from '@trestle/pipelines/pipeline';
+import { UsageError, type Command } from '../framework/command.js';
 import { formatDuration, table } from '../framework/output.js';
 import { terminalProgress } from '../framework/progress.js';
 import { parsePositiveInt } from '../session.js';
+import { openRemote } from './data.js';
 import { workspaceConfig, type RunTracker } from './pipeline-tracker.js';
 
 const FILE_OPTION = {
@@ -61,6 +64,8 @@ export const run: Command = {
     },
     'no-track': { type: 'boolean', description: 'do not record the run in the tracking store' },
     quiet: { type: 'boolean', short: 'q', description: "do not echo the stages' output" },
+    local: { type: 'boolean', description: 'run stages here even when TRESTLE_QUEUE is set' },
+    remote: { type: 'string', valueName: 'URI', description: 'data remote for queued stages (env TRESTLE_REMOTE)' },
   },
   run: async (ctx) => {
     const { ws, graph } = await loadGraph(ctx.values['file'] as string | undefined, ctx.config.home);
@@ -73,7 +78,15 @@ export const run: Command = {
     const config = workspaceConfig(ctx.config, ws.root);
     let trestle: Trestle | undefined;
     let tracker: RunTracker | undefined;
+    let executor: QueueExecutor | undefined;
+    let remote: ArtifactStore | undefined;
     try {
+      if (ctx.config.queue !== undefined && ctx.values['local'] !== true && !dryRun) {
+        const { QueueExecutor } = await import('@trestle/pipelines/pipeline');
+        remote = await openRemote(ctx, ws.root);
+        executor = await QueueExecutor.open(repo, remote, ctx.config.queue);
+        ctx.out.info(`Stages go to the queue at ${ctx.config.queue}; start 'trestle worker' where they should run.`);
+      }
       if (track) {
         const { Trestle } = await import('@trestle/client');
         const { RunTracker } = await import('./pipeline-tracker.js');
@@ -94,6 +107,7 @@ export const run: Command = {
         force: ctx.values['force'] === true,
         dryRun,
         ...(tracker === undefined ? {} : { tracker }),
+        ...(executor === undefined ? {} : { executor }),
         onWaitForLock: (pid) =>
           ctx.out.info(`Waiting for another 'trestle run' in this workspace (pid ${pid}) to finish…`),
         onEvent: (e) => {
@@ -139,9 +153,58 @@ export const run: Command = {
         );
       }
     } finally {
+      await executor?.close();
+      await remote?.close();
       await repo.close();
       await trestle?.close();
     }
+  },
+};
+
+/** `trestle worker`: runs queued stages. */
+export const worker: Command = {
+  name: 'worker',
+  summary: 'Take pipeline stages from the queue (TRESTLE_QUEUE) and run them here',
+  description: [
+    'Run it in a checkout of the project on any machine that reaches the queue (TRESTLE_QUEUE=redis://…)',
+    'and the data remote (--remote or TRESTLE_REMOTE): each stage pulls its inputs from the remote,',
+    'runs, and pushes its outputs back. Stops on Ctrl-C or SIGTERM after the stages it is running.',
+  ].join('\n'),
+  options: {
+    jobs: { type: 'string', short: 'j', valueName: 'N', description: 'stages at a time (default 1)' },
+    remote: {
+      type: 'string',
+      valueName: 'URI',
+      description: 'data remote: folder or s3://bucket/prefix (env TRESTLE_REMOTE)',
+    },
+  },
+  positionals: { max: 0 },
+  run: async (ctx) => {
+    const queue = ctx.config.queue;
+    if (queue === undefined) throw new UsageError('no queue: set TRESTLE_QUEUE=redis://host:6379');
+    const { DataRepo, findWorkspace } = await import('@trestle/pipelines');
+    const { startWorker } = await import('@trestle/pipelines/pipeline');
+    const ws = findWorkspace(process.cwd(), ctx.config.home);
+    const repo = new DataRepo(ws);
+    const remote = await openRemote(ctx, ws.root);
+    const lockMs = Number(process.env['TRESTLE_WORKER_LOCK_MS'] ?? 30_000);
+    const w = await startWorker({
+      repo,
+      remote,
+      queueUri: queue,
+      concurrency: parsePositiveInt(ctx.values['jobs'], 'jobs', 1),
+      lockDurationMs: Number.isFinite(lockMs) && lockMs >= 1000 ? lockMs : 30_000,
+      onEvent: (m) => ctx.out.info(m),
+    });
+    ctx.out.info(`Worker ready in ${ws.root}, taking stages from ${queue}.`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    ctx.out.info('Stopping after the stages in progress…');
+    await w.close();
+    await remote.close();
+    await repo.close();
   },
 };
 

@@ -7,3 +7,4 @@ export * from './definition.js';
 export * from './graph.js';
 export * from './runner.js';
 export { RepoLock } from './repo-lock.js';
+export * from './queue.js';

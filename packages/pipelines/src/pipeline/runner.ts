@@ -44,6 +44,8 @@ export interface StageProcess {
   env: Record<string, string>;
   /** Absolute log file. */
   log: string;
+  /** The versions of the stage's dependencies it was keyed on. */
+  deps: LockedPath[];
   onLine(line: string): void;
 }
 
@@ -296,6 +298,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
         cwd: join(root, stage.wdir),
         env: { ...env, ...stageEnv, TRESTLE_STAGE: stage.name },
         log,
+        deps,
         onLine: (line) => {
           tail.push(line);
           if (tail.length > TAIL_LINES) tail.shift();

@@ -1,0 +1,91 @@
+/**
+ * Data versioning benchmark (`npm run bench -- data`), in a temporary workspace:
+ *
+ *  a. hashing one big file (default 2 GB, `BENCH_BIG_MB`) with `trestle data add`'s hasher
+ *     against `sha256sum` over the same bytes, in the same run;
+ *  b. hashing a folder of many small files (default 100,000 × 10 KB, `BENCH_FILES`): ours on
+ *     every core against `sha256sum` on one core (xargs, batches of 1,000 files);
+ *  c. `data status` on the unchanged folder once it is tracked (stat only).
+ *
+ * Goals (issue 9): ≥ 1.5× sha256sum on the many-file folder, ≥ 0.9× on the big file,
+ * status ≤ 1 s. Prints figures; never asserts.
+ */
+import { execFileSync, execSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataRepo } from '../packages/pipelines/src/index.js';
+
+const BIG_MB = Number(process.env['BENCH_BIG_MB'] ?? 2048);
+const FILES = Number(process.env['BENCH_FILES'] ?? 100_000);
+const FILE_BYTES = 10 * 1024;
+
+function seconds(fn: () => void): number {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+async function secondsAsync(fn: () => Promise<unknown>): Promise<number> {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+function row(name: string, value: string, goal = ''): void {
+  console.log(`${name.padEnd(52)} ${value.padStart(16)}  ${goal}`);
+}
+
+export async function run(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'trestle-bench-data-'));
+  try {
+    console.log(
+      `data versioning: ${availableParallelism()} cores; big file ${BIG_MB} MB; ${FILES.toLocaleString()} files of 10 KB\n`,
+    );
+    // a. the big file
+    const big = join(root, 'big.bin');
+    const fd = openSync(big, 'w');
+    const block = randomBytes(8 * 1024 * 1024);
+    for (let mb = 0; mb < BIG_MB; mb += 8) writeSync(fd, block, 0, Math.min(8, BIG_MB - mb) * 1024 * 1024);
+    closeSync(fd);
+    execSync(`cat ${big} > /dev/null`); // same page-cache state for both
+    const refBig = seconds(() => execFileSync('sha256sum', [big]));
+    const repo = new DataRepo({ root });
+    const oursBig = await secondsAsync(() => repo.hashPath(big));
+    row('big file: sha256sum (1 core)', `${(BIG_MB / refBig).toFixed(0)} MB/s`);
+    row(
+      'big file: trestle',
+      `${(BIG_MB / oursBig).toFixed(0)} MB/s`,
+      `ratio ${(refBig / oursBig).toFixed(2)}× (goal ≥ 0.9×)`,
+    );
+    rmSync(big);
+
+    // b. many small files
+    const dir = join(root, 'files');
+    for (let i = 0; i < FILES; i += 1000) {
+      const sub = join(dir, String(i / 1000).padStart(3, '0'));
+      mkdirSync(sub, { recursive: true });
+      for (let j = i; j < Math.min(FILES, i + 1000); j++)
+        writeFileSync(join(sub, `f${j}.bin`), randomBytes(FILE_BYTES));
+    }
+    execSync(`find ${dir} -type f -print0 | xargs -0 cat > /dev/null`);
+    const refMany = seconds(() => execSync(`find ${dir} -type f -print0 | xargs -0 -n 1000 sha256sum > /dev/null`));
+    const oursMany = await secondsAsync(() => repo.hashPath(dir));
+    row('many files: sha256sum (1 core)', `${Math.round(FILES / refMany).toLocaleString()} files/s`);
+    row(
+      'many files: trestle (all cores)',
+      `${Math.round(FILES / oursMany).toLocaleString()} files/s`,
+      `ratio ${(refMany / oursMany).toFixed(2)}× (goal ≥ 1.5×)`,
+    );
+
+    // c. status on the unchanged, tracked folder
+    await repo.add([dir], root);
+    const pointer = join(root, 'files.trestle');
+    const status = await secondsAsync(() => repo.status([pointer]));
+    row('data status, unchanged folder', `${status.toFixed(2)} s`, `goal ≤ 1 s`);
+    await repo.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
