@@ -19,9 +19,16 @@ export class ShipError extends Error {
   }
 }
 
-/** Posts one JSON body; resolves when the control plane accepted it, throws `ShipError` otherwise. */
+/** Path of a version's reference profile on the control plane. */
+export function referencePath(name: string, version: string): string {
+  return `/api/v1/monitoring/references/${encodeURIComponent(name)}/${encodeURIComponent(version)}`;
+}
+
+/** Sends one JSON body; resolves when the control plane accepted it, throws `ShipError` otherwise. */
 export interface ControlPlane {
   post(path: string, body: string, idempotencyKey: string): Promise<void>;
+  /** Replaces a document (the reference profile of a version). */
+  put(path: string, body: string): Promise<void>;
 }
 
 /** The control plane over HTTP (`fetch`, a timeout per request, an optional bearer token). */
@@ -41,13 +48,21 @@ export class HttpControlPlane implements ControlPlane {
     this.base = baseUrl.replace(/\/+$/, '');
   }
 
-  async post(path: string, body: string, idempotencyKey: string): Promise<void> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': idempotencyKey };
+  post(path: string, body: string, idempotencyKey: string): Promise<void> {
+    return this.send('POST', path, body, { 'idempotency-key': idempotencyKey });
+  }
+
+  put(path: string, body: string): Promise<void> {
+    return this.send('PUT', path, body, {});
+  }
+
+  private async send(method: string, path: string, body: string, extra: Record<string, string>): Promise<void> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...extra };
     if (this.token !== undefined) headers['authorization'] = `Bearer ${this.token}`;
     let res: Response;
     try {
       res = await fetch(this.base + path, {
-        method: 'POST',
+        method,
         headers,
         body,
         signal: AbortSignal.timeout(this.timeoutMs),

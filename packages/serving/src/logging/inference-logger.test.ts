@@ -112,7 +112,10 @@ describe('inference logging', () => {
       expect(new Set(records.map((r) => r.requestId)).size).toBe(510);
       expect(records[0]!.inputs).toEqual({ distance: 1200, hour: 0, origin: 'ORD' });
       expect(Object.keys(records[0]!.outputs).sort()).toEqual(['label', 'probability']);
-      expect(cp.got.every((g) => g.body.model.name === 'flights-delay' && g.body.model.version === '4')).toBe(true);
+      const shipped = cp.got.filter((g) => !g.path.startsWith('/api/v1/monitoring/references/'));
+      expect(shipped.every((g) => g.body.model.name === 'flights-delay' && g.body.model.version === '4')).toBe(true);
+      // The control plane learns the version's reference profile (monitoring compares windows with it).
+      expect(cp.got.filter((g) => g.path === '/api/v1/monitoring/references/flights-delay/4').length).toBe(1);
       const windows = cp.got.filter((g) => g.path === '/api/v1/inference-windows');
       expect(windows.map((w) => w.body.summary!.rows)).toEqual([500]);
       expect(logger!.state()).toEqual({ buffered: 0, spoolRecords: 0, spoolBytes: 0 });

@@ -11,7 +11,13 @@ import type { ServingMetrics } from '../metrics.js';
 import type { InputColumn, OutputColumn } from '../predictor.js';
 import type { ModelRuntime } from '../runtime.js';
 import type { ServingSink, SinkState } from '../serve.js';
-import { INFERENCE_LOGS_PATH, INFERENCE_WINDOWS_PATH, ShipError, type ControlPlane } from './control-plane.js';
+import {
+  INFERENCE_LOGS_PATH,
+  INFERENCE_WINDOWS_PATH,
+  ShipError,
+  referencePath,
+  type ControlPlane,
+} from './control-plane.js';
 import { Spool, type Shipment } from './spool.js';
 
 export interface InferenceLoggerOptions {
@@ -53,6 +59,7 @@ export class InferenceLogger implements ServingSink {
   private shipping: Promise<void> | undefined;
   private failing = false;
   private closed = false;
+  private readonly referenced = new WeakSet<ModelRuntime>();
 
   constructor(options: InferenceLoggerOptions) {
     this.o = {
@@ -163,6 +170,7 @@ export class InferenceLogger implements ServingSink {
             }
           }
         }
+        if (!this.failing) for (const r of this.o.runtimes()) await this.sendReference(r);
         if (this.spool.records > 0 || this.spool.bytes > 0) {
           await this.spool.replay(async (s) => {
             if (!(await this.send(s))) throw new ShipError('transient', 'control plane away');
@@ -212,10 +220,29 @@ export class InferenceLogger implements ServingSink {
     await this.shipWindows(Date.now(), [runtime]);
   }
 
+  /**
+   * Tells the control plane the reference profile of a version once, so monitoring can compare
+   * windows with it even for a package served from a folder. Failures are retried with the next window.
+   */
+  private async sendReference(runtime: ModelRuntime): Promise<void> {
+    const p = runtime.predictor;
+    if (p.profile === undefined || this.referenced.has(runtime)) return;
+    try {
+      await this.o.controlPlane.put(referencePath(p.name, p.version), JSON.stringify({ profile: p.profile }));
+      this.referenced.add(runtime);
+    } catch (err) {
+      if (err instanceof ShipError && err.kind === 'refused') {
+        this.referenced.add(runtime);
+        this.o.log?.(`inference logging: the control plane refused the reference profile: ${err.message}`);
+      }
+    }
+  }
+
   /** Closes the current window of every runtime and ships the summaries (or spools them). */
   async shipWindows(now = Date.now(), runtimes: readonly ModelRuntime[] = this.o.runtimes()): Promise<void> {
     const shipments: Shipment[] = [];
     for (const runtime of runtimes) {
+      await this.sendReference(runtime);
       const w = runtime.takeWindow(now);
       if (w === undefined) continue;
       shipments.push({
