@@ -18,6 +18,11 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/runs.js')).runs,
   },
   {
+    name: 'artifacts',
+    summary: 'List and download run artifacts',
+    load: async () => (await import('./commands/artifacts.js')).artifacts,
+  },
+  {
     name: 'server',
     summary: 'Run the tracking server (REST API, MLflow REST API, docs)',
     load: async () => (await import('./commands/server.js')).server,

@@ -8,6 +8,7 @@ import {
   type TrackingBackend,
 } from '@trestle/core';
 import type { Command, CommandContext, CommandGroup } from '../framework/command.js';
+import { metrics } from './run-metrics.js';
 import { formatDuration, formatNumber, formatTime, table } from '../framework/output.js';
 import { allExperimentIds, parsePositiveInt, resolveExperiment, resolveRunId, withTrestle } from '../session.js';
 
@@ -306,6 +307,7 @@ export const runs: CommandGroup = {
   commands: [
     searchCommand('list'),
     show,
+    metrics,
     searchCommand('search'),
     compare,
     kill,
