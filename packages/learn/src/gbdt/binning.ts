@@ -35,31 +35,32 @@ export function fitBinners(
   maxBins: number,
   random: Random,
 ): Binner[] {
+  let rows: Int32Array | null = null;
   return specs.map((spec) => {
     const col = findColumn(batch, spec.name);
-    if (col.type === 'numeric') return fitNumeric(col.values, maxBins, random);
-    return fitCategorical(col.codes, col.categories.length, maxBins);
+    if (col.type === 'categorical') return fitCategorical(col.codes, col.categories.length, maxBins);
+    // One row sample serves every numeric feature.
+    rows ??= sampleRows(batch.rows, random);
+    return fitNumeric(col.values, rows, maxBins);
   });
 }
 
-function fitNumeric(values: Float64Array | Float32Array, maxBins: number, random: Random): Binner {
-  const n = values.length;
-  let sample: Float64Array;
-  if (n > SAMPLE_FOR_EDGES) {
-    // Partial Fisher–Yates over indices: a uniform sample without replacement.
-    const index = new Int32Array(n);
-    for (let i = 0; i < n; i++) index[i] = i;
-    sample = new Float64Array(SAMPLE_FOR_EDGES);
-    for (let i = 0; i < SAMPLE_FOR_EDGES; i++) {
-      const j = i + Math.floor(random.next() * (n - i));
-      const t = index[j]!;
-      index[j] = index[i]!;
-      index[i] = t;
-      sample[i] = values[t]!;
-    }
-  } else {
-    sample = Float64Array.from(values);
+/** A uniform sample of SAMPLE_FOR_EDGES rows without replacement (partial Fisher–Yates), or null for all rows. */
+function sampleRows(n: number, random: Random): Int32Array | null {
+  if (n <= SAMPLE_FOR_EDGES) return null;
+  const index = new Int32Array(n);
+  for (let i = 0; i < n; i++) index[i] = i;
+  for (let i = 0; i < SAMPLE_FOR_EDGES; i++) {
+    const j = i + Math.floor(random.next() * (n - i));
+    const t = index[j]!;
+    index[j] = index[i]!;
+    index[i] = t;
   }
+  return index.slice(0, SAMPLE_FOR_EDGES);
+}
+
+function fitNumeric(values: Float64Array | Float32Array, rows: Int32Array | null, maxBins: number): Binner {
+  const sample = rows === null ? Float64Array.from(values) : Float64Array.from(rows, (r) => values[r]!);
   let m = 0;
   for (let i = 0; i < sample.length; i++) {
     const v = Math.fround(sample[i]!);
