@@ -63,7 +63,7 @@ describe('trestle quickstart and the runs/experiments commands', () => {
     expect(loss?.step).toBeGreaterThan(5);
   });
 
-  it('runs list and search find it; a bad filter is one readable line with exit 1', async () => {
+  it('runs list and search find it; a bad filter is one readable line with exit 2 (a usage error)', async () => {
     const list = await runCli(['runs', 'list', '--json'], env);
     expect(
       (JSON.parse(list.stdout) as { runs: { info: { runId: string } }[] }).runs.map((x) => x.info.runId),
@@ -79,7 +79,7 @@ describe('trestle quickstart and the runs/experiments commands', () => {
     );
     expect((JSON.parse(miss.stdout) as { runs: unknown[] }).runs).toHaveLength(0);
     const bad = await runCli(['runs', 'search', '--filter', 'metrics.test_auc LIKE 1'], env);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/LIKE/);
   });

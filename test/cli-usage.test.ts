@@ -32,7 +32,12 @@ describe('trestle CLI usage', () => {
   it.each([
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['runs', 'frobnicate'], /unknown command 'runs frobnicate'/],
-    [['runs', 'list', '--bogus'], /runs list: Unknown option '--bogus'/],
+    [
+      ['runs', 'list', '--bogus'],
+      /^trestle runs list: unknown option --bogus \(a value starting with '-' goes after '--'\)\. See/,
+    ],
+    [['runs', 'list', '--experiment'], /^trestle runs list: option --experiment needs a value\. See/],
+    [['runs', 'list', '--json=yes'], /^trestle runs list: option --json takes no value\. See/],
     [['runs', 'show'], /expected RUN_ID, got 0 argument/],
     [['runs', 'show', 'not-hex!'], /is not a run id/],
     [['runs', 'list', '--max-results', 'ten'], /--max-results expects a positive integer, got 'ten'/],

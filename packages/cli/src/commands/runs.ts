@@ -1,5 +1,8 @@
 import {
+  isTrestleError,
   killRun,
+  parseFilter,
+  parseOrderBy,
   runArtifactKey,
   type ArtifactEntry,
   type ArtifactStore,
@@ -7,7 +10,7 @@ import {
   type SearchRunsOptions,
   type TrackingBackend,
 } from '@trestle/core';
-import type { Command, CommandContext, CommandGroup } from '../framework/command.js';
+import { UsageError, type Command, type CommandContext, type CommandGroup } from '../framework/command.js';
 import { metrics } from './run-metrics.js';
 import { formatDuration, formatNumber, formatTime, table } from '../framework/output.js';
 import { allExperimentIds, parsePositiveInt, resolveExperiment, resolveRunId, withTrestle } from '../session.js';
@@ -29,27 +32,54 @@ async function listFiles(store: ArtifactStore, dir: string, limit: number): Prom
 
 const RUN_COLUMNS = ['run id', 'name', 'experiment', 'status', 'started', 'duration'];
 
-function runRow(r: Run, metricKeys: string[]): (string | number)[] {
+function runRow(r: Run, metricKeys: string[], experimentNames: Map<string, string>): (string | number)[] {
   const metrics = new Map(r.data.metrics.map((m) => [m.key, m.value]));
   return [
     r.info.runId,
     r.info.runName,
-    r.info.experimentId,
-    r.info.status,
+    experimentNames.get(r.info.experimentId) ?? r.info.experimentId,
+    r.info.lifecycleStage === 'deleted' ? `${r.info.status} (deleted)` : r.info.status,
     formatTime(r.info.startTime),
     formatDuration(r.info.endTime === null ? null : r.info.endTime - r.info.startTime),
     ...metricKeys.map((k) => (metrics.has(k) ? formatNumber(metrics.get(k)!) : '-')),
   ];
 }
 
-/** A table of runs with a column for each of the first few metric keys they share. */
-function runTable(runs: Run[]): string {
+/**
+ * A table of runs with a column for each of the first few metric keys they share; experiments
+ * by name, deleted runs marked `(deleted)` in the status column.
+ */
+function runTable(runs: Run[], experimentNames: Map<string, string>): string {
   if (runs.length === 0) return 'No runs.';
   const keys = [...new Set(runs.flatMap((r) => r.data.metrics.map((m) => m.key)))].sort().slice(0, 4);
   return table(
     [...RUN_COLUMNS, ...keys],
-    runs.map((r) => runRow(r, keys)),
+    runs.map((r) => runRow(r, keys, experimentNames)),
   );
+}
+
+/** Names of the experiments of `runs` (deleted experiments included). */
+async function experimentNamesOf(backend: TrackingBackend, runs: Run[]): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (const id of new Set(runs.map((r) => r.info.experimentId))) {
+    try {
+      names.set(id, (await backend.getExperiment(id)).name);
+    } catch (err) {
+      if (!isTrestleError(err, 'NOT_FOUND')) throw err;
+    }
+  }
+  return names;
+}
+
+/** Checks a filter and order-by clauses here, so that a typo is a usage error (exit 2). */
+function checkSearchSyntax(filter: unknown, orderBy: unknown): void {
+  try {
+    if (typeof filter === 'string') parseFilter(filter, 'runs');
+    if (Array.isArray(orderBy)) parseOrderBy(orderBy as string[], 'runs');
+  } catch (err) {
+    if (isTrestleError(err, 'INVALID_ARGUMENT')) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 async function experimentIds(ctx: CommandContext, backend: TrackingBackend): Promise<string[]> {
@@ -105,6 +135,7 @@ function searchCommand(name: 'list' | 'search'): Command {
     run: (ctx) =>
       withTrestle(ctx, async ({ backend }) => {
         const v = ctx.values;
+        checkSearchSyntax(v['filter'], v['order-by']);
         const options: SearchRunsOptions = {
           experimentIds: await experimentIds(ctx, backend),
           viewType: v['all'] === true ? 'ALL' : 'ACTIVE_ONLY',
@@ -114,9 +145,10 @@ function searchCommand(name: 'list' | 'search'): Command {
           ...(typeof v['page-token'] === 'string' ? { pageToken: v['page-token'] } : {}),
         };
         const page = await backend.searchRuns(options);
+        const names = ctx.out.json ? new Map<string, string>() : await experimentNamesOf(backend, page.items);
         ctx.out.result({ runs: page.items, nextPageToken: page.nextPageToken }, () =>
           [
-            runTable(page.items),
+            runTable(page.items, names),
             ...(page.nextPageToken === undefined ? [] : [`More: --page-token ${page.nextPageToken}`]),
           ].join('\n'),
         );
@@ -133,6 +165,7 @@ const show: Command = {
   run: (ctx) =>
     withTrestle(ctx, async ({ backend, artifacts }) => {
       const run = await backend.getRun(await resolveRunId(backend, ctx.positionals[0]!));
+      const experimentName = (await experimentNamesOf(backend, [run])).get(run.info.experimentId);
       const prefix = `${runArtifactKey(run.info)}/`;
       const files = await listFiles(artifacts, runArtifactKey(run.info), MAX_LISTED_ARTIFACTS);
       const artifactList = files.map((f) => ({
@@ -143,7 +176,7 @@ const show: Command = {
         const i = run.info;
         const lines = [
           `Run ${i.runId} (${i.runName})`,
-          `  experiment  ${i.experimentId}`,
+          `  experiment  ${experimentName === undefined ? i.experimentId : `${experimentName} (id ${i.experimentId})`}`,
           `  status      ${i.status}${i.lifecycleStage === 'deleted' ? ' (deleted)' : ''}`,
           `  started     ${formatTime(i.startTime)}`,
           `  ended       ${formatTime(i.endTime)}${i.endTime === null ? '' : ` (${formatDuration(i.endTime - i.startTime)})`}`,
@@ -214,7 +247,14 @@ const compare: Command = {
   run: (ctx) =>
     withTrestle(ctx, async ({ backend }) => {
       const runs: Run[] = [];
-      for (const id of ctx.positionals) runs.push(await backend.getRun(await resolveRunId(backend, id)));
+      const seen = new Set<string>();
+      for (const id of ctx.positionals) {
+        const runId = await resolveRunId(backend, id);
+        if (seen.has(runId)) continue;
+        seen.add(runId);
+        runs.push(await backend.getRun(runId));
+      }
+      if (runs.length < 2) throw new UsageError('compare needs at least two different runs');
       const rows: { kind: 'param' | 'metric'; key: string; values: (string | number | undefined)[] }[] = [];
       const keysOf = (pick: (r: Run) => { key: string }[]): string[] =>
         [...new Set(runs.flatMap((r) => pick(r).map((x) => x.key)))].sort();
@@ -224,7 +264,10 @@ const compare: Command = {
       for (const key of keysOf((r) => r.data.metrics)) {
         rows.push({ kind: 'metric', key, values: runs.map((r) => r.data.metrics.find((m) => m.key === key)?.value) });
       }
-      const differs = (values: unknown[]): boolean => new Set(values.map((v) => String(v))).size > 1;
+      // What is printed is what is compared: 0.58401 and 0.58399 both print 0.584, so they do not differ here.
+      const shown = (v: string | number | undefined): string =>
+        v === undefined ? '-' : typeof v === 'number' ? formatNumber(v) : v;
+      const differs = (values: (string | number | undefined)[]): boolean => new Set(values.map(shown)).size > 1;
       ctx.out.result(
         {
           runs: runs.map((r) => ({ runId: r.info.runId, runName: r.info.runName, status: r.info.status })),
@@ -234,10 +277,11 @@ const compare: Command = {
           table(
             ['', 'key', ...runs.map((r) => `${r.info.runName} (${r.info.runId.slice(0, 8)})`)],
             rows.map((r) => [
-              differs(r.values) ? '*' : '',
+              differs(r.values) ? '*' : ' ',
               `${r.kind === 'param' ? 'params' : 'metrics'}.${r.key}`,
-              ...r.values.map((v) => (typeof v === 'number' ? formatNumber(v) : v)),
+              ...r.values.map(shown),
             ]),
+            { keepHeaderCase: true },
           ),
       );
     }),
@@ -253,15 +297,29 @@ function lifecycle(name: 'delete' | 'restore'): Command {
     run: (ctx) =>
       withTrestle(ctx, async ({ backend }) => {
         const done: string[] = [];
+        const unchanged: string[] = [];
         for (const id of ctx.positionals) {
           const runId = await resolveRunId(backend, id);
+          if (done.includes(runId) || unchanged.includes(runId)) continue;
+          const stage = (await backend.getRun(runId)).info.lifecycleStage;
+          if (stage === (name === 'delete' ? 'deleted' : 'active')) {
+            unchanged.push(runId);
+            continue;
+          }
           if (name === 'delete') await backend.deleteRun(runId);
           else await backend.restoreRun(runId);
           done.push(runId);
         }
-        ctx.out.result(
-          { [name === 'delete' ? 'deleted' : 'restored']: done },
-          () => `${name === 'delete' ? 'Deleted' : 'Restored'} ${done.length} run(s): ${done.join(', ')}`,
+        const verb = name === 'delete' ? 'Deleted' : 'Restored';
+        ctx.out.result({ [name === 'delete' ? 'deleted' : 'restored']: done, unchanged }, () =>
+          [
+            ...(done.length > 0 || unchanged.length === 0
+              ? [`${verb} ${done.length} run(s)${done.length > 0 ? `: ${done.join(', ')}` : ''}`]
+              : []),
+            ...unchanged.map(
+              (r) => `Run ${r} was ${name === 'delete' ? 'already deleted' : 'not deleted'}; left as it is`,
+            ),
+          ].join('\n'),
         );
       }),
   };

@@ -82,7 +82,7 @@ export async function dispatch(argv: string[], registry: RegistryEntry[], io: Io
   try {
     parsed = parseArgs({ args, options: toParseArgs(options), allowPositionals: true, strict: true });
   } catch (err) {
-    say(`${path}: ${(err as Error).message.split('\n')[0]}. See '${path} --help'.`);
+    say(`${path}: ${optionError(err, args)}. See '${path} --help'.`);
     return 2;
   }
   if (parsed.values['help'] === true) {
@@ -117,6 +117,22 @@ export async function dispatch(argv: string[], registry: RegistryEntry[], io: Io
     if (!isTrestleError(err) && io.env['TRESTLE_DEBUG'] !== undefined) say(String((err as Error)?.stack));
     return 1;
   }
+}
+
+/** Node's option-parser errors, said in one short line instead of its paragraph. */
+function optionError(err: unknown, args: string[]): string {
+  const code = (err as { code?: string }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  const option = /'(-{1,2}[^'\s]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) {
+    const positional = args.some((a) => a === '--') ? '' : ` (a value starting with '-' goes after '--')`;
+    return `unknown option ${option}${positional}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
+    return /argument missing/.test(message) ? `option ${option} needs a value` : `option ${option} takes no value`;
+  }
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return 'unexpected argument';
+  return message.split('\n')[0]!.replace(/\.$/, '');
 }
 
 function toParseArgs(options: Record<string, OptionSpec>): NonNullable<Parameters<typeof parseArgs>[0]>['options'] {

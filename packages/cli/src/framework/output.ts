@@ -27,11 +27,16 @@ export function createOutput(
 }
 
 /**
- * Renders rows as an aligned text table; `undefined`/`null` cells show as '-'.
+ * Renders rows as an aligned text table; `undefined`/`null` cells show as '-'. Headers are
+ * upper-cased unless `keepHeaderCase` (headers that are names, such as run names).
  *
  * @example table(['id', 'name'], [['1', 'flights']])
  */
-export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
+export function table(
+  headers: string[],
+  rows: (string | number | null | undefined)[][],
+  options: { keepHeaderCase?: boolean } = {},
+): string {
   const cells = rows.map((r) => r.map((c) => (c === undefined || c === null || c === '' ? '-' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]): string =>
@@ -39,7 +44,10 @@ export function table(headers: string[], rows: (string | number | null | undefin
       .map((c, i) => c.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
-  return [line(headers.map((h) => h.toUpperCase())), ...cells.map(line)].join('\n');
+  return [
+    line(options.keepHeaderCase === true ? headers : headers.map((h) => h.toUpperCase())),
+    ...cells.map(line),
+  ].join('\n');
 }
 
 /** Formats epoch ms as local `YYYY-MM-DD HH:MM:SS`. */
