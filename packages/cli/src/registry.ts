@@ -28,6 +28,11 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/server.js')).server,
   },
   {
+    name: 'serve',
+    summary: 'Serve a model over HTTP (V2, MLflow scoring, /predict) with batching, hot-swap and metrics',
+    load: async () => (await import('./commands/serve.js')).serve,
+  },
+  {
     name: 'tokens',
     summary: 'Create, list and revoke API tokens for a server started with --auth',
     load: async () => (await import('./commands/tokens.js')).tokens,

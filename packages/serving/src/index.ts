@@ -15,3 +15,8 @@ export { ModelRuntime, type Role } from './runtime.js';
 export { TrafficRouter, type TrafficMode } from './traffic.js';
 export { ServingApp, type InferenceEvent, type InferenceSink } from './http-app.js';
 export * from './serve.js';
+export { serveModel, type ServeModelOptions, type ServedModel } from './serve-model.js';
+export { modelPredictor, warmupBatch, type LoadedModelLike } from './model-predictor.js';
+export { AliasFollower, type AliasFollowerOptions } from './hot-swap.js';
+export { InferenceLogger, type InferenceLoggerOptions } from './logging/inference-logger.js';
+export { HttpControlPlane, ShipError, type ControlPlane } from './logging/control-plane.js';
