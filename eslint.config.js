@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.trestle/', 'coverage/', '**/*.d.ts'] },
+  { ignores: ['node_modules/', '.trestle/', 'coverage/', '**/*.d.ts', 'packages/ui/dist/', '.tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

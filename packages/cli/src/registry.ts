@@ -33,6 +33,11 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/serve.js')).serve,
   },
   {
+    name: 'ui',
+    summary: 'Serve the web UI on the local store and print its URL',
+    load: async () => (await import('./commands/ui.js')).ui,
+  },
+  {
     name: 'tokens',
     summary: 'Create, list and revoke API tokens for a server started with --auth',
     load: async () => (await import('./commands/tokens.js')).tokens,

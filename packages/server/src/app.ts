@@ -23,6 +23,8 @@ import { tokenRoutes } from './routes/tokens.js';
 import { installAuth } from './auth/auth-hook.js';
 import { installIdempotency } from './idempotency.js';
 import type { ServerStores } from './route-types.js';
+import { uiStaticRoutes } from './ui-static.js';
+import { uiBuildState } from '@trestle/ui';
 
 export type { ServerStores } from './route-types.js';
 
@@ -61,6 +63,12 @@ export interface BuildServerOptions {
    * `/api/v1/tokens` are mounted. Extra plugins are covered too.
    */
   auth?: { enabled: boolean };
+  /**
+   * The web UI at `/` (public files; the app asks for a token itself): default the build of
+   * `@trestle/ui`, or another folder of a built app; `false` mounts nothing. Without a build,
+   * `/` says how to get one.
+   */
+  ui?: { dir: string } | false;
 }
 
 /**
@@ -153,6 +161,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   }
   if (options.auth?.enabled === true) await app.register(tokenRoutes, { stores, prefix: API_V1_PREFIX });
   await registerDocs(app);
+  if (options.ui !== false) {
+    const ui = uiBuildState(options.ui?.dir);
+    await app.register(uiStaticRoutes, { dir: ui.dir, howToBuild: ui.howToBuild });
+  }
   if (mlflow) await app.register(mlflowPlugin, { metadata: stores.metadata, artifacts: stores.artifacts });
   for (const { plugin, options: pluginOptions = {} } of plugins) {
     const resolved =

@@ -66,6 +66,7 @@ export const server: Command = {
       () =>
         [
           `Trestle server listening on ${running.url}`,
+          `  web UI        ${running.url}/`,
           `  API docs      ${docs}`,
           `  metadata      ${ctx.config.db}`,
           `  artifacts     ${ctx.config.artifacts}`,

@@ -7,6 +7,7 @@
 import type { Role } from '@trestle/core';
 import { DOCS_PATH, OPENAPI_PATH } from '../openapi.js';
 import { MLFLOW_API_ROOTS } from '../mlflow/index.js';
+import { UI_ASSETS_ROUTE, UI_PAGE_ROUTES } from '../ui-static.js';
 
 /** What a route needs: no credentials at all, or a token of at least this role. */
 export type Access = 'public' | Role;
@@ -30,6 +31,12 @@ const mlflow = (...paths: string[]): string[] =>
 export const ACCESS_RULES: readonly AccessRule[] = [
   { routes: ['/health', '/ready'], access: 'public', why: 'probes of load balancers and orchestrators' },
   { routes: [OPENAPI_PATH, DOCS_PATH], prefix: true, access: 'public', why: 'the API reference holds no data' },
+  {
+    routes: [...UI_PAGE_ROUTES, UI_ASSETS_ROUTE],
+    methods: ['GET', 'HEAD'],
+    access: 'public',
+    why: 'the web UI files hold no data; the app asks for a token',
+  },
   { routes: ['/api/v1/tokens'], prefix: true, access: 'admin', why: 'token management' },
   {
     routes: [

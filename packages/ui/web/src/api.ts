@@ -1,0 +1,143 @@
+/**
+ * The UI's only way to the server: REST API v1 with `fetch`. A token entered by the user is kept
+ * in this tab's session storage and sent as a Bearer token; a 401 tells the app to ask for one.
+ */
+import type {
+  WireArtifactList,
+  WireDownsampledHistory,
+  WireExperiment,
+  WireExperimentPage,
+  WireRun,
+  WireRunComparison,
+  WireRunPage,
+  WireSearchRuns,
+} from '@trestle/core/rest';
+
+export type { WireExperiment, WireRun, WireRunComparison, WireRunPage };
+
+const TOKEN_KEY = 'trestle.token';
+const API = '/api/v1';
+
+/** An error answered by the server, `{ error: { code, message, details? } }`. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Event fired on `window` when the server asks for a token (401). */
+export const AUTH_REQUIRED_EVENT = 'trestle:auth-required';
+
+export function getToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(token: string | null): void {
+  if (token === null) sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+function headers(extra: Record<string, string> = {}): Record<string, string> {
+  const token = getToken();
+  return token === null ? extra : { ...extra, authorization: `Bearer ${token}` };
+}
+
+async function failure(res: Response): Promise<ApiError> {
+  let code = 'INTERNAL';
+  let message = `${res.status} ${res.statusText}`;
+  let details: Record<string, unknown> = {};
+  try {
+    const body = (await res.json()) as {
+      error?: { code?: string; message?: string; details?: Record<string, unknown> };
+    };
+    code = body.error?.code ?? code;
+    message = body.error?.message ?? message;
+    details = body.error?.details ?? {};
+  } catch {
+    // Not JSON (a proxy's page): keep the status line.
+  }
+  if (res.status === 401) window.dispatchEvent(new CustomEvent(AUTH_REQUIRED_EVENT, { detail: message }));
+  return new ApiError(res.status, code, message, details);
+}
+
+async function request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+  const init: RequestInit = {
+    method,
+    headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+  };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  if (signal !== undefined) init.signal = signal;
+  const res = await fetch(`${API}${path}`, init);
+  if (!res.ok) throw await failure(res);
+  return res;
+}
+
+async function json<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  return (await (await request(method, path, body, signal)).json()) as T;
+}
+
+const enc = encodeURIComponent;
+const encPath = (path: string): string => path.split('/').map(enc).join('/');
+
+/** A metric value as the wire carries it, as a number. */
+export function metricNumber(value: number | string): number {
+  if (typeof value === 'number') return value;
+  if (value === 'Infinity') return Infinity;
+  if (value === '-Infinity') return -Infinity;
+  return NaN;
+}
+
+export const api = {
+  experiments(params: { filter?: string; pageToken?: string; maxResults?: number }): Promise<WireExperimentPage> {
+    const q = new URLSearchParams();
+    if (params.filter !== undefined && params.filter !== '') q.set('filter', params.filter);
+    if (params.pageToken !== undefined) q.set('pageToken', params.pageToken);
+    q.set('maxResults', String(params.maxResults ?? 500));
+    q.append('orderBy', 'last_update_time DESC');
+    return json('GET', `/experiments?${q.toString()}`);
+  },
+  experiment(id: string): Promise<WireExperiment> {
+    return json('GET', `/experiments/${enc(id)}`);
+  },
+  searchRuns(body: WireSearchRuns, signal?: AbortSignal): Promise<WireRunPage> {
+    return json('POST', '/runs/search', body, signal);
+  },
+  run(id: string, signal?: AbortSignal): Promise<WireRun> {
+    return json('GET', `/runs/${enc(id)}`, undefined, signal);
+  },
+  compare(runIds: readonly string[]): Promise<WireRunComparison> {
+    return json('POST', '/runs/compare', { runIds });
+  },
+  downsampled(
+    runId: string,
+    key: string,
+    range: { points: number; startStep?: number; endStep?: number },
+    signal?: AbortSignal,
+  ): Promise<WireDownsampledHistory> {
+    const q = new URLSearchParams({ points: String(range.points) });
+    if (range.startStep !== undefined) q.set('startStep', String(range.startStep));
+    if (range.endStep !== undefined) q.set('endStep', String(range.endStep));
+    return json('GET', `/runs/${enc(runId)}/metrics/${enc(key)}/downsampled?${q.toString()}`, undefined, signal);
+  },
+  artifacts(runId: string, path: string): Promise<WireArtifactList> {
+    const q = path === '' ? '' : `?path=${enc(path)}`;
+    return json('GET', `/runs/${enc(runId)}/artifacts${q}`);
+  },
+  async artifact(runId: string, path: string): Promise<Blob> {
+    return (await request('GET', `/runs/${enc(runId)}/artifacts/${encPath(path)}`)).blob();
+  },
+  /** Checks a token before the app keeps it. */
+  async checkToken(token: string): Promise<void> {
+    const res = await fetch(`${API}/experiments?maxResults=1`, { headers: { authorization: `Bearer ${token}` } });
+    if (!res.ok) {
+      const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+      throw new Error(body.error?.message ?? `${res.status} ${res.statusText}`);
+    }
+  },
+};
