@@ -258,7 +258,9 @@ describe.skipIf(missing !== undefined)('web UI in Chromium', { timeout: 90_000 }
     expect(await page.locator('svg.parallel .pc-line').count()).toBe(3);
     await page.getByLabel('only differences').check();
     await expect.poll(() => params.locator('tbody tr').count()).toBe(differs.length);
-    await page.screenshot({ path: join(SHOTS, 'compare.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'compare.png') });
+    await page.locator('svg.parallel').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, 'compare-charts.png') });
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -75,7 +75,7 @@ export const ATTRIBUTE_COLUMNS: readonly Column[] = [
     kind: 'attribute',
     key: 'start_time',
     label: 'Started',
-    width: 156,
+    width: 172,
     sortField: 'attributes.start_time',
     numeric: false,
   },

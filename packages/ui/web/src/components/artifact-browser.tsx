@@ -87,6 +87,19 @@ async function download(runId: string, path: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** Folder and file glyphs as SVG: emoji fonts are not on every machine. */
+function Icon({ dir }: { dir: boolean }): ReactNode {
+  return (
+    <svg className="icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
+      {dir ? (
+        <path d="M1.5 3.5h4l1.5 1.5h7.5v8h-13z" fill="var(--accent)" fillOpacity="0.25" stroke="var(--accent)" />
+      ) : (
+        <path d="M3.5 1.5h6l3 3v10h-9z M9.5 1.5v3h3" fill="none" stroke="var(--muted)" />
+      )}
+    </svg>
+  );
+}
+
 export function ArtifactBrowser({ runId, selected }: { runId: string; selected: string }): ReactNode {
   const folder = selected.includes('/') ? selected.slice(0, selected.lastIndexOf('/')) : '';
   const [dir, setDir] = useState(folder);
@@ -153,7 +166,8 @@ export function ArtifactBrowser({ runId, selected }: { runId: string; selected: 
                 onClick={() => (e.isDir ? setDir(e.path) : updateQuery({ artifact: e.path }))}
                 title={e.path}
               >
-                <span aria-hidden="true">{e.isDir ? '📁' : '📄'}</span> {e.path.slice(dir === '' ? 0 : dir.length + 1)}
+                <Icon dir={e.isDir} /> {e.path.slice(dir === '' ? 0 : dir.length + 1)}
+                {e.isDir ? '/' : ''}
               </button>
               <span className="muted small">{formatBytes(e.size)}</span>
             </li>

@@ -2,7 +2,7 @@
  * The runs table: only the rows and columns in view are in the DOM (both axes are
  * virtualised), so 10,000 runs × 1,000 columns scroll like 20 × 10. The run name column stays
  * pinned on the left; the header stays on top. Keyboard: ↑/↓ (or j/k), PageUp/PageDown,
- * Home/End move; Space selects; Enter opens the run.
+ * Home/End move; ←/→ scroll the columns; Space selects; Enter opens the run.
  */
 import {
   useCallback,
@@ -144,6 +144,11 @@ export function RunGrid(props: Props): ReactNode {
         break;
       case 'End':
         moveTo(rows.length - 1);
+        break;
+      case 'ArrowRight':
+      case 'ArrowLeft':
+        // Columns scroll by a few at a time; the name column stays pinned.
+        if (scroller.current !== null) scroller.current.scrollLeft += (e.key === 'ArrowRight' ? 1 : -1) * 360;
         break;
       case ' ':
         if (row !== undefined) props.onToggle(row.run.info.runId);

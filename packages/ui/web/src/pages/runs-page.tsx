@@ -13,7 +13,7 @@ import { ATTRIBUTE_COLUMNS, parseColumnId, toRow, type Column, type RunRow } fro
 import { mark } from '../marks';
 
 const FIRST_PAGE = 50;
-const NEXT_PAGE = 200;
+const NEXT_PAGE = 100;
 
 type Keys = { param: string[]; metric: string[]; tag: string[] };
 
