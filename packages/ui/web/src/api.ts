@@ -141,3 +141,12 @@ export const api = {
     }
   },
 };
+
+/**
+ * What a page shows for a failed load; nothing for a 401, which the token dialog answers
+ * (the page loads again once a token is given).
+ */
+export function errorText(e: unknown): string | undefined {
+  if (e instanceof ApiError && e.status === 401) return undefined;
+  return e instanceof Error ? e.message : String(e);
+}

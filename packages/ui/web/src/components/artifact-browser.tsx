@@ -4,7 +4,7 @@
  * the session's token, so previews work on a server with `--auth` too.
  */
 import { useEffect, useState, type ReactNode } from 'react';
-import { api } from '../api';
+import { api, errorText } from '../api';
 import { formatBytes } from '../format';
 import { updateQuery } from '../router';
 
@@ -113,7 +113,7 @@ export function ArtifactBrowser({ runId, selected }: { runId: string; selected: 
       (list) =>
         live &&
         setEntries([...list.items].sort((a, b) => Number(b.isDir) - Number(a.isDir) || a.path.localeCompare(b.path))),
-      (e: unknown) => live && setError(e instanceof Error ? e.message : String(e)),
+      (e: unknown) => live && setError(errorText(e)),
     );
     return () => {
       live = false;

@@ -31,7 +31,8 @@ export function TokenDialog({ reason, onDone }: { reason: string; onDone: () => 
         }}
       >
         <h2>This server needs an API token</h2>
-        <p className="muted">{reason}</p>
+        {/* The server's own message is written for SDK users; show it only when it says more than "needs a token". */}
+        {!reason.startsWith('this server requires an API token') && <p className="muted">{reason}</p>}
         <p>
           Paste a token (an admin makes one with <code>trestle tokens create --name NAME --role reader</code>). It is
           kept for this tab only.

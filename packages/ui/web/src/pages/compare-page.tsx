@@ -4,7 +4,7 @@
  * differ and that metric. `?runs=<id>&runs=<id>&metric=<key>` names the view.
  */
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
-import { api, metricNumber, type WireRunComparison } from '../api';
+import { api, errorText, metricNumber, type WireRunComparison } from '../api';
 import { MetricChart, PALETTE } from '../components/metric-chart';
 import { ParallelCoords } from '../components/parallel-coords';
 import { formatNumber } from '../format';
@@ -29,7 +29,7 @@ export function ComparePage({ query }: { query: URLSearchParams }): ReactNode {
     let live = true;
     api.compare(runIds).then(
       (c) => live && setCmp(c),
-      (e: unknown) => live && setError(e instanceof Error ? e.message : String(e)),
+      (e: unknown) => live && setError(errorText(e)),
     );
     return () => {
       live = false;

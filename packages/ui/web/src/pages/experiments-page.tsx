@@ -1,6 +1,6 @@
 /** All experiments, most recently updated first, filtered on the server by the search grammar. */
 import { useEffect, useState, type ReactNode } from 'react';
-import { api, ApiError, type WireExperiment } from '../api';
+import { api, ApiError, errorText, type WireExperiment } from '../api';
 import { FilterBar } from '../components/filter-bar';
 import { formatTime } from '../format';
 import { linkClick, navigate, updateQuery } from '../router';
@@ -28,7 +28,7 @@ export function ExperimentsPage({ query }: { query: URLSearchParams }): ReactNod
           const position = e.details['position'];
           setError({ message: e.message, ...(typeof position === 'number' ? { position } : {}) });
           setItems([]);
-        } else setLoadError(e instanceof Error ? e.message : String(e));
+        } else setLoadError(errorText(e));
       },
     );
     return () => {
@@ -43,7 +43,7 @@ export function ExperimentsPage({ query }: { query: URLSearchParams }): ReactNod
         setItems((i) => [...(i ?? []), ...page.items]);
         setNext(page.nextPageToken);
       },
-      (e: unknown) => setLoadError(e instanceof Error ? e.message : String(e)),
+      (e: unknown) => setLoadError(errorText(e)),
     );
   };
 

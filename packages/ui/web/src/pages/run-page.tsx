@@ -4,7 +4,7 @@
  * grow without a reload.
  */
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
-import { api, metricNumber, type WireExperiment, type WireRun } from '../api';
+import { api, errorText, metricNumber, type WireExperiment, type WireRun } from '../api';
 import { ArtifactBrowser } from '../components/artifact-browser';
 import { Lazy } from '../components/lazy';
 import { MetricChart } from '../components/metric-chart';
@@ -71,7 +71,7 @@ export function RunPage({ runId, query }: { runId: string; query: URLSearchParam
           // Live: keep polling while the run is going.
           if (r.info.status === 'RUNNING') timer = setTimeout(load, POLL_MS);
         },
-        (e: unknown) => live && setError(e instanceof Error ? e.message : String(e)),
+        (e: unknown) => live && setError(errorText(e)),
       );
     };
     load();

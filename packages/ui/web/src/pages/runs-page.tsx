@@ -4,7 +4,7 @@
  * `?filter=…&order=metrics.auc+DESC&col=metrics.auc&col=params.lr&sel=<run>&sel=<run>`.
  */
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { api, ApiError, type WireExperiment } from '../api';
+import { api, ApiError, errorText, type WireExperiment } from '../api';
 import { ColumnPicker } from '../components/column-picker';
 import { FilterBar } from '../components/filter-bar';
 import { RunGrid, type SortState } from '../components/run-grid';
@@ -12,7 +12,8 @@ import { navigate, updateQuery } from '../router';
 import { ATTRIBUTE_COLUMNS, parseColumnId, toRow, type Column, type RunRow } from '../run-columns';
 import { mark } from '../marks';
 
-const FIRST_PAGE = 50;
+// The first page fills a screen (about 25 rows) and no more: with 1,000 columns a run is ~60 kB of JSON.
+const FIRST_PAGE = 30;
 const NEXT_PAGE = 100;
 
 type Keys = { param: string[]; metric: string[]; tag: string[] };
@@ -69,9 +70,7 @@ export function RunsPage({ experimentId, query }: { experimentId: string; query:
   const marked = useRef(false);
 
   useEffect(() => {
-    api
-      .experiment(experimentId)
-      .then(setExperiment, (e: unknown) => setLoadError(e instanceof Error ? e.message : String(e)));
+    api.experiment(experimentId).then(setExperiment, (e: unknown) => setLoadError(errorText(e)));
   }, [experimentId]);
 
   const body = useCallback(
@@ -108,7 +107,7 @@ export function RunsPage({ experimentId, query }: { experimentId: string; query:
           setError({ message: e.message, ...(typeof position === 'number' ? { position } : {}) });
           setRows([]);
           setNext(undefined);
-        } else setLoadError(e instanceof Error ? e.message : String(e));
+        } else setLoadError(errorText(e));
       },
     );
     return () => abort.abort();
@@ -137,7 +136,7 @@ export function RunsPage({ experimentId, query }: { experimentId: string; query:
         },
         (e: unknown) => {
           setLoading(false);
-          setLoadError(e instanceof Error ? e.message : String(e));
+          setLoadError(errorText(e));
         },
       );
     },
