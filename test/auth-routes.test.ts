@@ -19,7 +19,7 @@
  * plus a short list of POSTs that only read), and the two must agree.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadConfig, runArtifactKey, type Role, type TrestleConfig } from '@trestle/core';
@@ -44,6 +44,9 @@ function expectedAccess(method: string, url: string): Access {
   if (['/health', '/ready', '/api/v1/openapi.json'].includes(url) || url === '/docs' || url.startsWith('/docs/'))
     return 'public';
   if (url === '/api/v1/tokens' || url.startsWith('/api/v1/tokens/')) return 'admin';
+  // The web UI's files: the app asks for a token before it reads any data.
+  const uiPage = ['/', '/compare', '/models'].includes(url) || /^\/(experiments|runs|models|assets)\/\*$/.test(url);
+  if (uiPage && (method === 'GET' || method === 'HEAD')) return 'public';
   const m = MLFLOW_ROOT.exec(url);
   const key = m === null ? url : `${m[1]!}:${m[2]!}`;
   if (method === 'GET' || method === 'HEAD') return 'reader';
@@ -92,6 +95,7 @@ function wildcardFor(url: string, w: World): string {
   if (url.startsWith('/docs/')) return 'swagger-ui.css';
   if (url.includes('/mlflow-artifacts/mpu/')) return `${w.artifactKey}/create`;
   if (url.includes('/mlflow-artifacts/')) return w.artifactKey;
+  if (url === '/assets/*') return 'app.js';
   return 'model.txt';
 }
 
@@ -223,7 +227,12 @@ describe('access control on every route', () => {
     home = await mkdtemp(join(tmpdir(), 'trestle-auth-routes-'));
     config = loadConfig({ home }, {});
     stores = await openStores(config);
-    app = await buildServer({ stores, config, auth: { enabled: true } });
+    // A built UI of its own, so that its routes answer whether or not @trestle/ui was built.
+    const ui = join(home, 'ui');
+    await mkdir(join(ui, 'assets'), { recursive: true });
+    await writeFile(join(ui, 'index.html'), '<!doctype html><div id="root"></div>');
+    await writeFile(join(ui, 'assets', 'app.js'), '');
+    app = await buildServer({ stores, config, auth: { enabled: true }, ui: { dir: ui } });
     await app.ready();
     routes = routeAccessOf(app);
 
