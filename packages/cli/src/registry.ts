@@ -58,6 +58,11 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/run.js')).dag,
   },
   {
+    name: 'pipeline',
+    summary: 'Export the pipeline to Kubernetes Jobs',
+    load: async () => (await import('./commands/run.js')).pipeline,
+  },
+  {
     name: 'worker',
     summary: 'Run queued pipeline stages (TRESTLE_QUEUE) on this machine',
     load: async () => (await import('./commands/run.js')).worker,

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Trestle } from '@trestle/client';
 import type { ArtifactStore } from '@trestle/core';
 import type { QueueExecutor } from '@trestle/pipelines/pipeline';
-import { UsageError, type Command } from '../framework/command.js';
+import { UsageError, type Command, type CommandGroup } from '../framework/command.js';
 import { formatDuration, table } from '../framework/output.js';
 import { terminalProgress } from '../framework/progress.js';
 import { parsePositiveInt } from '../session.js';
@@ -65,6 +65,7 @@ export const run: Command = {
     'no-track': { type: 'boolean', description: 'do not record the run in the tracking store' },
     quiet: { type: 'boolean', short: 'q', description: "do not echo the stages' output" },
     local: { type: 'boolean', description: 'run stages here even when TRESTLE_QUEUE is set' },
+    'no-deps': { type: 'boolean', description: 'run only the named stages, not the stages they depend on' },
     remote: { type: 'string', valueName: 'URI', description: 'data remote for queued stages (env TRESTLE_REMOTE)' },
   },
   run: async (ctx) => {
@@ -103,6 +104,7 @@ export const run: Command = {
         graph,
         repo,
         targets: ctx.positionals,
+        noDeps: ctx.values['no-deps'] === true,
         jobs,
         force: ctx.values['force'] === true,
         dryRun,
@@ -206,6 +208,71 @@ export const worker: Command = {
     await remote.close();
     await repo.close();
   },
+};
+
+/** `trestle pipeline export k8s`: the pipeline as Kubernetes Jobs. */
+const exportK8s: Command = {
+  name: 'export',
+  summary: 'Write the pipeline as Kubernetes Jobs (one per stage, in dependency order)',
+  usage: 'k8s',
+  description: [
+    'Writes DIR/pipeline.yaml: a ServiceAccount, Role and RoleBinding, and one Job per stage that waits',
+    "for its upstream Jobs (kubectl wait) and runs 'trestle run STAGE --no-deps' in a shared project",
+    'volume (a ReadWriteMany PersistentVolumeClaim holding the checkout). Apply with kubectl apply -f DIR.',
+  ].join('\n'),
+  options: {
+    file: FILE_OPTION,
+    out: { type: 'string', short: 'o', valueName: 'DIR', description: 'output folder (default k8s)' },
+    image: {
+      type: 'string',
+      valueName: 'IMAGE',
+      description: 'image with the project and trestle (default trestle-project:latest)',
+    },
+    namespace: { type: 'string', valueName: 'NS', description: 'namespace (default default)' },
+    claim: {
+      type: 'string',
+      valueName: 'PVC',
+      description: 'PersistentVolumeClaim with the checkout (default trestle-pipeline-workspace)',
+    },
+    'tracking-uri': { type: 'string', valueName: 'URL', description: 'trestle server the stages log to' },
+    force: { type: 'boolean', description: 'overwrite an existing pipeline.yaml' },
+  },
+  positionals: { min: 1, max: 1 },
+  run: async (ctx) => {
+    if (ctx.positionals[0] !== 'k8s')
+      throw new UsageError(`unknown target '${ctx.positionals[0]}'; the only one is k8s`);
+    const { graph } = await loadGraph(ctx.values['file'] as string | undefined, ctx.config.home);
+    const { kubernetesManifests, manifestsYaml } = await import('@trestle/pipelines/pipeline');
+    const opt = (k: string): string | undefined => ctx.values[k] as string | undefined;
+    const manifests = kubernetesManifests(graph, {
+      image: opt('image') ?? 'trestle-project:latest',
+      ...(opt('namespace') === undefined ? {} : { namespace: opt('namespace')! }),
+      ...(opt('claim') === undefined ? {} : { workspaceClaim: opt('claim')! }),
+      ...(opt('tracking-uri') === undefined ? {} : { trackingUri: opt('tracking-uri')! }),
+    });
+    const { existsSync } = await import('node:fs');
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const { join, resolve } = await import('node:path');
+    const dir = resolve(opt('out') ?? 'k8s');
+    const file = join(dir, 'pipeline.yaml');
+    if (existsSync(file) && ctx.values['force'] !== true) {
+      throw new UsageError(`${file} exists; pass --force to overwrite it`);
+    }
+    await mkdir(dir, { recursive: true });
+    await writeFile(file, manifestsYaml(manifests));
+    const jobs = manifests.filter((m) => m['kind'] === 'Job').length;
+    ctx.out.result(
+      { file, jobs, objects: manifests.length },
+      () => `Wrote ${file}: ${jobs} Jobs (one per stage) and their RBAC.`,
+    );
+  },
+};
+
+/** `trestle pipeline …`. */
+export const pipeline: CommandGroup = {
+  name: 'pipeline',
+  summary: 'Pipeline tools: export to Kubernetes',
+  commands: [exportK8s],
 };
 
 /** `trestle dag`: prints the pipeline's graph. */

@@ -150,13 +150,18 @@ function findCycle(stages: Stage[], upstream: Map<string, Set<string>>): string[
  * The stages to run for `targets` (names, or a foreach/matrix group name such as `train` for
  * `train@a`, `train@b`) and everything upstream of them, in order; all stages when empty.
  */
-export function selectStages(graph: PipelineGraph, targets: readonly string[]): Stage[] {
+export function selectStages(
+  graph: PipelineGraph,
+  targets: readonly string[],
+  options: { upstream?: boolean } = {},
+): Stage[] {
   if (targets.length === 0) return graph.order;
   const wanted = new Set<string>();
   const names = graph.order.map((s) => s.name);
   const add = (n: string): void => {
     if (wanted.has(n)) return;
     wanted.add(n);
+    if (options.upstream === false) return;
     for (const u of graph.upstream.get(n) ?? []) add(u);
   };
   for (const t of targets) {

@@ -8,3 +8,4 @@ export * from './graph.js';
 export * from './runner.js';
 export { RepoLock } from './repo-lock.js';
 export * from './queue.js';
+export * from './k8s.js';

@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataRepo } from '../data/data-repo.js';
-import { buildGraph, loadPipeline, readLockFile, runPipeline, selectStages, type RunSummary } from './index.js';
+import {
+  buildGraph,
+  kubernetesManifests,
+  loadPipeline,
+  manifestsYaml,
+  readLockFile,
+  runPipeline,
+  selectStages,
+  type RunSummary,
+} from './index.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -262,5 +271,73 @@ console.log(JSON.stringify(s.results.map((r) => r.state)));
     const lock = await readLockFile(join(root, 'trestle.lock'));
     expect(Object.keys(lock.stages)).toHaveLength(6);
     expect(existsSync(join(root, '.trestle/pipeline.lock'))).toBe(false);
+  });
+});
+
+describe('Kubernetes export', () => {
+  it('writes one Job per stage that waits for its upstream Jobs, valid against the Kubernetes schemas', async () => {
+    const root = await workspace({
+      'trestle.yaml': PIPELINE,
+      'params.yaml': 'prepare:\n  factor: 2\n',
+      'data/raw.txt': '1\n',
+    });
+    const graph = buildGraph(loadPipeline(join(root, 'trestle.yaml')));
+    const manifests = kubernetesManifests(graph, {
+      image: 'registry.example/flights:1',
+      trackingUri: 'http://trestle:5000',
+    });
+    const { Job } = await import('kubernetes-models/batch/v1');
+    const { ServiceAccount } = await import('kubernetes-models/v1');
+    const { Role, RoleBinding } = await import('kubernetes-models/rbac.authorization.k8s.io/v1');
+    const models = { Job, ServiceAccount, Role, RoleBinding } as Record<
+      string,
+      new (o: unknown) => { validate(): void }
+    >;
+    for (const m of manifests) new models[m['kind'] as string]!(m).validate();
+    const jobs = manifests.filter((m) => m['kind'] === 'Job') as {
+      metadata: { name: string };
+      spec: { template: { spec: { initContainers?: { command: string[] }[]; containers: { command: string[] }[] } } };
+    }[];
+    expect(jobs.map((j) => j.metadata.name)).toEqual([
+      'trestle-pipeline-prepare',
+      'trestle-pipeline-train-a',
+      'trestle-pipeline-train-b',
+      'trestle-pipeline-evaluate',
+    ]);
+    const evaluate = jobs[3]!.spec.template.spec;
+    expect(evaluate.initContainers![0]!.command.slice(-2)).toEqual([
+      'job/trestle-pipeline-train-a',
+      'job/trestle-pipeline-train-b',
+    ]);
+    expect(evaluate.containers[0]!.command).toEqual(['trestle', 'run', 'evaluate', '--no-deps']);
+    expect(jobs[0]!.spec.template.spec.initContainers).toBeUndefined();
+    // A broken object is caught by the same validation.
+    const broken = structuredClone(jobs[0]!) as unknown as { spec: { template: { spec: { restartPolicy: unknown } } } };
+    broken.spec.template.spec.restartPolicy = 42;
+    expect(() => new models['Job']!(broken).validate()).toThrow();
+    const text = manifestsYaml(manifests);
+    expect(text.split('---\n')).toHaveLength(manifests.length);
+  });
+
+  it('--no-deps runs only the named stage', async () => {
+    const root = await workspace({
+      'trestle.yaml': PIPELINE,
+      'params.yaml': 'prepare:\n  factor: 2\n',
+      'data/raw.txt': '1\n',
+    });
+    await run(root);
+    const repo = new DataRepo({ root, threads: 1 });
+    try {
+      const s = await runPipeline({
+        graph: buildGraph(loadPipeline(join(root, 'trestle.yaml'))),
+        repo,
+        targets: ['evaluate'],
+        noDeps: true,
+        force: true,
+      });
+      expect(states(s)).toEqual({ evaluate: 'ran' });
+    } finally {
+      await repo.close();
+    }
   });
 });

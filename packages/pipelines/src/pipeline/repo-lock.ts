@@ -1,4 +1,5 @@
 import { mkdirSync, openSync, readFileSync, closeSync, writeSync, unlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -9,6 +10,11 @@ function alive(pid: number): boolean {
   } catch (err) {
     return (err as { code?: string }).code === 'EPERM';
   }
+}
+
+function parseHolder(text: string): [host: string, pid: number] {
+  const at = text.lastIndexOf(':');
+  return at < 0 ? [hostname(), Number(text)] : [text.slice(0, at), Number(text.slice(at + 1))];
 }
 
 /**
@@ -28,19 +34,21 @@ export class RepoLock {
     for (;;) {
       try {
         const fd = openSync(file, 'wx');
-        writeSync(fd, String(process.pid));
+        writeSync(fd, `${hostname()}:${process.pid}`);
         closeSync(fd);
         return new RepoLock(file);
       } catch (err) {
         if ((err as { code?: string }).code !== 'EEXIST') throw err;
       }
       let holder = NaN;
+      let host = '';
       try {
-        holder = Number(readFileSync(file, 'utf8'));
+        [host, holder] = parseHolder(readFileSync(file, 'utf8'));
       } catch {
         continue; // released between our open and read
       }
-      if (Number.isInteger(holder) && holder > 0 && !alive(holder)) {
+      // Only a holder on this machine can be checked; another machine's (a shared volume) is trusted.
+      if (host === hostname() && Number.isInteger(holder) && holder > 0 && !alive(holder)) {
         try {
           unlinkSync(file); // the holder died without releasing
         } catch {

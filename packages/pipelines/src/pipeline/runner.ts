@@ -70,6 +70,8 @@ export interface RunOptions {
   repo: DataRepo;
   /** Stage names to run (with what they depend on); all when empty. */
   targets?: readonly string[];
+  /** Run only the named stages, not what they depend on (their inputs must be in place). */
+  noDeps?: boolean;
   /** Stages at a time; default the number of cores. */
   jobs?: number;
   /** Run even stages whose key is unchanged. */
@@ -194,7 +196,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const { graph, repo } = options;
   const root = graph.pipeline.root;
   const started = Date.now();
-  const stages = selectStages(graph, options.targets ?? []);
+  const stages = selectStages(graph, options.targets ?? [], { upstream: options.noDeps !== true });
   const selected = new Set(stages.map((s) => s.name));
   const jobs = Math.max(1, options.jobs ?? (await import('node:os')).availableParallelism());
   const executor = options.executor ?? localExecutor;
