@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Trestle } from '@trestle/client';
 import type { ArtifactStore } from '@trestle/core';
 import type { QueueExecutor } from '@trestle/pipelines/pipeline';
@@ -250,9 +252,6 @@ const exportK8s: Command = {
       ...(opt('claim') === undefined ? {} : { workspaceClaim: opt('claim')! }),
       ...(opt('tracking-uri') === undefined ? {} : { trackingUri: opt('tracking-uri')! }),
     });
-    const { existsSync } = await import('node:fs');
-    const { mkdir, writeFile } = await import('node:fs/promises');
-    const { join, resolve } = await import('node:path');
     const dir = resolve(opt('out') ?? 'k8s');
     const file = join(dir, 'pipeline.yaml');
     if (existsSync(file) && ctx.values['force'] !== true) {
