@@ -4,7 +4,11 @@ import { UsageError, type CommandContext } from './framework/command.js';
 
 /** Connects with the command's configuration, runs `fn`, and always closes the connection. */
 export async function withTrestle<T>(ctx: CommandContext, fn: (trestle: Trestle) => Promise<T>): Promise<T> {
-  const trestle = await Trestle.connect({ config: ctx.config });
+  // A person waits at a terminal: an unreachable server is said within about a second, not after 20 s of retries.
+  const trestle = await Trestle.connect({
+    config: ctx.config,
+    retry: { attempts: 3, baseDelayMs: 200, maxDelayMs: 500 },
+  });
   try {
     return await fn(trestle);
   } finally {

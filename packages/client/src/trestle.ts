@@ -31,6 +31,8 @@ export interface ConnectOptions {
    * the embedded store, 3,000 over HTTP (best effort).
    */
   exitTimeoutMs?: number;
+  /** Over HTTP: retries of the transport (default 8 attempts, 250 ms … 8 s apart; a CLI wants fewer). */
+  retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
 }
 
 /** Input of {@link Trestle.startRun}. */
@@ -97,7 +99,11 @@ export class Trestle {
       loadConfig({ trackingUri: options.trackingUri, db: options.db, artifacts: options.artifacts }, process.env);
     if (config.trackingUri !== undefined) {
       const { connectRest } = await import('./rest/index.js');
-      const { backend, artifacts } = connectRest({ trackingUri: config.trackingUri, token: config.trackingToken });
+      const { backend, artifacts } = connectRest({
+        trackingUri: config.trackingUri,
+        token: config.trackingToken,
+        ...(options.retry === undefined ? {} : { retry: options.retry }),
+      });
       return new Trestle(backend, artifacts, config, options.buffer, { exitTimeoutMs: options.exitTimeoutMs });
     }
     const { openStores } = await import('@trestle/store');
