@@ -76,6 +76,10 @@ function requestFor(route: RouteAccess, w: World): InjectOptions {
     .replace(':key', route.url.includes('/metrics/') ? 'loss' : 'team')
     .replace(':name', encodeURIComponent(w.experimentName))
     .replace(':tokenId', w.victimTokenId)
+    // The seeded registered model has the experiment's name, version 1 and 2, alias champion.
+    .replace(':version', '1')
+    .replace(':alias', 'champion')
+    .replace(':digest', 'sha256:1')
     .replace(/\*$/, wildcardFor(route.url, w));
   const base = { method, url: path };
   if (method === 'PUT' && route.url.endsWith('*')) {
@@ -118,6 +122,14 @@ function v1Bodies(w: World): Record<string, object> {
     '/runs/search': { experimentIds: [w.experimentId] },
     '/runs/compare': { runIds: [w.runId, w.deletedRunId] },
     '/tokens': { name: 'minted', role: 'admin' },
+    '/registered-models': { name: `model-${randomBytes(3).toString('hex')}` },
+    '/registered-models/:name': { description: 'changed' },
+    '/registered-models/:name/tags/:key': { value: 'changed' },
+    '/registered-models/:name/versions': { source: 'file:///m3' },
+    '/registered-models/:name/versions/:version': { description: 'changed' },
+    '/registered-models/:name/versions/:version/tags/:key': { value: 'changed' },
+    '/registered-models/:name/aliases/:alias': { version: 1 },
+    '/registered-models/:name/aliases/:alias/rollback': { reason: 'test' },
   };
 }
 
@@ -209,7 +221,8 @@ async function snapshot(stores: Stores, config: TrestleConfig, w: World): Promis
   const history = (await metadata.getMetricHistory(w.runId, 'loss')).items;
   // When a token was last used is bookkeeping a refused request may update (it was presented); the rest may not change.
   const tokens = (await metadata.tokens.listTokens()).map(({ lastUsedTime: _lastUsed, ...t }) => t);
-  return { experiments, runs, history, tokens, files: await files(config.artifacts) };
+  const registry = await metadata.registry.listEvents({ limit: 10_000 });
+  return { experiments, runs, history, tokens, registry, files: await files(config.artifacts) };
 }
 
 const isMlflowPath = (url: string): boolean => MLFLOW_ROOT.test(url);
@@ -257,6 +270,10 @@ describe('access control on every route', () => {
     await artifacts.put(runArtifactKey(run.info, 'model.txt'), 'original bytes');
     const deletedRun = await metadata.createRun({ experimentId: exp.experimentId, runName: 'deleted' });
     await metadata.deleteRun(deletedRun.info.runId);
+    await metadata.registry.createModelVersion({ name: exp.name, source: 'file:///m1', createModel: true });
+    await metadata.registry.createModelVersion({ name: exp.name, source: 'file:///m2' });
+    await metadata.registry.setAlias(exp.name, 'champion', 1);
+    await metadata.registry.setAlias(exp.name, 'champion', 2);
     const deletedExp = await metadata.createExperiment({ name: 'gone' });
     await metadata.deleteExperiment(deletedExp.experimentId);
     world = {

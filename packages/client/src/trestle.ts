@@ -1,13 +1,22 @@
 import {
   SYSTEM_TAGS,
+  TrestleError,
   isTrestleError,
   loadConfig,
   type ArtifactStore,
+  type ChangeContext,
+  type CreateModelVersionInput,
   type Experiment,
   type Run,
+  type ModelVersion,
+  type RegisteredModel,
+  type RegistryEvent,
+  type RegistryStore,
   type TrackingBackend,
   type TrestleConfig,
 } from '@trestle/core';
+import { parseModelUri } from './model-uri.js';
+import { watchEvents, type WatchOptions } from './watch-events.js';
 import { ActiveRun } from './active-run.js';
 import { exitGuard } from './exit/exit-guard.js';
 import type { FinishTarget } from './exit/finish-job.js';
@@ -73,6 +82,8 @@ export class Trestle {
   /** Where run artifacts go. */
   readonly artifacts: ArtifactStore;
   readonly config: TrestleConfig;
+  /** The model registry (the store port, or its HTTP implementation). */
+  readonly registry: RegistryStore;
   readonly #buffer: MetricBufferOptions | undefined;
   readonly #exitTimeoutMs: number | undefined;
   readonly #open = new Set<ActiveRun>();
@@ -83,13 +94,15 @@ export class Trestle {
     artifacts: ArtifactStore,
     config: TrestleConfig,
     buffer?: MetricBufferOptions,
-    options: { exitTimeoutMs?: number | undefined } = {},
+    options: { exitTimeoutMs?: number | undefined; registry?: RegistryStore | undefined } = {},
   ) {
     this.backend = backend;
     this.artifacts = artifacts;
     this.config = config;
     this.#buffer = buffer;
     this.#exitTimeoutMs = options.exitTimeoutMs;
+    const embedded = (backend as Partial<{ registry: RegistryStore }>).registry;
+    this.registry = options.registry ?? embedded ?? missingRegistry();
   }
 
   /** Connects to the configured backend; the embedded store is loaded only when used. */
@@ -99,16 +112,100 @@ export class Trestle {
       loadConfig({ trackingUri: options.trackingUri, db: options.db, artifacts: options.artifacts }, process.env);
     if (config.trackingUri !== undefined) {
       const { connectRest } = await import('./rest/index.js');
-      const { backend, artifacts } = connectRest({
+      const { backend, artifacts, registry } = connectRest({
         trackingUri: config.trackingUri,
         token: config.trackingToken,
         ...(options.retry === undefined ? {} : { retry: options.retry }),
       });
-      return new Trestle(backend, artifacts, config, options.buffer, { exitTimeoutMs: options.exitTimeoutMs });
+      return new Trestle(backend, artifacts, config, options.buffer, {
+        exitTimeoutMs: options.exitTimeoutMs,
+        registry,
+      });
     }
     const { openStores } = await import('@trestle/store');
     const { metadata, artifacts } = await openStores(config);
-    return new Trestle(metadata, artifacts, config, options.buffer, { exitTimeoutMs: options.exitTimeoutMs });
+    return new Trestle(metadata, artifacts, config, options.buffer, {
+      exitTimeoutMs: options.exitTimeoutMs,
+      registry: metadata.registry,
+    });
+  }
+
+  // ---------------------------------------------------------------- registry
+
+  /**
+   * Registers a model package as the next version of `name` (creating the model if needed),
+   * atomically, optionally pointing aliases at it.
+   *
+   * @example
+   * const v = await trestle.registerModel('flights-delay', `runs:/${run.id}/model`, { runId: run.id, aliases: ['champion'] });
+   */
+  registerModel(
+    name: string,
+    source: string,
+    options: Omit<CreateModelVersionInput, 'name' | 'source'> = {},
+    ctx?: ChangeContext,
+  ): Promise<ModelVersion> {
+    return this.registry.createModelVersion({ createModel: true, ...options, name, source }, ctx);
+  }
+
+  /** {@link RegistryStore.createModelVersion}. */
+  createModelVersion(input: CreateModelVersionInput, ctx?: ChangeContext): Promise<ModelVersion> {
+    return this.registry.createModelVersion(input, ctx);
+  }
+
+  /** One version; `NOT_FOUND` when the model or version does not exist. */
+  getModelVersion(name: string, version: number): Promise<ModelVersion> {
+    return this.registry.getModelVersion(name, version);
+  }
+
+  /** The version an alias points to; `NOT_FOUND` when the alias is not set. */
+  getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
+    return this.registry.getModelVersionByAlias(name, alias);
+  }
+
+  /** A registered model with its tags and aliases. */
+  getRegisteredModel(name: string): Promise<RegisteredModel> {
+    return this.registry.getRegisteredModel(name);
+  }
+
+  /** Points (or moves) an alias; `FAILED_PRECONDITION` when the version is not READY. Recorded with `ctx`. */
+  setAlias(name: string, alias: string, version: number, ctx?: ChangeContext): Promise<void> {
+    return this.registry.setAlias(name, alias, version, ctx);
+  }
+
+  /** Deletes an alias (recorded). */
+  deleteAlias(name: string, alias: string, ctx?: ChangeContext): Promise<void> {
+    return this.registry.deleteAlias(name, alias, ctx);
+  }
+
+  /**
+   * The version a `models:/` URI names: `models:/<name>/<version>`, `models:/<name>@<alias>`
+   * or `models:/<name>/latest` (the highest version).
+   *
+   * @example (await trestle.resolveModelUri('models:/flights-delay@champion')).source // 'runs:/4f2a…/model'
+   */
+  async resolveModelUri(uri: string): Promise<ModelVersion> {
+    const ref = parseModelUri(uri);
+    if (ref.alias !== undefined) return this.registry.getModelVersionByAlias(ref.name, ref.alias);
+    if (ref.version !== undefined) return this.registry.getModelVersion(ref.name, ref.version);
+    // The newest version of each stage; the highest of them is the newest overall.
+    const newest = (await this.registry.getLatestVersions(ref.name)).sort((a, b) => b.version - a.version)[0];
+    if (newest === undefined) {
+      throw new TrestleError('NOT_FOUND', `registered model '${ref.name}' has no versions yet`, { name: ref.name });
+    }
+    return newest;
+  }
+
+  /**
+   * Registry changes as they happen, across server replicas: an async iterable of events after
+   * `after` (default: from now). Over HTTP it reads the server-sent event stream (reconnecting
+   * with `Last-Event-ID`); embedded, it polls the store. Stop it with `signal`.
+   *
+   * @example
+   * for await (const e of trestle.watchRegistry({ model: 'fraud', signal })) if (e.type === 'alias.set') reload(e);
+   */
+  watchRegistry(options: WatchOptions = {}): AsyncIterable<RegistryEvent> {
+    return watchEvents(this.registry, this.config, options);
   }
 
   /** Gets an experiment by name, creating it if missing (safe against concurrent creators). */
@@ -180,4 +277,11 @@ export class Trestle {
     this.#open.delete(run);
     exitGuard.delete(run);
   }
+}
+
+function missingRegistry(): RegistryStore {
+  return new Proxy({} as RegistryStore, {
+    get: () => () =>
+      Promise.reject(new TrestleError('FAILED_PRECONDITION', 'this Trestle client was built without a model registry')),
+  });
 }

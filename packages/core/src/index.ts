@@ -18,3 +18,5 @@ export type * from './ports/idempotency-store.js';
 export * from './validation.js';
 export type * from './ports/data-version-store.js';
 export * from './run-kill.js';
+export * from './registry.js';
+export type * from './ports/registry-store.js';

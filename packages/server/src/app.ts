@@ -20,6 +20,8 @@ import { healthRoutes } from './routes/health.js';
 import { metricRoutes } from './routes/metrics.js';
 import { runRoutes } from './routes/runs.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { registryRoutes } from './routes/registry.js';
+import { eventRoutes } from './routes/events.js';
 import { installAuth } from './auth/auth-hook.js';
 import { installIdempotency } from './idempotency.js';
 import type { ServerStores } from './route-types.js';
@@ -156,7 +158,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
 
   await registerOpenApi(app, API_VERSION);
   await app.register(healthRoutes, { stores });
-  for (const routes of [experimentRoutes, runRoutes, metricRoutes, artifactRoutes]) {
+  for (const routes of [experimentRoutes, runRoutes, metricRoutes, artifactRoutes, registryRoutes, eventRoutes]) {
     await app.register(routes, { stores, prefix: API_V1_PREFIX });
   }
   if (options.auth?.enabled === true) await app.register(tokenRoutes, { stores, prefix: API_V1_PREFIX });

@@ -1,11 +1,13 @@
-import type { ArtifactStore, TrackingBackend } from '@trestle/core';
+import type { ArtifactStore, RegistryStore, TrackingBackend } from '@trestle/core';
 import { HttpClient, type HttpClientOptions } from './http.js';
 import { RestArtifactStore } from './rest-artifact-store.js';
 import { RestBackend } from './rest-backend.js';
+import { RestRegistry } from './rest-registry.js';
 
 export { HttpClient, type HttpClientOptions, type RetryOptions } from './http.js';
 export { RestBackend } from './rest-backend.js';
 export { RestArtifactStore } from './rest-artifact-store.js';
+export { RestRegistry } from './rest-registry.js';
 
 /**
  * Options of {@link connectRest}: those of the HTTP transport. Retries: 8 attempts, 250 ms first
@@ -22,7 +24,11 @@ export type ConnectRestOptions = HttpClientOptions;
  * const { backend, artifacts } = connectRest({ trackingUri: 'http://localhost:5000', token });
  * const trestle = new Trestle(backend, artifacts, config);
  */
-export function connectRest(options: ConnectRestOptions): { backend: TrackingBackend; artifacts: ArtifactStore } {
+export function connectRest(options: ConnectRestOptions): {
+  backend: TrackingBackend;
+  artifacts: ArtifactStore;
+  registry: RegistryStore;
+} {
   const http = new HttpClient(options);
-  return { backend: new RestBackend(http), artifacts: new RestArtifactStore(http) };
+  return { backend: new RestBackend(http), artifacts: new RestArtifactStore(http), registry: new RestRegistry(http) };
 }

@@ -3,6 +3,7 @@ import type { RunStore } from './run-store.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import type { TokenStore } from './token-store.js';
 import type { DataVersionStore } from './data-version-store.js';
+import type { RegistryStore } from './registry-store.js';
 
 /**
  * What the SDK, the CLI and the server need to track experiments: implemented by the SQL
@@ -30,6 +31,8 @@ export interface MetadataStore extends TrackingBackend {
   readonly idempotency: IdempotencyStore;
   /** Dataset versions recorded by `trestle data add` and pipelines. */
   readonly dataVersions: DataVersionStore;
+  /** The model registry: registered models, versions, aliases, their audit trail and events. */
+  readonly registry: RegistryStore;
   /** Applies pending migrations; returns the names of those applied. */
   migrate(): Promise<string[]>;
   /** Names of applied and pending migrations. */

@@ -38,6 +38,23 @@ import type {
 } from './runs.js';
 import { Metric, Run } from './runs.js';
 import type { ApiToken } from './tokens.js';
+import type {
+  CreateModelVersionBody,
+  CreateRegisteredModelBody,
+  ListEventsQuery,
+  SearchRegistryQuery,
+  UpdateModelVersionBody,
+  UpdateRegisteredModelBody,
+} from './registry.js';
+import type { DatasetLineage, ModelLineage, RegistryEvent, RegistryEventList } from './registry.js';
+import { ModelVersion, RegisteredModel } from './registry.js';
+import type {
+  DatasetLineage as CoreDatasetLineage,
+  ModelLineage as CoreModelLineage,
+  ModelVersion as CoreModelVersion,
+  RegisteredModel as CoreRegisteredModel,
+  RegistryEvent as CoreRegistryEvent,
+} from '../registry.js';
 
 export * from './common.js';
 export * from './experiments.js';
@@ -47,6 +64,7 @@ export * from './artifacts.js';
 export * from './tokens.js';
 export * from './health.js';
 export * from './wire.js';
+export * from './registry.js';
 
 /** Prefix of the Trestle REST API v1. */
 export const API_V1_PREFIX = '/api/v1';
@@ -58,6 +76,22 @@ export const API_VERSION = '1.0.0';
 export const ExperimentPage = Page(Experiment);
 export const RunPage = Page(Run);
 export const MetricPage = Page(Metric);
+
+export const RegisteredModelPage = Page(RegisteredModel);
+export const ModelVersionPage = Page(ModelVersion);
+export type WireRegisteredModel = Static<typeof RegisteredModel>;
+export type WireModelVersion = Static<typeof ModelVersion>;
+export type WireRegisteredModelPage = Static<typeof RegisteredModelPage>;
+export type WireModelVersionPage = Static<typeof ModelVersionPage>;
+export type WireRegistryEventList = Static<typeof RegistryEventList>;
+export type WireModelLineage = Static<typeof ModelLineage>;
+export type WireDatasetLineage = Static<typeof DatasetLineage>;
+export type WireCreateRegisteredModel = Static<typeof CreateRegisteredModelBody>;
+export type WireUpdateRegisteredModel = Static<typeof UpdateRegisteredModelBody>;
+export type WireCreateModelVersion = Static<typeof CreateModelVersionBody>;
+export type WireUpdateModelVersion = Static<typeof UpdateModelVersionBody>;
+export type WireSearchRegistry = Static<typeof SearchRegistryQuery>;
+export type WireListEvents = Static<typeof ListEventsQuery>;
 
 /** The JSON shape of one page of experiments. */
 export type WireExperimentPage = Static<typeof ExperimentPage>;
@@ -105,3 +139,8 @@ agree<Same<Static<typeof ArtifactInfo>, CoreArtifactInfo>>();
 agree<Same<Static<typeof ArtifactEntry>, CoreArtifactEntry>>();
 agree<Same<Static<typeof ApiToken>, CoreApiToken>>();
 agree<Same<Static<typeof ErrorBody>['error']['code'], ErrorCode>>();
+agree<Same<Static<typeof RegisteredModel>, CoreRegisteredModel>>();
+agree<Same<Static<typeof ModelVersion>, CoreModelVersion>>();
+agree<Same<Static<typeof RegistryEvent>, CoreRegistryEvent>>();
+agree<Same<Static<typeof ModelLineage>, CoreModelLineage>>();
+agree<Same<Static<typeof DatasetLineage>, CoreDatasetLineage>>();

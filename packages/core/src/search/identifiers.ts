@@ -6,7 +6,7 @@ import type { ParseContext } from './parse-error.js';
 import { searchError, syntaxError } from './parse-error.js';
 
 /** Which search a filter belongs to; each has its own identifiers and comparators. */
-export type SearchTarget = 'runs' | 'experiments';
+export type SearchTarget = 'runs' | 'experiments' | 'registered_models' | 'model_versions' | 'logged_models';
 
 /** What one searchable field accepts. */
 export interface FieldRule {
@@ -102,6 +102,75 @@ const SEARCH_FIELDS: Readonly<Record<SearchTarget, TargetFields>> = {
         experiment_id: STRING,
       }),
       tag: open(UNORDERABLE_STRING),
+    },
+  },
+  // MLflow's registry searches (`mlflow/utils/search_utils.py`, SearchModelUtils and
+  // SearchModelVersionUtils): names, times and tags; run ids also with IN.
+  registered_models: {
+    name: 'registered model search',
+    example: 'an identifier such as name or tags.<key>',
+    entities: {
+      attribute: closed(
+        { name: STRING, creation_timestamp: NUMERIC, last_updated_timestamp: NUMERIC },
+        {
+          timestamp: 'creation_timestamp',
+          creation_time: 'creation_timestamp',
+          last_updated_time: 'last_updated_timestamp',
+        },
+      ),
+      tag: open(UNORDERABLE_STRING),
+    },
+  },
+  model_versions: {
+    name: 'model version search',
+    example: 'an identifier such as name, version_number, run_id, source_path or tags.<key>',
+    entities: {
+      attribute: closed(
+        {
+          name: STRING,
+          version_number: NUMERIC,
+          run_id: STRING_OR_LIST,
+          source_path: STRING,
+          current_stage: STRING,
+          creation_timestamp: NUMERIC,
+          last_updated_timestamp: NUMERIC,
+        },
+        {
+          version: 'version_number',
+          timestamp: 'creation_timestamp',
+          creation_time: 'creation_timestamp',
+          last_updated_time: 'last_updated_timestamp',
+          source: 'source_path',
+        },
+      ),
+      tag: open(UNORDERABLE_STRING),
+    },
+  },
+  // MLflow 3's logged models (`SearchLoggedModelsUtils`): attributes, metrics, params and tags.
+  logged_models: {
+    name: 'logged model search',
+    example: 'an identifier such as name, metrics.accuracy, params.alpha or tags.<key>',
+    entities: {
+      attribute: closed(
+        {
+          name: STRING,
+          model_id: STRING_OR_LIST,
+          model_type: STRING,
+          status: STRING,
+          source_run_id: STRING_OR_LIST,
+          creation_timestamp: NUMERIC,
+          last_updated_timestamp: NUMERIC,
+        },
+        {
+          creation_time: 'creation_timestamp',
+          creation_timestamp_ms: 'creation_timestamp',
+          last_updated_timestamp_ms: 'last_updated_timestamp',
+          run_id: 'source_run_id',
+        },
+      ),
+      metric: open(NUMERIC),
+      param: open(STRING),
+      tag: open(STRING),
     },
   },
 };

@@ -74,6 +74,12 @@ export interface SqlDialect {
    * writes 17 significant digits, e.g. `1.0`; PostgreSQL the shortest exact form).
    */
   jsonNumber(expr: Expression<unknown>): RawBuilder<string>;
+  /**
+   * Run inside a write transaction before appending to an event table, so that event ids are
+   * handed out in commit order and a reader that resumes after id N never misses a later
+   * commit with a smaller id. `undefined` where writers are already serialised (SQLite).
+   */
+  readonly serializeAppends: RawBuilder<unknown> | undefined;
   /** A unique or primary-key constraint failed. */
   isUniqueViolation(err: unknown): boolean;
   /** The transaction lost a race (deadlock, serialization failure) and may be retried at once. */
@@ -169,6 +175,8 @@ export const sqliteDialect: SqlDialect = {
   stringAgg: (expr, separator) => sql<string | null>`group_concat(${expr}, ${sql.lit(separator)})`,
   // CAST(real AS text) keeps only 15 digits; the JSON renderer keeps 17.
   jsonNumber: (expr) => sql<string>`json_quote(${expr})`,
+  // BEGIN IMMEDIATE already makes one writer at a time.
+  serializeAppends: undefined,
   isUniqueViolation: (err) => /^SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)$/.test(errorCode(err)),
   // BEGIN IMMEDIATE never upgrades a read lock, so SQLITE_BUSY only comes after busy_timeout.
   isRetryable: () => false,
@@ -222,6 +230,8 @@ export const postgresDialect: SqlDialect = {
     sql<string | null>`string_agg(${expr}, ${sql.lit(separator)} ORDER BY ${orderBy})`,
   // float8 → text is the shortest exact form (with the default extra_float_digits).
   jsonNumber: (expr) => sql<string>`(${expr})::text`,
+  // A transaction-scoped advisory lock (key: "trestle events" in ASCII, truncated) held to commit.
+  serializeAppends: sql`SELECT pg_advisory_xact_lock(7491857743)`,
   isUniqueViolation: (err) => errorCode(err) === '23505',
   isRetryable: (err) => ['40001', '40P01'].includes(errorCode(err)),
   isBusy: (err) => errorCode(err) === '55P03',

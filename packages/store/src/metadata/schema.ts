@@ -170,6 +170,75 @@ export interface DataVersionsTable {
   created_time: number;
 }
 
+/** `registered_models` (see `0004-registry.ts`). */
+export interface RegisteredModelsTable {
+  model_id: Generated<number>;
+  name: string;
+  description: string;
+  user_id: string;
+  creation_time: number;
+  last_updated_time: number;
+  /** Highest version number given so far; the next version is this plus one. */
+  last_version: number;
+}
+
+/** `registered_model_tags`: primary key (model_id, key). */
+export interface RegisteredModelTagsTable {
+  model_id: number;
+  key: string;
+  value: string;
+}
+
+/** `model_versions`: primary key (model_id, version). */
+export interface ModelVersionsTable {
+  model_id: number;
+  version: number;
+  creation_time: number;
+  last_updated_time: number;
+  description: string;
+  user_id: string;
+  source: string;
+  run_id: string | null;
+  run_link: string | null;
+  /** MLflow 3 logged model id (`m-…`). */
+  logged_model_id: string | null;
+  status: string;
+  status_message: string | null;
+  stage: string;
+}
+
+/** `model_version_tags`: primary key (model_id, version, key). */
+export interface ModelVersionTagsTable {
+  model_id: number;
+  version: number;
+  key: string;
+  value: string;
+}
+
+/** `model_aliases`: primary key (model_id, alias). */
+export interface ModelAliasesTable {
+  model_id: number;
+  alias: string;
+  version: number;
+}
+
+/** `registry_events`: the audit trail and event feed; `event_id` grows in commit order. */
+export interface RegistryEventsTable {
+  event_id: Generated<number>;
+  type: string;
+  time: number;
+  actor: string;
+  model_id: number | null;
+  model: string;
+  version: number | null;
+  alias: string | null;
+  old_version: number | null;
+  new_version: number | null;
+  reason: string | null;
+  /** JSON object. */
+  details: string | null;
+}
+
 /** The Kysely database type of the metadata store. */
 export interface MetadataDatabase {
   experiments: ExperimentsTable;
@@ -186,4 +255,10 @@ export interface MetadataDatabase {
   api_tokens: ApiTokensTable;
   idempotency_keys: IdempotencyKeysTable;
   data_versions: DataVersionsTable;
+  registered_models: RegisteredModelsTable;
+  registered_model_tags: RegisteredModelTagsTable;
+  model_versions: ModelVersionsTable;
+  model_version_tags: ModelVersionTagsTable;
+  model_aliases: ModelAliasesTable;
+  registry_events: RegistryEventsTable;
 }

@@ -49,6 +49,7 @@ import type {
   Tag,
   TokenStore,
   DataVersionStore,
+  RegistryStore,
   UpdateRunInput,
   ViewType,
 } from '@trestle/core';
@@ -67,6 +68,7 @@ import { compileExperimentSearch, compileRunSearch } from './search-compiler.js'
 import { SqlIdempotencyStore } from './sql-idempotency-store.js';
 import { SqlTokenStore } from './sql-token-store.js';
 import { SqlDataVersionStore } from './sql-data-version-store.js';
+import { SqlRegistryStore } from './sql-registry-store.js';
 
 /** What {@link SqlMetadataStore} is built from; see `openMetadataStore` for the usual way in. */
 export interface SqlMetadataStoreOptions {
@@ -142,6 +144,7 @@ export class SqlMetadataStore implements MetadataStore {
   readonly tokens: TokenStore;
   readonly idempotency: IdempotencyStore;
   readonly dataVersions: DataVersionStore;
+  readonly registry: RegistryStore;
   readonly #db: Db;
   readonly #dialect: SqlDialect;
   readonly #artifactRoot: string;
@@ -162,6 +165,12 @@ export class SqlMetadataStore implements MetadataStore {
     this.tokens = new SqlTokenStore({ db: () => this.#open(), now: this.#now });
     this.idempotency = new SqlIdempotencyStore({ db: () => this.#open(), now: this.#now });
     this.dataVersions = new SqlDataVersionStore({ db: () => this.#open(), now: this.#now });
+    this.registry = new SqlRegistryStore({
+      db: () => this.#open(),
+      write: (fn) => this.#write(fn),
+      dialect: options.dialect,
+      now: this.#now,
+    });
     this.capabilities = options.dialect.capabilities;
     const db = options.db;
     this.#begin = options.dialect.beginWrite.compile(db);

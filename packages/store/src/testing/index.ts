@@ -1,3 +1,4 @@
 export * from './metadata-contract.js';
 export * from './artifact-contract.js';
 export * from './s3rver.js';
+export * from './registry-contract.js';
