@@ -37,6 +37,8 @@ const READ_ONLY_POSTS = new Set([
   'mlflow:/runs/search',
   'mlflow:/experiments/search',
   'mlflow:/artifacts/presigned-download-url',
+  'mlflow:/registered-models/get-latest-versions',
+  'mlflow:/logged-models/search',
 ]);
 
 /** What this test expects a route to need, decided without the server's table. */
@@ -61,6 +63,7 @@ interface World {
   deletedRunId: string;
   artifactKey: string;
   victimTokenId: string;
+  loggedModelId: string;
 }
 
 const now = 1_750_000_000_000;
@@ -80,6 +83,8 @@ function requestFor(route: RouteAccess, w: World): InjectOptions {
     .replace(':version', '1')
     .replace(':alias', 'champion')
     .replace(':digest', 'sha256:1')
+    .replace(':model_id', w.loggedModelId)
+    .replace(':tag_key', 'team')
     .replace(/\*$/, wildcardFor(route.url, w));
   const base = { method, url: path };
   if (method === 'PUT' && route.url.endsWith('*')) {
@@ -143,6 +148,11 @@ function mlflowQueries(w: World): Record<string, Record<string, string>> {
     '/metrics/get-history-bulk-interval': { run_ids: w.runId, metric_key: 'loss' },
     '/artifacts/list': { run_id: w.runId },
     '/artifacts': { path: runArtifactKey({ experimentId: w.experimentId, runId: w.runId }) },
+    '/registered-models/get': { name: w.experimentName },
+    '/registered-models/get-latest-versions': { name: w.experimentName },
+    '/registered-models/alias': { name: w.experimentName, alias: 'champion' },
+    '/model-versions/get': { name: w.experimentName, version: '1' },
+    '/model-versions/get-download-uri': { name: w.experimentName, version: '1' },
   };
 }
 
@@ -186,6 +196,32 @@ function mlflowBodies(w: World): Record<string, object> {
     },
     '/artifacts/presigned-upload-url': { run_id, path: 'new.txt' },
     '/artifacts/presigned-download-url': { run_id, path: 'model.txt' },
+    '/runs/outputs': { run_id, models: [{ model_id: w.loggedModelId, step: 0 }] },
+    '/registered-models/create': { name: `mlflow-model-${randomBytes(3).toString('hex')}` },
+    // Sent under both roots: renaming to its own name succeeds both times.
+    '/registered-models/rename': { name: 'renamable', new_name: 'renamable' },
+    '/registered-models/update': { name: w.experimentName, description: 'changed' },
+    '/registered-models/get-latest-versions': { name: w.experimentName },
+    '/registered-models/set-tag': { name: w.experimentName, key: 'team', value: 'changed' },
+    '/registered-models/delete-tag': { name: w.experimentName, key: 'team' },
+    '/registered-models/delete': { name: `missing-${randomBytes(3).toString('hex')}` },
+    '/registered-models/alias': { name: w.experimentName, alias: 'champion', version: '1' },
+    '/model-versions/create': { name: w.experimentName, source: 'file:///m4' },
+    '/model-versions/update': { name: w.experimentName, version: '1', description: 'changed' },
+    '/model-versions/transition-stage': {
+      name: w.experimentName,
+      version: '1',
+      stage: 'Staging',
+      archive_existing_versions: false,
+    },
+    '/model-versions/set-tag': { name: w.experimentName, version: '1', key: 'team', value: 'changed' },
+    '/model-versions/delete-tag': { name: w.experimentName, version: '1', key: 'team' },
+    '/model-versions/delete': { name: w.experimentName, version: '99' },
+    '/logged-models': { experiment_id },
+    '/logged-models/search': { experiment_ids: [experiment_id] },
+    '/logged-models/:model_id': { status: 'LOGGED_MODEL_READY' },
+    '/logged-models/:model_id/tags': { tags: [{ key: 'team', value: 'changed' }] },
+    '/logged-models/:model_id/params': { params: [{ key: 'alpha', value: '0.1' }] },
   };
 }
 
@@ -274,6 +310,8 @@ describe('access control on every route', () => {
     await metadata.registry.createModelVersion({ name: exp.name, source: 'file:///m2' });
     await metadata.registry.setAlias(exp.name, 'champion', 1);
     await metadata.registry.setAlias(exp.name, 'champion', 2);
+    await metadata.registry.createRegisteredModel({ name: 'renamable' });
+    const logged = await metadata.loggedModels.createLoggedModel({ experimentId: exp.experimentId, name: 'model' });
     const deletedExp = await metadata.createExperiment({ name: 'gone' });
     await metadata.deleteExperiment(deletedExp.experimentId);
     world = {
@@ -284,6 +322,7 @@ describe('access control on every route', () => {
       deletedRunId: deletedRun.info.runId,
       artifactKey: runArtifactKey(run.info, 'model.txt'),
       victimTokenId: victim.info.tokenId,
+      loggedModelId: logged.modelId,
     };
   });
 

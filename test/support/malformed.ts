@@ -1018,7 +1018,7 @@ const MLFLOW_ROUTES: RouteSpec[] = [
     template: '/runs/outputs',
     writes: true,
     input: 'json',
-    notImplemented: true,
+    // The example names a logged model that does not exist: refused (404) without a write.
     fields: [f('run_id', 'string', { id: 'run' })],
     example: (s) => ({ params: {}, message: { run_id: s.runId, models: [{ model_id: 'm-1', step: 0 }] } }),
   },

@@ -20,3 +20,5 @@ export type * from './ports/data-version-store.js';
 export * from './run-kill.js';
 export * from './registry.js';
 export type * from './ports/registry-store.js';
+export * from './logged-model.js';
+export type * from './ports/logged-model-store.js';

@@ -1,7 +1,7 @@
 import type { ChangeContext } from '@trestle/core';
 import { ACTOR_HEADER, REASON_HEADER } from '@trestle/core/rest';
 import type { FastifyRequest } from 'fastify';
-import { callerToken } from './auth/auth-hook.js';
+import { callerToken } from './auth/caller.js';
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const raw = request.headers[name];

@@ -4,6 +4,7 @@ import type { IdempotencyStore } from './idempotency-store.js';
 import type { TokenStore } from './token-store.js';
 import type { DataVersionStore } from './data-version-store.js';
 import type { RegistryStore } from './registry-store.js';
+import type { LoggedModelStore } from './logged-model-store.js';
 
 /**
  * What the SDK, the CLI and the server need to track experiments: implemented by the SQL
@@ -33,6 +34,8 @@ export interface MetadataStore extends TrackingBackend {
   readonly dataVersions: DataVersionStore;
   /** The model registry: registered models, versions, aliases, their audit trail and events. */
   readonly registry: RegistryStore;
+  /** MLflow 3 logged models and the model inputs/outputs of runs. */
+  readonly loggedModels: LoggedModelStore;
   /** Applies pending migrations; returns the names of those applied. */
   migrate(): Promise<string[]>;
   /** Names of applied and pending migrations. */

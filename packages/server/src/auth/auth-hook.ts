@@ -6,6 +6,7 @@
 import { roleAllows, TrestleError, type ApiToken, type Role, type TokenStore } from '@trestle/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseAuthorization } from './credentials.js';
+import { rememberCaller } from './caller.js';
 import { requiredAccess, type Access } from './route-access.js';
 
 /** The challenge sent with every 401: both schemes clients may answer with. */
@@ -25,17 +26,6 @@ export interface RouteAccess {
 }
 
 const routeTables = new WeakMap<FastifyInstance, RouteAccess[]>();
-const callers = new WeakMap<FastifyRequest, ApiToken>();
-
-/**
- * The token a request was accepted with; `undefined` when access control is off (or the route
- * is public). The registry records its name as the actor of a change.
- *
- * @example callerToken(request)?.name // 'ci'
- */
-export function callerToken(request: FastifyRequest): ApiToken | undefined {
-  return callers.get(request);
-}
 
 /** Request bodies up to this size are drained after a refusal (keeping the connection); larger ones close it. */
 const DRAINED_BODY_BYTES = 64 * 1024;
@@ -106,7 +96,7 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     const token = await tokens.verifyToken(credentials.token);
     if (token === undefined) throw refuse(unauthenticated('the API token is not valid (unknown or revoked)'));
     if (!roleAllows(token.role, access)) throw refuse(denied(token, access, request));
-    callers.set(request, token);
+    rememberCaller(request, token);
   });
 }
 

@@ -42,7 +42,13 @@ export const ACCESS_RULES: readonly AccessRule[] = [
     routes: [
       '/api/v1/runs/search',
       '/api/v1/runs/compare',
-      ...mlflow('/runs/search', '/experiments/search', '/artifacts/presigned-download-url'),
+      ...mlflow(
+        '/runs/search',
+        '/experiments/search',
+        '/artifacts/presigned-download-url',
+        '/registered-models/get-latest-versions',
+        '/logged-models/search',
+      ),
     ],
     methods: ['POST'],
     access: 'reader',

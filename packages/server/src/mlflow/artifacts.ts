@@ -19,11 +19,11 @@ export interface MlflowFileInfo {
 /** The message MLflow clients look for to fall back from multipart to a single PUT. */
 export const MULTIPART_UNSUPPORTED_MESSAGE = 'Multipart upload is not supported for the current artifact repository';
 
-function baseName(path: string): string {
+export function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
-function fileInfo(entry: ArtifactEntry, path: string): MlflowFileInfo {
+export function fileInfo(entry: ArtifactEntry, path: string): MlflowFileInfo {
   return { path, is_dir: entry.isDir, ...(entry.isDir || entry.size === undefined ? {} : { file_size: entry.size }) };
 }
 

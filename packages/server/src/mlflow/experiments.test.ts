@@ -245,7 +245,7 @@ describe('protocol errors', () => {
     for (const [method, url] of [
       ['POST', '/api/2.0/mlflow/experiments/frobnicate'],
       ['GET', '/api/2.0/mlflow/experiments/create'],
-      ['GET', '/ajax-api/2.0/mlflow/registered-models/search'],
+      ['GET', '/ajax-api/2.0/mlflow/registered-models/frobnicate'],
       ['POST', '/api/2.0/mlflow-artifacts/nothing-here'],
     ] as const) {
       const res = await t.inject({ method, url });

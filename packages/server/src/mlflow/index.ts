@@ -12,6 +12,8 @@ import { parseJsonBody } from './json-body.js';
 import { metricRoutes } from './metrics.js';
 import { registerMlflowRoutes, type MlflowRoute, type MlflowStores } from './routes.js';
 import { runRoutes } from './runs.js';
+import { registryRoutes } from './registry.js';
+import { loggedModelRoutes } from './logged-models.js';
 
 export type { MlflowErrorBody } from './errors.js';
 export { mlflowErrorHandler } from './errors.js';
@@ -40,6 +42,8 @@ const MLFLOW_TRACKING_ROUTES: readonly MlflowRoute[] = [
   ...runRoutes,
   ...metricRoutes,
   ...artifactRoutes,
+  ...registryRoutes,
+  ...loggedModelRoutes,
 ];
 
 /** Largest JSON body of a tracking RPC other than `runs/log-batch` (dataset schemas can reach 1 MB each). */

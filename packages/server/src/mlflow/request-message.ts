@@ -166,6 +166,14 @@ export class RequestMessage {
     throw invalidParameter(this.#at(name), value, `one of ${names.join(', ')}`);
   }
 
+  /** An optional bool field: `true`/`false`, or `"true"`/`"false"` (any case) in a query string. */
+  bool(name: string): boolean | undefined {
+    const value = this.#raw(name);
+    if (value === undefined || typeof value === 'boolean') return value;
+    if (typeof value === 'string' && /^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
+    throw invalidParameter(this.#at(name), value, 'a boolean');
+  }
+
   /** A repeated string field; absent is `[]`. */
   strings(name: string): string[] {
     const value = this.#rawList(name);

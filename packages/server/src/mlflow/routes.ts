@@ -23,7 +23,7 @@ export interface MlflowRouteContext {
  * };
  */
 export interface MlflowRoute {
-  readonly methods: readonly ('GET' | 'POST')[];
+  readonly methods: readonly ('GET' | 'POST' | 'PATCH' | 'DELETE')[];
   readonly url: string;
   /** Largest JSON body in bytes, when it differs from the dialect's default. */
   readonly bodyLimit?: number;
@@ -51,12 +51,10 @@ export interface MlflowStores {
  * string of a GET that has one, the JSON body otherwise.
  */
 export function requestMessage(request: FastifyRequest): RequestMessage {
-  const hasQuery =
-    request.method === 'GET' &&
-    typeof request.query === 'object' &&
-    request.query !== null &&
-    Object.keys(request.query).length > 0;
-  return hasQuery ? RequestMessage.fromQuery(request.query) : RequestMessage.fromBody(request.body);
+  const hasQuery = typeof request.query === 'object' && request.query !== null && Object.keys(request.query).length > 0;
+  // MLflow's client sends DELETE with a JSON body; other clients put the fields in the query.
+  const fromQuery = request.method === 'GET' || (request.method === 'DELETE' && request.body === undefined);
+  return hasQuery && fromQuery ? RequestMessage.fromQuery(request.query) : RequestMessage.fromBody(request.body);
 }
 
 /**

@@ -354,11 +354,11 @@ describe('logging', () => {
     expect(bad.json.message).toContain('Model json is missing mandatory fields');
   });
 
-  it('answers runs/outputs (MLflow 3 logged models) with 501 NOT_IMPLEMENTED', async () => {
+  it('answers runs/outputs naming a logged model that does not exist with RESOURCE_DOES_NOT_EXIST', async () => {
     const runId = await createRun();
     const res = await t.post('/runs/outputs', { run_id: runId, models: [{ model_id: 'm-1', step: 0 }] });
-    expect(res.status).toBe(501);
-    expect(res.json.error_code).toBe('NOT_IMPLEMENTED');
+    expect(res.status).toBe(404);
+    expect(res.json.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
   });
 
   it('answers logging to a deleted run with MLflow’s INVALID_STATE', async () => {

@@ -1,8 +1,9 @@
-import type { LogBatchInput, MetadataStore, Param, SearchRunsOptions } from '@trestle/core';
+import type { LogBatchInput, MetadataStore, Param, Run, SearchRunsOptions } from '@trestle/core';
 import { DEFAULT_EXPERIMENT_ID, isTrestleError, LIMITS, TrestleError } from '@trestle/core';
-import { LOG_BATCH_MAX_BYTES, missingParameter, MlflowProtocolError } from './errors.js';
+import { LOG_BATCH_MAX_BYTES, missingParameter } from './errors.js';
 import { readMaxResults, type RequestMessage } from './request-message.js';
 import type { MlflowRoute } from './routes.js';
+import { modelMetrics } from './logged-models.js';
 import {
   MLFLOW_RUN_STATUSES,
   readDatasetInput,
@@ -11,6 +12,7 @@ import {
   toMlflowRun,
   toMlflowRunInfo,
   VIEW_TYPES,
+  type MlflowRun,
 } from './translate.js';
 
 /** The tag in which MLflow 2.x records the models a run logged (`runs/log-model`). */
@@ -82,11 +84,24 @@ async function paramChangeError(
   return new TrestleError('INVALID_ARGUMENT', message, { runId, changed }, { cause });
 }
 
-function notImplemented(what: string): MlflowProtocolError {
-  return new MlflowProtocolError(
-    'NOT_IMPLEMENTED',
-    `${what} record MLflow 3 logged models, which Trestle does not track yet; log the model as run artifacts and register it instead.`,
-  );
+/** Attaches metric points sent with a `model_id` to their logged models (after the run kept them). */
+async function attachModelMetrics(
+  metadata: MetadataStore,
+  messages: readonly RequestMessage[],
+  runId: string,
+): Promise<void> {
+  for (const [modelId, points] of modelMetrics(messages, runId)) {
+    await metadata.loggedModels.logLoggedModelMetrics(modelId, points);
+  }
+}
+
+/** A run as MLflow JSON with the logged models it read and produced (MLflow 3's `model_inputs`, `model_outputs`). */
+async function runWithModels(metadata: MetadataStore, run: Run): Promise<MlflowRun> {
+  const json = toMlflowRun(run);
+  const { inputs, outputs } = await metadata.loggedModels.getRunModels(run.info.runId);
+  if (inputs.length > 0) json.inputs.model_inputs = inputs.map((m) => ({ model_id: m.modelId }));
+  if (outputs.length > 0) json.outputs = { model_outputs: outputs.map((m) => ({ model_id: m.modelId, step: m.step })) };
+  return json;
 }
 
 function searchOptions(msg: RequestMessage): SearchRunsOptions {
@@ -133,7 +148,7 @@ export const runRoutes: readonly MlflowRoute[] = [
   {
     methods: ['GET'],
     url: '/runs/get',
-    handle: async (msg, { metadata }) => ({ run: toMlflowRun(await metadata.getRun(msg.runId())) }),
+    handle: async (msg, { metadata }) => ({ run: await runWithModels(metadata, await metadata.getRun(msg.runId())) }),
   },
   {
     methods: ['POST'],
@@ -184,6 +199,7 @@ export const runRoutes: readonly MlflowRoute[] = [
     handle: async (msg, { metadata }) => {
       const runId = msg.runId();
       await metadata.logBatch(runId, { metrics: [readMetric(msg)] });
+      await attachModelMetrics(metadata, [msg], runId);
       return {};
     },
   },
@@ -232,6 +248,7 @@ export const runRoutes: readonly MlflowRoute[] = [
         ...(batch.params.length > 0 ? { params: batch.params } : {}),
         ...(batch.tags.length > 0 ? { tags: batch.tags } : {}),
       });
+      await attachModelMetrics(metadata, msg.messages('metrics'), runId);
       return {};
     },
   },
@@ -241,8 +258,9 @@ export const runRoutes: readonly MlflowRoute[] = [
     handle: async (msg, { metadata }) => {
       const runId = msg.runId();
       const datasets = msg.messages('datasets').map(readDatasetInput);
-      if (msg.messages('models').length > 0) throw notImplemented('Model inputs (`models`)');
+      const models = msg.messages('models').map((m) => ({ modelId: m.requiredString('model_id') }));
       if (datasets.length > 0) await metadata.logInputs(runId, datasets);
+      if (models.length > 0) await metadata.loggedModels.logRunModels(runId, 'input', models);
       return {};
     },
   },
@@ -283,6 +301,14 @@ export const runRoutes: readonly MlflowRoute[] = [
   {
     methods: ['POST'],
     url: '/runs/outputs',
-    handle: () => Promise.reject(notImplemented('Run outputs (`runs/outputs`)')),
+    handle: async (msg, { metadata }) => {
+      const runId = msg.runId();
+      const models = msg.messages('models').map((m) => ({
+        modelId: m.requiredString('model_id'),
+        step: m.int64('step') ?? 0,
+      }));
+      await metadata.loggedModels.logRunModels(runId, 'output', models);
+      return {};
+    },
   },
 ];

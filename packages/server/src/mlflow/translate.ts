@@ -90,7 +90,8 @@ export interface MlflowDatasetInput {
 export interface MlflowRun {
   info: MlflowRunInfo;
   data: { metrics?: MlflowMetric[]; params?: MlflowKeyValue[]; tags?: MlflowKeyValue[] };
-  inputs: { dataset_inputs?: MlflowDatasetInput[] };
+  inputs: { dataset_inputs?: MlflowDatasetInput[]; model_inputs?: { model_id: string }[] };
+  outputs?: { model_outputs?: { model_id: string; step: number }[] };
 }
 
 /** MLflow's `ViewType` names, in proto order (`ACTIVE_ONLY = 1`). */

@@ -239,6 +239,52 @@ export interface RegistryEventsTable {
   details: string | null;
 }
 
+/** `logged_models` (see `0005-logged-models.ts`). */
+export interface LoggedModelsTable {
+  /** `m-` + 32 hex. */
+  model_id: string;
+  experiment_id: number;
+  name: string;
+  creation_time: number;
+  last_updated_time: number;
+  /** PENDING | READY | FAILED. */
+  status: string;
+  status_message: string | null;
+  model_type: string | null;
+  source_run_id: string | null;
+  creator: string;
+  lifecycle_stage: string;
+}
+
+/** `logged_model_tags` and `logged_model_params`: primary key (model_id, key). */
+export interface LoggedModelKeyValueTable {
+  model_id: string;
+  key: string;
+  value: string;
+}
+
+/** `logged_model_metrics`: points attached to a logged model; NaN as `is_nan = 1`, `value = 0`. */
+export interface LoggedModelMetricsTable {
+  model_id: string;
+  key: string;
+  step: number;
+  timestamp: number;
+  value: number;
+  is_nan: number;
+  /** '' when unknown. */
+  run_id: string;
+  dataset_name: string;
+  dataset_digest: string;
+}
+
+/** `run_model_io`: models a run read (`input`) or produced (`output`). */
+export interface RunModelIoTable {
+  run_id: string;
+  model_id: string;
+  direction: string;
+  step: number;
+}
+
 /** The Kysely database type of the metadata store. */
 export interface MetadataDatabase {
   experiments: ExperimentsTable;
@@ -261,4 +307,9 @@ export interface MetadataDatabase {
   model_version_tags: ModelVersionTagsTable;
   model_aliases: ModelAliasesTable;
   registry_events: RegistryEventsTable;
+  logged_models: LoggedModelsTable;
+  logged_model_tags: LoggedModelKeyValueTable;
+  logged_model_params: LoggedModelKeyValueTable;
+  logged_model_metrics: LoggedModelMetricsTable;
+  run_model_io: RunModelIoTable;
 }

@@ -50,6 +50,7 @@ import type {
   TokenStore,
   DataVersionStore,
   RegistryStore,
+  LoggedModelStore,
   UpdateRunInput,
   ViewType,
 } from '@trestle/core';
@@ -69,6 +70,7 @@ import { SqlIdempotencyStore } from './sql-idempotency-store.js';
 import { SqlTokenStore } from './sql-token-store.js';
 import { SqlDataVersionStore } from './sql-data-version-store.js';
 import { SqlRegistryStore } from './sql-registry-store.js';
+import { SqlLoggedModelStore } from './sql-logged-model-store.js';
 
 /** What {@link SqlMetadataStore} is built from; see `openMetadataStore` for the usual way in. */
 export interface SqlMetadataStoreOptions {
@@ -145,6 +147,7 @@ export class SqlMetadataStore implements MetadataStore {
   readonly idempotency: IdempotencyStore;
   readonly dataVersions: DataVersionStore;
   readonly registry: RegistryStore;
+  readonly loggedModels: LoggedModelStore;
   readonly #db: Db;
   readonly #dialect: SqlDialect;
   readonly #artifactRoot: string;
@@ -166,6 +169,12 @@ export class SqlMetadataStore implements MetadataStore {
     this.idempotency = new SqlIdempotencyStore({ db: () => this.#open(), now: this.#now });
     this.dataVersions = new SqlDataVersionStore({ db: () => this.#open(), now: this.#now });
     this.registry = new SqlRegistryStore({
+      db: () => this.#open(),
+      write: (fn) => this.#write(fn),
+      dialect: options.dialect,
+      now: this.#now,
+    });
+    this.loggedModels = new SqlLoggedModelStore({
       db: () => this.#open(),
       write: (fn) => this.#write(fn),
       dialect: options.dialect,

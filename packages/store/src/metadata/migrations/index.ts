@@ -12,6 +12,7 @@ import { initialMigration } from './0001-initial.js';
 import { apiTokensMigration } from './0002-api-tokens.js';
 import { idempotencyKeysMigration } from './0003-idempotency-keys.js';
 import { registryMigration } from './0004-registry.js';
+import { loggedModelsMigration } from './0005-logged-models.js';
 import { dataVersionsMigration } from './0006-data-versions.js';
 
 export type { MigrationContext } from './context.js';
@@ -26,6 +27,7 @@ const MIGRATIONS: readonly (readonly [name: string, build: (ctx: MigrationContex
   ['0002-api-tokens', apiTokensMigration],
   ['0003-idempotency-keys', idempotencyKeysMigration],
   ['0004-registry', registryMigration],
+  ['0005-logged-models', loggedModelsMigration],
   ['0006-data-versions', dataVersionsMigration],
 ];
 
