@@ -23,6 +23,16 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/artifacts.js')).artifacts,
   },
   {
+    name: 'train',
+    summary: 'Train a model (gbdt, logistic, linear) on a CSV or Parquet file and log it',
+    load: async () => (await import('./commands/train.js')).train,
+  },
+  {
+    name: 'predict',
+    summary: 'Score a CSV or Parquet file with a model, in chunks',
+    load: async () => (await import('./commands/predict.js')).predict,
+  },
+  {
     name: 'server',
     summary: 'Run the tracking server (REST API, MLflow REST API, docs)',
     load: async () => (await import('./commands/server.js')).server,

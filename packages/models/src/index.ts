@@ -28,15 +28,12 @@ export { mlmodelText, readMlmodel, MLMODEL_FILE, type MlflowModelInfo } from './
 export { openOnnxModel, type OnnxModel, type OnnxOutputOptions } from './onnx-flavor.js';
 export {
   readBuiltinModel,
-  registerBuiltinKind,
-  builtinKinds,
-  BUILTIN_FORMAT,
-  BUILTIN_FORMAT_VERSION,
-  type BuiltinKind,
+  registerBuiltinReader,
+  builtinFormats,
+  type BuiltinReader,
   type BuiltinModel,
 } from './builtin/builtin-model.js';
-export { logisticRegressionJson } from './builtin/logistic.js';
-export { fitLinearEncoding, encodeLinear, OTHER_LEVEL, type FeatureEncoding } from './builtin/linear-encoding.js';
+export { fromLearnModel, learnBatch, categoricalColumn } from './builtin/learn-model.js';
 export { trainModel, type TrainModelOptions, type TrainedModel } from './train/train-model.js';
 export {
   getTrainer,

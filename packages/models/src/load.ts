@@ -28,8 +28,8 @@ import { parseModelUri } from './uri.js';
  * `source` is where the version's package lives, e.g. `runs:/<run id>/model`.
  */
 export interface ModelRegistryClient {
-  getModelVersion(name: string, version: string): Promise<{ readonly source: string }>;
-  getModelVersionByAlias(name: string, alias: string): Promise<{ readonly source: string; readonly version: string }>;
+  getModelVersion(name: string, version: number): Promise<{ readonly source: string; readonly version: number }>;
+  getModelVersionByAlias(name: string, alias: string): Promise<{ readonly source: string; readonly version: number }>;
 }
 
 /** Where `runs:/` and `models:/` URIs are looked up: a connected `Trestle` client fits. */
@@ -112,7 +112,7 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
       }
       const resolved =
         parsed.kind === 'version'
-          ? { ...(await registry.getModelVersion(parsed.name, parsed.version)), version: parsed.version }
+          ? await registry.getModelVersion(parsed.name, Number(parsed.version))
           : await registry.getModelVersionByAlias(parsed.name, parsed.alias);
       version = {
         name: parsed.name,

@@ -55,7 +55,7 @@ export const ModelManifestSchema = Type.Object(
       {
         builtin: Type.Optional(
           Type.Object(
-            { path: Type.String({ minLength: 1 }), kind: Type.String({ minLength: 1 }) },
+            { path: Type.String({ minLength: 1 }), format: Type.String({ minLength: 1 }) },
             { additionalProperties: false },
           ),
         ),
@@ -132,7 +132,7 @@ export const ModelManifestSchema = Type.Object(
  * @example
  * const manifest: ModelManifest = {
  *   format: 'trestle.model', formatVersion: 1, flavor: 'builtin',
- *   flavors: { builtin: { path: 'model.json', kind: 'logistic-regression' } },
+ *   flavors: { builtin: { path: 'model.json', format: 'trestle.linear' } },
  *   task: 'binary-classification', classes: ['0', '1'],
  *   signature: { inputs: [{ name: 'distance', type: 'double' }], outputs: [{ name: 'label', type: 'string' }, { name: 'probability', type: 'double' }] },
  *   datasets: [], metrics: { test_auc: 0.62 }, createdAt: new Date().toISOString(),

@@ -158,14 +158,12 @@ function tensorMeta(m: InferenceSession.ValueMetadata, where: string, what: stri
 
 function toTensor(T: Ort['Tensor'], m: TensorMeta, column: Column, dims: number[], n: number): Tensor {
   if (m.type === 'string') {
-    if (column.type !== 'string') {
-      throw new TrestleError(
-        'INVALID_ARGUMENT',
-        `the ONNX input '${m.name}' takes strings but the column holds numbers`,
-        { column: m.name },
-      );
-    }
     const data = new Array<string>(n);
+    if (column.type !== 'string') {
+      // Numbers used as categories (an hour): their text, as they were keyed at training.
+      for (let i = 0; i < n; i++) data[i] = Number.isNaN(column.values[i]!) ? '' : String(column.values[i]);
+      return new T('string', data, dims);
+    }
     for (let i = 0; i < n; i++) {
       const c = column.codes[i]!;
       data[i] = c < 0 ? '' : column.dictionary[c]!;

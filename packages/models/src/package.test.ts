@@ -24,7 +24,7 @@ async function rejection(p: Promise<unknown>, code = 'INVALID_ARGUMENT'): Promis
   return err.message;
 }
 
-describe('a logistic regression package (builtin flavor)', () => {
+describe('a logistic regression package', () => {
   let trained: TrainedModel;
   let packageDir: string;
   const csv = join(dir, 'train.csv');
@@ -53,6 +53,7 @@ describe('a logistic regression package (builtin flavor)', () => {
       target: 'delayed',
       features: 'distance,hour,origin',
       l2: 1e-4,
+      categorical: 'hour',
     });
   });
 
@@ -62,7 +63,10 @@ describe('a logistic regression package (builtin flavor)', () => {
       format: 'trestle.model',
       formatVersion: 1,
       flavor: 'builtin',
-      flavors: { builtin: { path: 'model.json', kind: 'logistic-regression' } },
+      flavors: {
+        builtin: { path: 'model.json', format: 'trestle.linear' },
+        onnx: { path: 'model.onnx', scores: 'probabilities' },
+      },
       task: 'binary-classification',
       classes: ['0', '1'],
       signature: {
@@ -88,8 +92,16 @@ describe('a logistic regression package (builtin flavor)', () => {
     ]);
     expect(manifest.profile!.features[2]!.nulls).toBeGreaterThan(0);
     expect(manifest.profile!.prediction!.outputs.map((o) => o.name)).toEqual(['label', 'probability']);
-    // No ONNX graph from this trainer yet: no MLmodel either.
-    expect(existsSync(join(packageDir, 'MLmodel'))).toBe(false);
+    // With the ONNX graph comes an MLflow MLmodel whose signature is the manifest's.
+    const mlmodel = parse(readFileSync(join(packageDir, 'MLmodel'), 'utf8')) as Record<string, Record<string, unknown>>;
+    expect(mlmodel['flavors']!['onnx']).toMatchObject({ data: 'model.onnx' });
+    expect(JSON.parse(mlmodel['signature']!['inputs'] as string)).toEqual([
+      { type: 'long', name: 'distance', required: true },
+      { type: 'long', name: 'hour', required: true },
+      { type: 'string', name: 'origin', required: true },
+    ]);
+    expect(mlmodel['run_id']).toBe('0123456789abcdef0123456789abcdef');
+    expect(existsSync(join(packageDir, 'requirements.txt'))).toBe(true);
   });
 
   it('loads from its folder and predicts rows and columns exactly as the trained model does', async () => {
@@ -98,7 +110,8 @@ describe('a logistic regression package (builtin flavor)', () => {
     expect(model.signature.inputs.map((s) => s.name)).toEqual(['distance', 'hour', 'origin']);
     const table = await readTable(csv);
     const head = sliceTable(table, 0, 50);
-    const direct = readBuiltinModel(JSON.parse(readFileSync(join(packageDir, 'model.json'), 'utf8'))).scores(head);
+    const both = readBuiltinModel(JSON.parse(readFileSync(join(packageDir, 'model.json'), 'utf8'))).scores(head);
+    const direct = Float64Array.from({ length: 50 }, (_, i) => both[2 * i + 1]!);
     const byColumns = await model.predict(head.columns);
     expect(byColumns.rows).toBe(50);
     expect(byColumns.outputs['probability']).toEqual(direct);
@@ -145,7 +158,10 @@ describe('a logistic regression package (builtin flavor)', () => {
     expect(await rejection(loadModel(broken))).toBe(
       `${manifestPath} is inconsistent: a binary classifier needs 2 classes, it lists 1`,
     );
-    writeFileSync(manifestPath, JSON.stringify({ ...good, flavor: 'onnx' }));
+    writeFileSync(
+      manifestPath,
+      JSON.stringify({ ...good, flavor: 'onnx', flavors: { builtin: good.flavors.builtin } }),
+    );
     expect(await rejection(loadModel(broken))).toBe(
       `${manifestPath} is inconsistent: its flavor is 'onnx' but it lists no 'onnx' files`,
     );
@@ -156,8 +172,15 @@ describe('a logistic regression package (builtin flavor)', () => {
     writeFileSync(manifestPath, JSON.stringify(good));
     rmSync(join(broken, 'model.json'));
     expect(await rejection(loadModel(broken))).toBe(`${broken} is incomplete: model.json is missing`);
-    expect(await rejection(loadModel(packageDir, { flavor: 'onnx' }))).toContain(
-      'has no onnx flavor (it has: builtin)',
+    writeFileSync(join(broken, 'model.json'), readFileSync(join(packageDir, 'model.json')));
+    writeFileSync(manifestPath, JSON.stringify({ ...good, flavors: { builtin: good.flavors.builtin } }));
+    expect(await rejection(loadModel(broken, { flavor: 'onnx' }))).toContain('has no onnx flavor (it has: builtin)');
+    writeFileSync(join(broken, 'model.json'), '{"format": "trestle.forest"}');
+    writeFileSync(manifestPath, JSON.stringify(good));
+    expect(await rejection(loadModel(broken))).toContain('has format "trestle.forest", which this build cannot load');
+    writeFileSync(join(broken, 'model.onnx'), 'not a graph');
+    expect(await rejection(loadModel(broken, { flavor: 'onnx' }))).toContain(
+      'model.onnx does not load as an ONNX model',
     );
   });
 
@@ -179,7 +202,7 @@ describe('a logistic regression package (builtin flavor)', () => {
     writeFileSync(constant, 'x,y\n1,yes\n2,yes\n3,yes\n');
     expect(
       err(() => trainModel(table, undefined, { trainer: 'logistic', target: 'delayed', params: { depth: '3' } })),
-    ).toBe('--param depth: the logistic trainer has no such setting (it takes: l2, max_iterations, top_k)');
+    ).toBe('--param depth: the logistic trainer has no such setting (it takes: l2, max_iterations, max_categories)');
     const c = await readTable(constant);
     expect(err(() => trainModel(c, undefined, { trainer: 'logistic', target: 'y' }))).toBe(
       `target column 'y' is constant in the training data (every row is "yes"); a model needs at least two different values to learn from`,

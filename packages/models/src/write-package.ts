@@ -16,7 +16,7 @@ export interface PackageContents {
   readonly task: ModelManifest['task'];
   readonly classes?: readonly string[];
   readonly signature: Signature;
-  /** `model.json` of the builtin flavor (`{ format: 'trestle.builtin-model', kind, … }`). */
+  /** `model.json` of the builtin flavor (a learn model's `toJSON()`: `{ format: 'trestle.gbdt', … }`). */
   readonly builtin?: Readonly<Record<string, unknown>>;
   /** The ONNX graph; with it the package also gets an MLflow `MLmodel`. */
   readonly onnx?: Uint8Array;
@@ -34,9 +34,9 @@ export interface PackageContents {
 
 /** The manifest that {@link writeModelPackage} writes for `contents`. */
 export function buildManifest(contents: PackageContents, createdAt = new Date()): ModelManifest {
-  const kind = contents.builtin?.['kind'];
-  if (contents.builtin !== undefined && typeof kind !== 'string') {
-    throw new TrestleError('INVALID_ARGUMENT', "the builtin model has no 'kind'");
+  const format = contents.builtin?.['format'];
+  if (contents.builtin !== undefined && typeof format !== 'string') {
+    throw new TrestleError('INVALID_ARGUMENT', "the builtin model has no 'format'");
   }
   const flavor = contents.flavor ?? (contents.builtin !== undefined ? 'builtin' : 'onnx');
   const manifest: ModelManifest = {
@@ -44,7 +44,7 @@ export function buildManifest(contents: PackageContents, createdAt = new Date())
     formatVersion: MANIFEST_FORMAT_VERSION,
     flavor,
     flavors: {
-      ...(contents.builtin === undefined ? {} : { builtin: { path: BUILTIN_FILE, kind: kind as string } }),
+      ...(contents.builtin === undefined ? {} : { builtin: { path: BUILTIN_FILE, format: format as string } }),
       ...(contents.onnx === undefined
         ? {}
         : { onnx: { path: ONNX_FILE, ...(contents.onnxScores === undefined ? {} : { scores: contents.onnxScores }) } }),

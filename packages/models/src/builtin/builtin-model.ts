@@ -1,67 +1,62 @@
 /**
- * The `builtin` flavor: models predicted in pure TypeScript from a JSON file
- * (`model.json`: `{ format: 'trestle.builtin-model', formatVersion: 1, kind, … }`).
- * Each kind of model registers a reader here; the loader picks it by `kind`.
+ * The `builtin` flavor: models predicted in pure TypeScript from their JSON (`model.json`),
+ * today the models of `@trestle/learn` (`format: 'trestle.gbdt' | 'trestle.linear'`).
+ * Other readers can be registered by `format`.
  */
 import { TrestleError } from '@trestle/core';
+import { GBDT_FORMAT, LINEAR_FORMAT } from '@trestle/learn';
 import type { ModelInput } from '../signature.js';
-import { logisticRegressionKind } from './logistic.js';
-
-export const BUILTIN_FORMAT = 'trestle.builtin-model';
-export const BUILTIN_FORMAT_VERSION = 1;
+import { readLearnModel } from './learn-model.js';
 
 /** A model ready to score validated input. */
 export interface BuiltinModel {
   /**
-   * Scores of every row: one value per row (binary: probability of the positive class;
-   * regression: the value) or `rows × classes` probabilities, row-major.
+   * Scores of every row: one value per row (regression), or `rows × classes`
+   * probabilities, row-major (a binary model may also give one value per row: P(classes[1])).
    */
   scores(input: ModelInput): Float64Array;
 }
 
-/** Reads one kind of builtin model from its `model.json`. */
-export interface BuiltinKind {
-  readonly kind: string;
-  read(json: Readonly<Record<string, unknown>>): BuiltinModel;
+/** Reads one `format` of builtin model JSON. */
+export interface BuiltinReader {
+  readonly format: string;
+  read(json: unknown): BuiltinModel;
 }
 
-const KINDS = new Map<string, BuiltinKind>([[logisticRegressionKind.kind, logisticRegressionKind]]);
+const READERS = new Map<string, BuiltinReader>([
+  [GBDT_FORMAT, { format: GBDT_FORMAT, read: readLearnModel }],
+  [LINEAR_FORMAT, { format: LINEAR_FORMAT, read: readLearnModel }],
+]);
 
-/** Adds a kind of builtin model (trainers register theirs). */
-export function registerBuiltinKind(kind: BuiltinKind): void {
-  KINDS.set(kind.kind, kind);
+/** Adds a reader for another format of builtin model. */
+export function registerBuiltinReader(reader: BuiltinReader): void {
+  READERS.set(reader.format, reader);
 }
 
-/** The kinds this build can load. */
-export function builtinKinds(): string[] {
-  return [...KINDS.keys()];
+/** The formats this build can load. */
+export function builtinFormats(): string[] {
+  return [...READERS.keys()];
 }
 
 /**
- * Reads a builtin model from the parsed `model.json`.
+ * Reads a builtin model from its parsed `model.json`.
  *
- * @throws TrestleError `INVALID_ARGUMENT` for another format, version or an unknown kind.
+ * @throws TrestleError `INVALID_ARGUMENT` for an unknown format or a malformed model.
  */
 export function readBuiltinModel(json: unknown, where = 'model.json'): BuiltinModel {
-  const o = (typeof json === 'object' && json !== null && !Array.isArray(json) ? json : {}) as Record<string, unknown>;
-  if (o['format'] !== BUILTIN_FORMAT) {
+  const format = typeof json === 'object' && json !== null ? (json as { format?: unknown }).format : undefined;
+  const reader = typeof format === 'string' ? READERS.get(format) : undefined;
+  if (reader === undefined) {
     throw new TrestleError(
       'INVALID_ARGUMENT',
-      `${where} is not a builtin model (format ${JSON.stringify(o['format'])}, expected '${BUILTIN_FORMAT}')`,
+      `${where} has format ${JSON.stringify(format)}, which this build cannot load (it reads: ${builtinFormats().join(', ')}); use the onnx flavor or upgrade trestle`,
     );
   }
-  if (o['formatVersion'] !== BUILTIN_FORMAT_VERSION) {
-    throw new TrestleError(
-      'INVALID_ARGUMENT',
-      `${where} has format version ${JSON.stringify(o['formatVersion'])}; this build reads version ${BUILTIN_FORMAT_VERSION}`,
-    );
+  try {
+    return reader.read(json);
+  } catch (err) {
+    if (err instanceof TrestleError)
+      throw new TrestleError(err.code, `${where}: ${err.message}`, err.details, { cause: err });
+    throw err;
   }
-  const kind = KINDS.get(String(o['kind']));
-  if (kind === undefined) {
-    throw new TrestleError(
-      'INVALID_ARGUMENT',
-      `${where} is a '${String(o['kind'])}' model, which this build cannot load (it knows: ${builtinKinds().join(', ')}); use the onnx flavor or upgrade trestle`,
-    );
-  }
-  return kind.read(o);
 }

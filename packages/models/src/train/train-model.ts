@@ -52,6 +52,14 @@ export interface TrainedModel {
   readonly contents: PackageContents;
 }
 
+/** Scores as `evaluate` takes them: binary → P(classes[1]) per row; others unchanged. */
+function canonicalScores(task: Exclude<Task, 'other'>, scores: Float64Array, rows: number): Float64Array {
+  if (task !== 'binary-classification' || scores.length === rows) return scores;
+  const out = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) out[i] = scores[2 * i + 1]!;
+  return out;
+}
+
 /** A seeded shuffle split (mulberry32): the same seed gives the same split on any machine. */
 function split(rows: Int32Array, share: number, seed: number): { train: Int32Array; test: Int32Array } {
   let s = seed >>> 0;
@@ -179,15 +187,22 @@ export function trainModel(train: Table, valid: Table | undefined, options: Trai
       `only ${trainRows.length} training rows have a target value; too few to train on`,
     );
 
-  const trainSet = takeRows(featureTable(train, features), trainRows);
-  const evalSet = takeRows(featureTable(evalTable, features), evalRows);
   const targetColumn = train.columns[options.target]!;
   const evalTargetColumn = evalTable.columns[options.target]!;
   const regression = target.task === 'regression';
+  if (!regression) {
+    // Evaluation rows of a class never seen in training cannot be scored against it: left out.
+    const codes = classIndices(evalTargetColumn, evalRows, target.classes);
+    const keep: number[] = [];
+    for (let i = 0; i < codes.length; i++) if (codes[i]! >= 0) keep.push(evalRows[i]!);
+    evalRows = Int32Array.from(keep);
+  }
+  const trainSet = takeRows(featureTable(train, features), trainRows);
+  const evalSet = takeRows(featureTable(evalTable, features), evalRows);
   const trainTruth = regression
     ? targetValues(targetColumn, trainRows)
     : classIndices(targetColumn, trainRows, target.classes);
-  const evalTruthAll = regression
+  const evalTruth = regression
     ? targetValues(evalTargetColumn, evalRows)
     : classIndices(evalTargetColumn, evalRows, target.classes);
 
@@ -196,32 +211,20 @@ export function trainModel(train: Table, valid: Table | undefined, options: Trai
     task: target.task,
     classes: target.classes,
     ...(regression ? { values: trainTruth as Float64Array } : { labels: trainTruth as Int32Array }),
+    validation: { features: evalSet, truth: evalTruth },
     categorical: options.categorical ?? [],
     params,
     ...(options.onIteration === undefined ? {} : { onIteration: options.onIteration }),
   });
 
   const input = (t: Table): ModelInput => ({ rows: t.rows, columns: t.columns });
-  const trainScores = fitted.model.scores(input(trainSet));
-  const evalScores = fitted.model.scores(input(evalSet));
   const k = target.classes.length;
-  // Validation rows of a class never seen in training cannot be scored against it: left out.
-  let evalTruth = evalTruthAll;
-  let evalScoresKept = evalScores;
-  if (!regression) {
-    const keep: number[] = [];
-    for (let i = 0; i < evalTruthAll.length; i++) if (evalTruthAll[i]! >= 0) keep.push(i);
-    if (keep.length < evalTruthAll.length) {
-      const width = target.task === 'binary-classification' ? 1 : k;
-      evalTruth = Int32Array.from(keep, (i) => evalTruthAll[i]!);
-      evalScoresKept = new Float64Array(keep.length * width);
-      keep.forEach((i, j) => evalScoresKept.set(evalScores.subarray(i * width, (i + 1) * width), j * width));
-    }
-  }
+  const trainScores = canonicalScores(target.task, fitted.model.scores(input(trainSet)), trainSet.rows);
+  const evalScores = canonicalScores(target.task, fitted.model.scores(input(evalSet)), evalSet.rows);
   const evalName = options.evalName ?? 'valid';
   const metrics = {
     ...evaluate(target.task, trainTruth, trainScores, k, 'train'),
-    ...evaluate(target.task, evalTruth, evalScoresKept, k, evalName),
+    ...evaluate(target.task, evalTruth, evalScores, k, evalName),
   };
 
   const predictions = taskOutputs(target.task, target.classes, trainScores, trainSet.rows);
