@@ -4,3 +4,8 @@ export { binOf, binBounds } from './profile/bins.js';
 export * from './profile/build-profile.js';
 export * from './profile/parse.js';
 export * from './window/accumulator.js';
+export * from './drift/index.js';
+export * from './stats/index.js';
+export * from './quality/window-quality.js';
+export * from './performance/performance.js';
+export { rng, normals } from './testing/random.js';
