@@ -22,3 +22,4 @@ export * from './registry.js';
 export type * from './ports/registry-store.js';
 export * from './logged-model.js';
 export type * from './ports/logged-model-store.js';
+export type * from './ports/monitoring-store.js';

@@ -18,6 +18,7 @@ import { artifactRoutes } from './routes/artifacts.js';
 import { experimentRoutes } from './routes/experiments.js';
 import { healthRoutes } from './routes/health.js';
 import { metricRoutes } from './routes/metrics.js';
+import { monitoringRoutes } from './monitoring/routes.js';
 import { runRoutes } from './routes/runs.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { registryRoutes } from './routes/registry.js';
@@ -158,7 +159,15 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
 
   await registerOpenApi(app, API_VERSION);
   await app.register(healthRoutes, { stores });
-  for (const routes of [experimentRoutes, runRoutes, metricRoutes, artifactRoutes, registryRoutes, eventRoutes]) {
+  for (const routes of [
+    experimentRoutes,
+    runRoutes,
+    metricRoutes,
+    artifactRoutes,
+    registryRoutes,
+    eventRoutes,
+    monitoringRoutes,
+  ]) {
     await app.register(routes, { stores, prefix: API_V1_PREFIX });
   }
   if (options.auth?.enabled === true) await app.register(tokenRoutes, { stores, prefix: API_V1_PREFIX });

@@ -5,6 +5,7 @@ import type { TokenStore } from './token-store.js';
 import type { DataVersionStore } from './data-version-store.js';
 import type { RegistryStore } from './registry-store.js';
 import type { LoggedModelStore } from './logged-model-store.js';
+import type { MonitoringStore } from './monitoring-store.js';
 
 /**
  * What the SDK, the CLI and the server need to track experiments: implemented by the SQL
@@ -36,6 +37,8 @@ export interface MetadataStore extends TrackingBackend {
   readonly registry: RegistryStore;
   /** MLflow 3 logged models and the model inputs/outputs of runs. */
   readonly loggedModels: LoggedModelStore;
+  /** Inference logs, window summaries, monitoring results and alert state (`0007-monitoring`). */
+  readonly monitoring: MonitoringStore;
   /** Applies pending migrations; returns the names of those applied. */
   migrate(): Promise<string[]>;
   /** Names of applied and pending migrations. */

@@ -20,6 +20,9 @@ import type { ArtifactEntry as CoreArtifactEntry, ArtifactInfo as CoreArtifactIn
 import type { SearchExperimentsOptions } from '../ports/experiment-store.js';
 import type { CreateRunInput as CoreCreateRunInput, UpdateRunInput as CoreUpdateRunInput } from '../ports/run-store.js';
 import type { ApiToken as CoreApiToken } from '../ports/token-store.js';
+import type { MonitorResult as CoreMonitorResult } from '../ports/monitoring-store.js';
+import type { MonitorResult } from './monitoring.js';
+import type { FeedbackBody, InferenceLogsBody, InferenceWindowBody } from './monitoring.js';
 import type { RunInfo as CoreRunInfo } from '../run.js';
 import type { ArtifactEntry, ArtifactInfo, ArtifactList } from './artifacts.js';
 import type { ErrorBody, Tag, TagValueBody } from './common.js';
@@ -63,6 +66,7 @@ export * from './metrics.js';
 export * from './artifacts.js';
 export * from './tokens.js';
 export * from './health.js';
+export * from './monitoring.js';
 export * from './wire.js';
 export * from './registry.js';
 
@@ -122,6 +126,10 @@ export type WireUpdateRun = Static<typeof UpdateRunInput>;
 export type WireSearchRuns = Static<typeof SearchRunsBody>;
 export type WireSearchExperiments = Static<typeof SearchExperimentsQuery>;
 export type WireLogInputs = Static<typeof LogInputsBody>;
+export type WireInferenceLogs = Static<typeof InferenceLogsBody>;
+export type WireInferenceWindow = Static<typeof InferenceWindowBody>;
+export type WireFeedback = Static<typeof FeedbackBody>;
+export type WireMonitorResult = Static<typeof MonitorResult>;
 
 // ---- compile-time checks that the schemas describe the core types --------------------
 
@@ -144,3 +152,9 @@ agree<Same<Static<typeof ModelVersion>, CoreModelVersion>>();
 agree<Same<Static<typeof RegistryEvent>, CoreRegistryEvent>>();
 agree<Same<Static<typeof ModelLineage>, CoreModelLineage>>();
 agree<Same<Static<typeof DatasetLineage>, CoreDatasetLineage>>();
+agree<
+  Same<
+    Omit<Static<typeof MonitorResult>, 'drift' | 'quality' | 'performance'>,
+    Omit<CoreMonitorResult, 'drift' | 'quality' | 'performance'>
+  >
+>();

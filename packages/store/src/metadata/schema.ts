@@ -283,6 +283,82 @@ export interface RunModelIoTable {
   model_id: string;
   direction: string;
   step: number;
+/** `inference_logs`: predictions logged by serving, labels joined in place (see `0007-monitoring.ts`). */
+export interface InferenceLogsTable {
+  model_name: string;
+  model_version: string;
+  request_id: string;
+  alias: string | null;
+  key: string | null;
+  time: number;
+  inputs: string;
+  outputs: string;
+  latency_ms: number | null;
+  label: string | null;
+  label_time: number | null;
+}
+
+/** `monitor_windows`: one row per window of a model version, with when it changed and was computed. */
+export interface MonitorWindowsTable {
+  model_name: string;
+  model_version: string;
+  start_time: number;
+  end_time: number;
+  alias: string | null;
+  changed_time: number;
+  computed_time: number | null;
+}
+
+/** `monitor_window_parts`: window summaries as shipped (one per replica and window). */
+export interface MonitorWindowPartsTable {
+  part_id: Generated<number>;
+  model_name: string;
+  model_version: string;
+  start_time: number;
+  end_time: number;
+  summary: string;
+  received_time: number;
+}
+
+/** `monitor_references`: the reference profile of a model version. */
+export interface MonitorReferencesTable {
+  model_name: string;
+  model_version: string;
+  profile: string;
+  created_time: number;
+}
+
+/** `monitor_results`: the computed result of a window. */
+export interface MonitorResultsTable {
+  model_name: string;
+  model_version: string;
+  start_time: number;
+  end_time: number;
+  alias: string | null;
+  computed_time: number;
+  rows: number;
+  labelled: number;
+  drift_share: number | null;
+  dataset_drift: number;
+  drift: string | null;
+  quality: string | null;
+  performance: string | null;
+  error: string | null;
+}
+
+/** `monitor_alert_state`: whether an alert rule fires, per rule and model version. */
+export interface MonitorAlertStateTable {
+  key: string;
+  firing: number;
+  since: number;
+  value: number | null;
+}
+
+/** `monitor_leases`: named leases (one server replica runs the window job). */
+export interface MonitorLeasesTable {
+  name: string;
+  holder: string;
+  expires_time: number;
 }
 
 /** The Kysely database type of the metadata store. */
@@ -312,4 +388,11 @@ export interface MetadataDatabase {
   logged_model_params: LoggedModelKeyValueTable;
   logged_model_metrics: LoggedModelMetricsTable;
   run_model_io: RunModelIoTable;
+  inference_logs: InferenceLogsTable;
+  monitor_windows: MonitorWindowsTable;
+  monitor_window_parts: MonitorWindowPartsTable;
+  monitor_references: MonitorReferencesTable;
+  monitor_results: MonitorResultsTable;
+  monitor_alert_state: MonitorAlertStateTable;
+  monitor_leases: MonitorLeasesTable;
 }

@@ -51,6 +51,7 @@ import type {
   DataVersionStore,
   RegistryStore,
   LoggedModelStore,
+  MonitoringStore,
   UpdateRunInput,
   ViewType,
 } from '@trestle/core';
@@ -67,6 +68,7 @@ import type { MigrationContext } from './migrations/index.js';
 import type { MetadataDatabase } from './schema.js';
 import { compileExperimentSearch, compileRunSearch } from './search-compiler.js';
 import { SqlIdempotencyStore } from './sql-idempotency-store.js';
+import { SqlMonitoringStore } from './sql-monitoring-store.js';
 import { SqlTokenStore } from './sql-token-store.js';
 import { SqlDataVersionStore } from './sql-data-version-store.js';
 import { SqlRegistryStore } from './sql-registry-store.js';
@@ -148,6 +150,7 @@ export class SqlMetadataStore implements MetadataStore {
   readonly dataVersions: DataVersionStore;
   readonly registry: RegistryStore;
   readonly loggedModels: LoggedModelStore;
+  readonly monitoring: MonitoringStore;
   readonly #db: Db;
   readonly #dialect: SqlDialect;
   readonly #artifactRoot: string;
@@ -180,6 +183,7 @@ export class SqlMetadataStore implements MetadataStore {
       dialect: options.dialect,
       now: this.#now,
     });
+    this.monitoring = new SqlMonitoringStore({ db: () => this.#open(), now: this.#now });
     this.capabilities = options.dialect.capabilities;
     const db = options.db;
     this.#begin = options.dialect.beginWrite.compile(db);

@@ -14,6 +14,7 @@ import { idempotencyKeysMigration } from './0003-idempotency-keys.js';
 import { registryMigration } from './0004-registry.js';
 import { loggedModelsMigration } from './0005-logged-models.js';
 import { dataVersionsMigration } from './0006-data-versions.js';
+import { monitoringMigration } from './0007-monitoring.js';
 
 export type { MigrationContext } from './context.js';
 
@@ -29,6 +30,7 @@ const MIGRATIONS: readonly (readonly [name: string, build: (ctx: MigrationContex
   ['0004-registry', registryMigration],
   ['0005-logged-models', loggedModelsMigration],
   ['0006-data-versions', dataVersionsMigration],
+  ['0007-monitoring', monitoringMigration],
 ];
 
 /** Names of all metadata migrations, oldest first. */

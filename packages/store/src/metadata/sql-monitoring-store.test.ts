@@ -1,0 +1,150 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MetadataStore, MonitorResult } from '@trestle/core';
+import { openMetadataStore } from './open.js';
+import { createTestDatabase, postgresUnavailable, testPostgresUri } from './postgres-test-database.js';
+
+type Fixture = { store: MetadataStore; close(): Promise<void> };
+
+function monitoringSuite(name: string, open: () => Promise<Fixture>): void {
+  describe(`monitoring store: ${name}`, () => {
+    let store: MetadataStore;
+    let fixture: Fixture | undefined;
+    beforeAll(async () => {
+      fixture = await open();
+      store = fixture.store;
+    });
+    afterAll(async () => {
+      await fixture?.close();
+    });
+    const model = { name: 'flights', version: '1', alias: 'champion' };
+
+    it('logs predictions once per request id, joins labels by request id or key, and finds labelled ones per window', async () => {
+      const m = store.monitoring;
+      const records = [0, 1, 2, 3].map((i) => ({
+        requestId: `r${i}`,
+        key: `k${i}`,
+        time: 1000 + i * 100,
+        inputs: { x: i },
+        outputs: { label: i % 2 === 0 ? '1' : '0', probability: i / 4 },
+        latencyMs: 1.5,
+      }));
+      expect(await m.logInferences(model, records)).toEqual({ accepted: 4, duplicates: 0 });
+      expect(await m.logInferences(model, records.slice(0, 2))).toEqual({ accepted: 0, duplicates: 2 });
+      const found = await m.findInferences({ requestIds: ['r0', 'nope'], keys: ['k3'] });
+      expect(found.map((f) => f.requestId).sort()).toEqual(['r0', 'r3']);
+      expect(found[0]).toMatchObject({ model: 'flights', version: '1' });
+      expect(
+        await m.applyLabels([
+          { requestId: 'r0', label: '"1"', time: 5000 },
+          { requestId: 'r3', label: '"1"', time: 5000 },
+        ]),
+      ).toBe(2);
+      const labelled = await m.labelledInferences({ name: 'flights', version: '1', start: 1000, end: 1300 });
+      expect(labelled.map((l) => [l.requestId, l.label])).toEqual([['r0', '1']]);
+      expect(labelled[0]!.outputs).toEqual({ label: '1', probability: 0 });
+    });
+
+    it('keeps window parts, lists pending windows until computed, and again when a late label arrives', async () => {
+      const m = store.monitoring;
+      await m.recordWindow(model, 1000, 2000, '{"part":1}');
+      await m.recordWindow(model, 1000, 2000, '{"part":2}');
+      await m.recordWindow(model, 2000, 3000, '{"part":3}');
+      await expect(m.recordWindow(model, 3000, 3000, '{}')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(await m.windowSummaries({ name: 'flights', version: '1', start: 1000, end: 2000 })).toEqual([
+        '{"part":1}',
+        '{"part":2}',
+      ]);
+      expect((await m.pendingWindows(2500)).map((w) => [w.start, w.end, w.alias])).toEqual([[1000, 2000, 'champion']]);
+      expect((await m.pendingWindows(3000)).length).toBe(2);
+      expect(await m.pendingWindows(3000, { name: 'other' })).toEqual([]);
+
+      const result: MonitorResult = {
+        name: 'flights',
+        version: '1',
+        alias: 'champion',
+        start: 1000,
+        end: 2000,
+        computedTime: Date.now() + 1,
+        rows: 4,
+        labelled: 1,
+        driftShare: 0.5,
+        datasetDrift: true,
+        drift: { features: [] },
+        quality: { passed: true },
+        performance: null,
+      };
+      await m.putResult(result);
+      expect((await m.pendingWindows(3000)).map((w) => w.start)).toEqual([2000]);
+      await m.putResult({ ...result, labelled: 2 });
+      const results = await m.listResults({ name: 'flights' });
+      expect(results).toHaveLength(1);
+      expect(results[0]).toMatchObject({
+        labelled: 2,
+        datasetDrift: true,
+        driftShare: 0.5,
+        drift: { features: [] },
+        performance: null,
+      });
+      expect(await m.listResults({ name: 'flights', alias: 'challenger' })).toEqual([]);
+
+      // A late label for a prediction inside the computed window makes it pending again.
+      await new Promise((r) => setTimeout(r, 5));
+      await m.applyLabels([{ requestId: 'r1', label: '"0"', time: Date.now() }]);
+      const pending = await m.pendingWindows(3000);
+      expect(pending.map((w) => w.start).sort()).toEqual([1000, 2000]);
+      expect(await m.listMonitoredModels()).toEqual([{ name: 'flights', version: '1', alias: 'champion' }]);
+    });
+
+    it('stores reference profiles and alert state, and gives a lease to one holder until it expires', async () => {
+      const m = store.monitoring;
+      expect(await m.getReference('flights', '1')).toBeUndefined();
+      await m.setReference('flights', '1', '{"a":1}');
+      await m.setReference('flights', '1', '{"a":2}');
+      expect(await m.getReference('flights', '1')).toBe('{"a":2}');
+      await m.setAlertState({ key: 'k', firing: true, since: 5, value: 0.7 });
+      expect(await m.getAlertState('k')).toEqual({ key: 'k', firing: true, since: 5, value: 0.7 });
+      await m.setAlertState({ key: 'k', firing: false, since: 9, value: null });
+      expect(await m.getAlertState('k')).toEqual({ key: 'k', firing: false, since: 9, value: null });
+      expect(await m.acquireLease('job', 'a', 200)).toBe(true);
+      expect(await m.acquireLease('job', 'b', 200)).toBe(false);
+      expect(await m.acquireLease('job', 'a', 200)).toBe(true);
+      await new Promise((r) => setTimeout(r, 250));
+      expect(await m.acquireLease('job', 'b', 200)).toBe(true);
+      expect(await m.acquireLease('job', 'a', 200)).toBe(false);
+    });
+  });
+}
+
+monitoringSuite('sqlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trestle-mon-'));
+  const store = await openMetadataStore(join(dir, 't.db'), { artifactRoot: join(dir, 'a') });
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+const baseUri = testPostgresUri();
+const unavailable = await postgresUnavailable(baseUri);
+if (unavailable === undefined || process.env['CI'] === 'true') {
+  monitoringSuite('postgres', async () => {
+    if (unavailable !== undefined) throw new Error(`CI=true but ${unavailable}`);
+    const database = await createTestDatabase(baseUri);
+    const store = await openMetadataStore(database.uri, { artifactRoot: '/srv/a' });
+    return {
+      store,
+      close: async () => {
+        await store.close();
+        await database.drop();
+      },
+    };
+  });
+} else {
+  console.warn(`skipping the PostgreSQL monitoring-store tests: ${unavailable}`);
+}
