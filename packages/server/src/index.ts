@@ -16,3 +16,17 @@ export { mlflowPlugin, MLFLOW_API_ROOTS, type MlflowPluginOptions } from './mlfl
 export { routeAccessOf, WWW_AUTHENTICATE, BOOTSTRAP_TOKEN_NAME, type RouteAccess } from './auth/auth-hook.js';
 export { requiredAccess, ACCESS_RULES, type Access, type AccessRule } from './auth/route-access.js';
 export { parseAuthorization, type Credentials } from './auth/credentials.js';
+export { MonitorService, type MonitorServiceOptions, type FeedbackOutcome } from './monitoring/monitor-service.js';
+export { WindowJob, WINDOW_JOB_LEASE, type WindowJobOptions } from './monitoring/window-job.js';
+export {
+  AlertEngine,
+  parseAlertConfig,
+  signBody,
+  checkRule,
+  SIGNATURE_HEADER,
+  type AlertConfig,
+  type AlertRule,
+  type AlertSink,
+  type AlertEvent,
+} from './monitoring/alerts.js';
+export { monitoringMetrics } from './monitoring/prometheus.js';

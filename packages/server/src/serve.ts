@@ -4,6 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer, type BuildServerOptions } from './app.js';
 import { bootstrapAdminToken } from './auth/auth-hook.js';
 import type { ServerStores } from './route-types.js';
+import { AlertEngine, type AlertConfig } from './monitoring/alerts.js';
+import { MonitorService } from './monitoring/monitor-service.js';
+import { WindowJob } from './monitoring/window-job.js';
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
@@ -30,6 +33,11 @@ export interface StartServerOptions {
    * {@link RunningServer.bootstrapToken}.
    */
   auth?: boolean;
+  /**
+   * The monitoring window job (on by default; `false` turns it off): computes each window when
+   * it closes (one replica at a time, by a lease in the metadata store) and sends alerts.
+   */
+  monitoring?: false | { intervalMs?: number; graceMs?: number; alerts?: AlertConfig };
 }
 
 /** A listening server. */
@@ -91,6 +99,22 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     throw err;
   }
 
+  let job: WindowJob | undefined;
+  if (options.monitoring !== false) {
+    const m = options.monitoring ?? {};
+    const service = new MonitorService({ store: stores.metadata.monitoring });
+    job = new WindowJob({
+      service,
+      log: app.log,
+      ...(m.intervalMs === undefined ? {} : { intervalMs: m.intervalMs }),
+      ...(m.graceMs === undefined ? {} : { graceMs: m.graceMs }),
+      ...(m.alerts === undefined
+        ? {}
+        : { alerts: new AlertEngine({ config: m.alerts, store: stores.metadata.monitoring, log: app.log }) }),
+    });
+    job.start();
+  }
+
   let markClosed!: () => void;
   const closed = new Promise<void>((resolve) => {
     markClosed = resolve;
@@ -99,6 +123,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const close = (): Promise<void> => {
     closing ??= (async () => {
       try {
+        await job?.stop();
         await app.close();
       } finally {
         await releaseStores().finally(() => {
