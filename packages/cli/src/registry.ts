@@ -78,6 +78,11 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/run.js')).worker,
   },
   {
+    name: 'monitor',
+    summary: 'Drift, data quality and performance of served models (run, status, report)',
+    load: async () => (await import('./commands/monitor.js')).monitor,
+  },
+  {
     name: 'db',
     summary: 'Manage the metadata store schema (upgrade, status)',
     load: async () => (await import('./commands/db.js')).db,

@@ -9,3 +9,4 @@ export * from './stats/index.js';
 export * from './quality/window-quality.js';
 export * from './performance/performance.js';
 export { rng, normals } from './testing/random.js';
+export * from './report/html-report.js';
