@@ -25,6 +25,7 @@ import { join, relative } from 'node:path';
 import { loadConfig, runArtifactKey, type Role, type TrestleConfig } from '@trestle/core';
 import { buildServer, routeAccessOf, WWW_AUTHENTICATE, type Access, type RouteAccess } from '@trestle/server';
 import { openStores, type Stores } from '@trestle/store';
+import { buildReferenceProfile, WindowAccumulator, type ReferenceProfile } from '@trestle/monitoring';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -64,6 +65,8 @@ interface World {
   artifactKey: string;
   victimTokenId: string;
   loggedModelId: string;
+  /** The reference profile of model `experimentName` version 1 (monitoring routes). */
+  profile: ReferenceProfile;
 }
 
 const now = 1_750_000_000_000;
@@ -85,6 +88,7 @@ function requestFor(route: RouteAccess, w: World): InjectOptions {
     .replace(':digest', 'sha256:1')
     .replace(':model_id', w.loggedModelId)
     .replace(':tag_key', 'team')
+    .replace(':version', '1')
     .replace(/\*$/, wildcardFor(route.url, w));
   const base = { method, url: path };
   if (method === 'PUT' && route.url.endsWith('*')) {
@@ -135,6 +139,18 @@ function v1Bodies(w: World): Record<string, object> {
     '/registered-models/:name/versions/:version/tags/:key': { value: 'changed' },
     '/registered-models/:name/aliases/:alias': { version: 1 },
     '/registered-models/:name/aliases/:alias/rollback': { reason: 'test' },
+    '/inference-logs': {
+      model: { name: w.experimentName, version: '1' },
+      records: [{ requestId: `r-${randomBytes(3).toString('hex')}`, time: now, inputs: { x: 1 }, outputs: { y: 1 } }],
+    },
+    '/inference-windows': {
+      model: { name: w.experimentName, version: '1' },
+      start: now,
+      end: now + 60_000,
+      summary: new WindowAccumulator(w.profile).snapshot(),
+    },
+    '/feedback': { records: [{ requestId: 'r-seeded', label: '1' }] },
+    '/monitoring/references/:name/:version': { profile: w.profile },
   };
 }
 
@@ -314,7 +330,35 @@ describe('access control on every route', () => {
     const logged = await metadata.loggedModels.createLoggedModel({ experimentId: exp.experimentId, name: 'model' });
     const deletedExp = await metadata.createExperiment({ name: 'gone' });
     await metadata.deleteExperiment(deletedExp.experimentId);
+    // Monitoring: model 'guarded' version 1 has a reference profile, a logged prediction and a computed window.
+    const profile = buildReferenceProfile({ x: Float64Array.from([1, 2, 3, 4]) });
+    await metadata.monitoring.setReference(exp.name, '1', JSON.stringify(profile));
+    await metadata.monitoring.logInferences({ name: exp.name, version: '1' }, [
+      { requestId: 'r-seeded', time: now, inputs: { x: 2 }, outputs: { y: 1 } },
+    ]);
+    await metadata.monitoring.recordWindow(
+      { name: exp.name, version: '1' },
+      now,
+      now + 60_000,
+      JSON.stringify(new WindowAccumulator(profile).snapshot()),
+    );
+    await metadata.monitoring.putResult({
+      name: exp.name,
+      version: '1',
+      alias: null,
+      start: now,
+      end: now + 60_000,
+      computedTime: now,
+      rows: 0,
+      labelled: 0,
+      driftShare: null,
+      datasetDrift: false,
+      drift: null,
+      quality: null,
+      performance: null,
+    });
     world = {
+      profile,
       experimentId: exp.experimentId,
       experimentName: exp.name,
       deletedExperimentId: deletedExp.experimentId,

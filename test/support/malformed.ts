@@ -593,6 +593,160 @@ const V1_ROUTES: RouteSpec[] = [
   },
 ];
 
+// Monitoring (contract 4): serving's shipments, feedback, reference profiles and results. The
+// monitoring tables are outside the snapshot; what matters here is a 4xx (never a 5xx) for bad input.
+const MONITOR_MODEL = { name: 'malformed-model', version: '1' };
+const MONITOR_MODEL_FIELDS: FieldSpec[] = [
+  f('model', 'message', req),
+  f('model.name', 'string', req),
+  f('model.version', 'string', req),
+];
+const EMPTY_SUMMARY = {
+  format: 'trestle.window-summary',
+  version: 1,
+  binsDigest: '0000000000000000',
+  rows: 0,
+  features: [],
+  outputs: [],
+  missingFeatures: {},
+  unknownFeatures: {},
+};
+const MONITOR_RESULTS_QUERY: FieldSpec[] = [
+  f('version', 'string'),
+  f('alias', 'string'),
+  f('since', 'int'),
+  f('limit', 'int', { max: 10_000 }),
+];
+
+const MONITORING_ROUTES: RouteSpec[] = [
+  {
+    name: 'v1 POST /inference-logs',
+    api: 'v1',
+    method: 'POST',
+    template: '/inference-logs',
+    writes: true,
+    input: 'json',
+    fields: [
+      ...MONITOR_MODEL_FIELDS,
+      f('records', 'messages', { ...req, maxItems: 10_000 }),
+      f('records.0.requestId', 'string', req),
+      f('records.0.time', 'int', req),
+      f('records.0.inputs', 'message', req),
+      f('records.0.outputs', 'message', req),
+    ],
+    example: (_s, _scope, uid) => ({
+      params: {},
+      message: {
+        model: MONITOR_MODEL,
+        records: [{ requestId: `r-${uid()}`, time: NOW, inputs: { x: 1 }, outputs: { y: 0.5 } }],
+      },
+    }),
+  },
+  {
+    name: 'v1 POST /inference-windows',
+    api: 'v1',
+    method: 'POST',
+    template: '/inference-windows',
+    writes: true,
+    input: 'json',
+    fields: [...MONITOR_MODEL_FIELDS, f('start', 'int', req), f('end', 'int', req), f('summary', 'message', req)],
+    example: () => ({
+      params: {},
+      message: { model: MONITOR_MODEL, start: NOW, end: NOW + 60_000, summary: EMPTY_SUMMARY },
+    }),
+  },
+  {
+    name: 'v1 POST /feedback',
+    api: 'v1',
+    method: 'POST',
+    template: '/feedback',
+    writes: true,
+    input: 'json',
+    fields: [f('records', 'messages', { ...req, maxItems: 10_000 }), f('records.0.requestId', 'string')],
+    example: () => ({ params: {}, message: { records: [{ requestId: 'never-logged', label: '1' }] } }),
+  },
+  {
+    name: 'v1 PUT /monitoring/references/:name/:version',
+    api: 'v1',
+    method: 'PUT',
+    template: '/monitoring/references/:name/:version',
+    writes: true,
+    input: 'json',
+    fields: [f('profile', 'message', req)],
+    example: () => ({
+      params: { name: 'malformed-model', version: '1' },
+      message: { profile: { format: 'trestle.reference-profile', version: 1, rows: 0, features: [] } },
+    }),
+  },
+  {
+    name: 'v1 GET /monitoring/references/:name/:version',
+    api: 'v1',
+    method: 'GET',
+    template: '/monitoring/references/:name/:version',
+    writes: false,
+    input: 'none',
+    fields: [],
+    example: () => ({ params: { name: 'malformed-model', version: '1' } }),
+  },
+  {
+    name: 'v1 GET /monitoring/models/:name/results',
+    api: 'v1',
+    method: 'GET',
+    template: '/monitoring/models/:name/results',
+    writes: false,
+    input: 'query',
+    closedQuery: true,
+    fields: MONITOR_RESULTS_QUERY,
+    example: () => ({ params: { name: 'malformed-model' }, message: { version: '1', limit: '10' } }),
+  },
+  {
+    name: 'v1 GET /monitoring/models/:name/status',
+    api: 'v1',
+    method: 'GET',
+    template: '/monitoring/models/:name/status',
+    writes: false,
+    input: 'query',
+    closedQuery: true,
+    fields: MONITOR_RESULTS_QUERY,
+    example: () => ({ params: { name: 'malformed-model' }, message: { alias: 'champion' } }),
+  },
+  {
+    name: 'v1 POST /monitoring/models/:name/run',
+    api: 'v1',
+    method: 'POST',
+    template: '/monitoring/models/:name/run',
+    writes: true,
+    input: 'query',
+    closedQuery: true,
+    fields: [f('version', 'string')],
+    example: () => ({ params: { name: 'malformed-model' }, message: { version: '1' } }),
+  },
+  {
+    name: 'v1 GET /monitoring/models/:name/versions/:version/summary',
+    api: 'v1',
+    method: 'GET',
+    template: '/monitoring/models/:name/versions/:version/summary',
+    writes: false,
+    input: 'query',
+    closedQuery: true,
+    fields: [f('start', 'int'), f('end', 'int')],
+    example: () => ({
+      params: { name: 'malformed-model', version: '1' },
+      message: { start: String(NOW), end: String(NOW + 60_000) },
+    }),
+  },
+  {
+    name: 'v1 GET /monitoring/metrics',
+    api: 'v1',
+    method: 'GET',
+    template: '/monitoring/metrics',
+    writes: false,
+    input: 'none',
+    fields: [],
+    example: () => ({ params: {} }),
+  },
+];
+
 const PROBE_ROUTES: RouteSpec[] = ['/health', '/ready', '/api/v1/openapi.json', '/docs'].map((path) => ({
   name: `probe GET ${path}`,
   api: 'probe' as const,
@@ -1146,7 +1300,13 @@ const PROXIED_ROUTES: RouteSpec[] = [
 ];
 
 /** Every route the server answers, as this test knows them. */
-export const ROUTES: readonly RouteSpec[] = [...V1_ROUTES, ...PROBE_ROUTES, ...MLFLOW_ROUTES, ...PROXIED_ROUTES];
+export const ROUTES: readonly RouteSpec[] = [
+  ...V1_ROUTES,
+  ...MONITORING_ROUTES,
+  ...PROBE_ROUTES,
+  ...MLFLOW_ROUTES,
+  ...PROXIED_ROUTES,
+];
 
 /** The two roots MLflow serves under. */
 export const MLFLOW_ROOTS = ['/api/2.0', '/ajax-api/2.0'] as const;

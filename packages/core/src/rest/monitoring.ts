@@ -7,6 +7,9 @@
 import { Type } from 'typebox';
 import { EpochMs, closed } from './common.js';
 
+/** Epoch ms within the range of a JavaScript Date (a safe integer), so that it is stored exactly. */
+const Time = Type.Integer({ minimum: -8.64e15, maximum: 8.64e15, description: 'epoch milliseconds' });
+
 /** Largest batch of inference records or feedback records in one request. */
 export const MAX_MONITORING_BATCH = 10_000;
 
@@ -20,14 +23,18 @@ export const MonitoredModel = Type.Object(
   closed,
 );
 
+const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]);
+/** Inputs and outputs by name: scalars or flat lists of them (deeper nesting is refused). */
+const Values = Type.Record(Type.String(), Type.Union([Scalar, Type.Array(Scalar)]));
+
 /** One logged prediction. */
 export const InferenceLogRecord = Type.Object(
   {
     requestId: Type.String({ minLength: 1, maxLength: 200 }),
     key: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'a business key feedback may use' })),
-    time: EpochMs,
-    inputs: Type.Record(Type.String(), Type.Unknown()),
-    outputs: Type.Record(Type.String(), Type.Unknown()),
+    time: Time,
+    inputs: Values,
+    outputs: Values,
     latencyMs: Type.Optional(Type.Number({ minimum: 0 })),
   },
   closed,
@@ -55,8 +62,8 @@ const JsonDocument = (format: string, description: string) =>
 export const InferenceWindowBody = Type.Object(
   {
     model: MonitoredModel,
-    start: EpochMs,
-    end: EpochMs,
+    start: Time,
+    end: Time,
     summary: JsonDocument('trestle.window-summary', 'a @trestle/monitoring WindowSummary on the reference bins'),
   },
   closed,
@@ -71,7 +78,7 @@ export const FeedbackRecord = Type.Object(
     requestId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     key: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
     label: Type.Union([Type.String(), Type.Number(), Type.Boolean()]),
-    time: Type.Optional(EpochMs),
+    time: Type.Optional(Time),
   },
   closed,
 );
@@ -112,7 +119,7 @@ export const MonitorResultsQuery = Type.Object(
   {
     version: Type.Optional(Type.String({ minLength: 1 })),
     alias: Type.Optional(Type.String({ minLength: 1 })),
-    since: Type.Optional(EpochMs),
+    since: Type.Optional(Time),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
   },
   closed,

@@ -203,3 +203,21 @@ describe('monitoring routes', () => {
     });
   });
 });
+
+describe('the Grafana dashboard', () => {
+  it('only queries gauges that /api/v1/monitoring/metrics exposes', async () => {
+    const { readFileSync } = await import('node:fs');
+    const dashboard = JSON.parse(
+      readFileSync(new URL('../../../../docs/grafana-monitoring.json', import.meta.url), 'utf8'),
+    ) as {
+      panels: { targets: { expr: string }[] }[];
+    };
+    const source = readFileSync(new URL('./prometheus.ts', import.meta.url), 'utf8');
+    const exposed = new Set([...source.matchAll(/'(trestle_monitor_[a-z_]+)'/g)].map((m) => m[1]!));
+    const used = dashboard.panels.flatMap((p) =>
+      p.targets.flatMap((t) => [...t.expr.matchAll(/trestle_monitor_[a-z_]+/g)].map((m) => m[0])),
+    );
+    expect(used.length).toBeGreaterThan(5);
+    expect(used.filter((m) => !exposed.has(m))).toEqual([]);
+  });
+});

@@ -178,22 +178,38 @@ export const monitoringRoutes: RoutePlugin = (app, { stores }, done) => {
     },
   );
 
+  const Ms = Type.Integer({ minimum: -8.64e15, maximum: 8.64e15 });
   app.get(
     '/monitoring/models/:name/versions/:version/summary',
     {
       schema: {
         tags,
-        summary: 'The merged window summary of one window of a model version',
+        summary: 'The window summaries of one window of a model version (the latest window without start and end)',
         params: MonitoredVersionParams,
-        querystring: Type.Object({ start: Type.Integer(), end: Type.Integer() }, { additionalProperties: false }),
-        response: { 200: Type.Object({ summaries: Type.Array(Type.Unknown()) }), ...errorResponses },
+        querystring: Type.Object({ start: Type.Optional(Ms), end: Type.Optional(Ms) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ start: Type.Integer(), end: Type.Integer(), summaries: Type.Array(Type.Unknown()) }),
+          ...errorResponses,
+        },
       },
     },
-    async (request) => ({
-      summaries: (await stores.metadata.monitoring.windowSummaries({ ...request.params, ...request.query })).map(
-        (s) => JSON.parse(s) as unknown,
-      ),
-    }),
+    async (request) => {
+      const { name, version } = request.params;
+      let { start, end } = request.query;
+      if (start === undefined || end === undefined) {
+        if (start !== undefined || end !== undefined) {
+          throw new TrestleError(
+            'INVALID_ARGUMENT',
+            'give both start and end (epoch ms) of the window, or neither for the latest',
+          );
+        }
+        const [latest] = await stores.metadata.monitoring.listWindows({ name, version, limit: 1 });
+        if (latest === undefined) throw new TrestleError('NOT_FOUND', `no windows of ${name} version ${version} yet`);
+        ({ start, end } = latest);
+      }
+      const texts = await stores.metadata.monitoring.windowSummaries({ name, version, start, end });
+      return { start, end, summaries: texts.map((s) => JSON.parse(s) as unknown) };
+    },
   );
 
   app.get(

@@ -283,6 +283,8 @@ export interface RunModelIoTable {
   model_id: string;
   direction: string;
   step: number;
+}
+
 /** `inference_logs`: predictions logged by serving, labels joined in place (see `0007-monitoring.ts`). */
 export interface InferenceLogsTable {
   model_name: string;
