@@ -104,7 +104,7 @@ for name, fn in (("auto", auto), ("ks", ks)):
 json.dump(res, sys.stdout)
 `;
 
-export async function run(): Promise<void> {
+export function run(): Promise<void> {
   console.log(
     `monitoring benchmark: ${ROWS.toLocaleString('en-US')} reference rows vs ${ROWS.toLocaleString('en-US')} current rows × ${NUMERIC + CATEGORICAL} columns`,
   );
@@ -152,7 +152,7 @@ export async function run(): Promise<void> {
       ['cur', cur],
     ] as const) {
       for (const [name, col] of Object.entries(t)) {
-        const bytes = col instanceof Float64Array ? col : (col as DictionaryColumn).codes;
+        const bytes = col instanceof Float64Array ? col : col.codes;
         writeFileSync(
           join(dir, `${prefix}_${name}.bin`),
           new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
@@ -217,6 +217,7 @@ export async function run(): Promise<void> {
   console.log(
     `  WindowAccumulator.add, 20 features per row: ${perRowNs.toFixed(0)} ns per prediction (${(1e9 / perRowNs / 1e6).toFixed(2)} M predictions/s on one core)`,
   );
+  return Promise.resolve();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();
