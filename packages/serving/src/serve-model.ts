@@ -69,7 +69,7 @@ export async function serveModel(o: ServeModelOptions): Promise<ServedModel> {
   let client: Client | undefined;
   if (needsStore(o.uri) || needsStore(o.challenger)) {
     const { Trestle } = await import('@trestle/client');
-    client = (await Trestle.connect({ config: o.config })) as unknown as Client;
+    client = await Trestle.connect({ config: o.config });
   }
   const source: unknown = client;
   const load = async (uri: string): Promise<Predictor> => {
