@@ -43,7 +43,7 @@ describe('import boundaries', () => {
   });
 
   it('an embedded-store command loads SQLite but not pg, the AWS SDK or fastify', () => {
-    const loaded = resolvedModules(['experiments', 'list', '--json']);
+    const loaded = resolvedModules(['experiments', 'create', 'boundaries', '--json']);
     expect(loaded.some((u) => u.includes('better-sqlite3'))).toBe(true);
     for (const heavy of ['/node_modules/pg/', '@aws-sdk', 'fastify']) {
       expect(

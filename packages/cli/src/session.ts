@@ -2,11 +2,22 @@ import { Trestle } from '@trestle/client';
 import { TrestleError, isTrestleError, type Experiment, type MetadataStore, type TrackingBackend } from '@trestle/core';
 import { UsageError, type CommandContext } from './framework/command.js';
 
+/** How a command uses the store: `create` only for commands that record something (default: read). */
+export interface StoreUse {
+  /** Create the embedded store if there is none yet; default false, so that looking never creates one. */
+  create?: boolean;
+}
+
 /** Connects with the command's configuration, runs `fn`, and always closes the connection. */
-export async function withTrestle<T>(ctx: CommandContext, fn: (trestle: Trestle) => Promise<T>): Promise<T> {
+export async function withTrestle<T>(
+  ctx: CommandContext,
+  fn: (trestle: Trestle) => Promise<T>,
+  use: StoreUse = {},
+): Promise<T> {
   // A person waits at a terminal: an unreachable server is said within about a second, not after 20 s of retries.
   const trestle = await Trestle.connect({
     config: ctx.config,
+    create: use.create ?? false,
     retry: { attempts: 3, baseDelayMs: 200, maxDelayMs: 500 },
   });
   try {
@@ -24,12 +35,15 @@ export async function withTrestle<T>(ctx: CommandContext, fn: (trestle: Trestle)
 export async function withMetadataStore<T>(
   ctx: CommandContext,
   fn: (store: MetadataStore) => Promise<T>,
-  options: { migrate?: boolean } = {},
+  options: { migrate?: boolean } & StoreUse = {},
 ): Promise<T> {
-  const { openMetadataStore } = await import('@trestle/store');
+  const { openMetadataStore, prepareHome } = await import('@trestle/store');
+  const create = options.create ?? false;
+  if (create) prepareHome(ctx.config);
   const store = await openMetadataStore(ctx.config.db, {
     artifactRoot: ctx.config.artifacts,
     migrate: options.migrate ?? true,
+    create,
   });
   try {
     return await fn(store);

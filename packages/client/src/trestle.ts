@@ -42,6 +42,11 @@ export interface ConnectOptions {
   exitTimeoutMs?: number;
   /** Over HTTP: retries of the transport (default 8 attempts, 250 ms … 8 s apart; a CLI wants fewer). */
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  /**
+   * Embedded mode: create the store when there is none yet (default true). `false` for
+   * programs that only read, so that looking never creates a store (a missing one is `NOT_FOUND`).
+   */
+  create?: boolean;
 }
 
 /** Input of {@link Trestle.startRun}. */
@@ -123,7 +128,7 @@ export class Trestle {
       });
     }
     const { openStores } = await import('@trestle/store');
-    const { metadata, artifacts } = await openStores(config);
+    const { metadata, artifacts } = await openStores(config, process.cwd(), { create: options.create ?? true });
     return new Trestle(metadata, artifacts, config, options.buffer, {
       exitTimeoutMs: options.exitTimeoutMs,
       registry: metadata.registry,

@@ -272,7 +272,11 @@ const versions: Command = {
   run: async (ctx) => {
     const ws = findWorkspace(process.cwd(), ctx.config.home);
     const { openMetadataStore } = await import('@trestle/store');
-    const store = await openMetadataStore(ctx.config.db, { cwd: ws.root, artifactRoot: ctx.config.artifacts });
+    const store = await openMetadataStore(ctx.config.db, {
+      cwd: ws.root,
+      artifactRoot: ctx.config.artifacts,
+      create: false,
+    });
     try {
       const name = ctx.positionals[0];
       const page = await store.dataVersions.listVersions({ maxResults: 1000, ...(name === undefined ? {} : { name }) });

@@ -2,8 +2,8 @@ import type { MetadataStore } from '@trestle/core';
 import type { Command, CommandContext, CommandGroup } from '../framework/command.js';
 import { withMetadataStore } from '../session.js';
 
-const withMetadata = <T>(ctx: CommandContext, fn: (store: MetadataStore) => Promise<T>): Promise<T> =>
-  withMetadataStore(ctx, fn, { migrate: false });
+const withMetadata = <T>(ctx: CommandContext, fn: (store: MetadataStore) => Promise<T>, create = false): Promise<T> =>
+  withMetadataStore(ctx, fn, { migrate: false, create });
 
 const upgrade: Command = {
   name: 'upgrade',
@@ -11,14 +11,18 @@ const upgrade: Command = {
   options: {},
   positionals: { max: 0 },
   run: (ctx) =>
-    withMetadata(ctx, async (store) => {
-      const applied = await store.migrate();
-      ctx.out.result({ applied }, () =>
-        applied.length === 0
-          ? `Schema of ${ctx.config.db} is up to date.`
-          : `Applied ${applied.length} migration(s): ${applied.join(', ')}`,
-      );
-    }),
+    withMetadata(
+      ctx,
+      async (store) => {
+        const applied = await store.migrate();
+        ctx.out.result({ applied }, () =>
+          applied.length === 0
+            ? `Schema of ${ctx.config.db} is up to date.`
+            : `Applied ${applied.length} migration(s): ${applied.join(', ')}`,
+        );
+      },
+      true,
+    ),
 };
 
 const status: Command = {

@@ -61,15 +61,19 @@ const create: Command = {
   },
   positionals: { min: 1, max: 1 },
   run: (ctx) =>
-    withTrestle(ctx, async ({ backend }) => {
-      const loc = ctx.values['artifact-location'];
-      const experiment = await backend.createExperiment({
-        name: ctx.positionals[0]!,
-        tags: parseKeyValues(ctx.values['tag'] as string[] | undefined, 'tag'),
-        ...(typeof loc === 'string' ? { artifactLocation: loc } : {}),
-      });
-      ctx.out.result({ experiment }, () => `Created experiment ${experiment.experimentId} '${experiment.name}'.`);
-    }),
+    withTrestle(
+      ctx,
+      async ({ backend }) => {
+        const loc = ctx.values['artifact-location'];
+        const experiment = await backend.createExperiment({
+          name: ctx.positionals[0]!,
+          tags: parseKeyValues(ctx.values['tag'] as string[] | undefined, 'tag'),
+          ...(typeof loc === 'string' ? { artifactLocation: loc } : {}),
+        });
+        ctx.out.result({ experiment }, () => `Created experiment ${experiment.experimentId} '${experiment.name}'.`);
+      },
+      { create: true },
+    ),
 };
 
 const rename: Command = {

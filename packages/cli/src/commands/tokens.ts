@@ -1,12 +1,15 @@
 import { isRole, ROLES, type MetadataStore, type Role } from '@trestle/core';
 import { UsageError, type Command, type CommandContext, type CommandGroup } from '../framework/command.js';
 import { formatTime, table } from '../framework/output.js';
-import { withMetadataStore } from '../session.js';
+import { withMetadataStore, type StoreUse } from '../session.js';
 
 // Token management is an admin's local operation: it works on the metadata store itself
 // (--db / TRESTLE_DB), like `trestle db`, never through a server.
-const withMetadata = <T>(ctx: CommandContext, fn: (store: MetadataStore) => Promise<T>): Promise<T> =>
-  withMetadataStore(ctx, fn);
+const withMetadata = <T>(
+  ctx: CommandContext,
+  fn: (store: MetadataStore) => Promise<T>,
+  use: StoreUse = {},
+): Promise<T> => withMetadataStore(ctx, fn, use);
 
 /** Parses `--role`: one of reader, editor, admin. */
 export function parseRole(value: unknown): Role {
@@ -39,7 +42,9 @@ const create: Command = {
     if (typeof name !== 'string' || name.trim() === '')
       throw new UsageError("--name is required: what the token is for, e.g. 'ci'");
     const role = parseRole(ctx.values['role']);
-    const { token, info } = await withMetadata(ctx, (store) => store.tokens.createToken({ name, role }));
+    const { token, info } = await withMetadata(ctx, (store) => store.tokens.createToken({ name, role }), {
+      create: true,
+    });
     ctx.out.result({ token, info }, () =>
       [
         `Created ${info.role} token ${info.tokenId} ('${info.name}'). Its secret, shown this once (store it now):`,

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isTrestleError, loadConfig } from '@trestle/core';
+import { findWorkspace } from '@trestle/store/workspace';
 import { UsageError, type Command, type CommandGroup, type OptionSpec } from './command.js';
 import { createOutput } from './output.js';
 
@@ -31,6 +32,8 @@ export interface Io {
   stderr: NodeJS.WritableStream;
   env: Record<string, string | undefined>;
   version: string;
+  /** Working directory the store is searched from; default `process.cwd()`. */
+  cwd?: string;
 }
 
 /**
@@ -96,7 +99,12 @@ export async function dispatch(argv: string[], registry: RegistryEntry[], io: Io
       throw new UsageError(`expected ${command.usage ?? 'no arguments'}, got ${parsed.positionals.length} argument(s)`);
     }
     const config = loadConfig(
-      { db: parsed.values['db'] as string | undefined, artifacts: parsed.values['artifacts'] as string | undefined },
+      {
+        // Like git finds .git: the nearest .trestle at or above the working directory, unless TRESTLE_HOME says.
+        home: io.env['TRESTLE_HOME'] ? undefined : findWorkspace(io.cwd ?? process.cwd()).home,
+        db: parsed.values['db'] as string | undefined,
+        artifacts: parsed.values['artifacts'] as string | undefined,
+      },
       io.env,
     );
     await command.run({

@@ -1,17 +1,19 @@
 /**
  * Opening a metadata store from a URI: `postgres://` / `postgresql://` → PostgreSQL (pg pool),
- * anything else → a SQLite file (better-sqlite3). Each driver is imported only when its URI is
- * opened, so the SQLite path never loads pg and the other way round.
+ * a path (or `sqlite:path`) → a SQLite file (better-sqlite3); any other scheme is refused.
+ * Each driver is imported only when its URI is opened, so the SQLite path never loads pg and
+ * the other way round.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
 import { TrestleError } from '@trestle/core';
 import { postgresDialect, sqliteDialect } from './dialects.js';
 import type { SqlDialect } from './dialects.js';
 import type { MetadataDatabase } from './schema.js';
+import { MIGRATION_TABLES } from './migrations/index.js';
 import { SqlMetadataStore } from './sql-metadata-store.js';
+import { corruptDatabaseError, createSqliteFile, inspectSqliteFile, isCorruptDatabaseError } from './sqlite-file.js';
 
 /** Options of {@link openMetadataStore}. */
 export interface OpenMetadataStoreOptions {
@@ -23,6 +25,17 @@ export interface OpenMetadataStoreOptions {
   migrate?: boolean;
   /** PostgreSQL pool size; default 10. */
   poolSize?: number;
+  /**
+   * Create a missing SQLite file (default true). Its folder must exist either way: a store is
+   * never made in a place nobody prepared. Read-only callers pass `false`, so that looking
+   * never creates a store (a missing file is then `NOT_FOUND`).
+   */
+  create?: boolean;
+  /**
+   * SQLite busy timeout in ms: how long one statement waits for another process's write lock
+   * before failing with `UNAVAILABLE`; default 5000.
+   */
+  busyTimeoutMs?: number;
 }
 
 const URI_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -31,6 +44,12 @@ const URI_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 export function isPostgresUri(uri: string): boolean {
   return /^postgres(ql)?:\/\//i.test(uri);
 }
+
+/** The schemes {@link openMetadataStore} accepts besides a plain path. */
+export const METADATA_STORE_SCHEMES: readonly string[] = ['sqlite', 'postgres', 'postgresql'];
+
+// `C:\\trestle.db` is a Windows path, not a scheme: schemes have two letters or more.
+const SCHEME = /^([a-z][a-z0-9+.-]+):/i;
 
 /** An artifact root as stored: URIs unchanged, paths absolute, no trailing slash. */
 export function resolveArtifactRoot(root: string, cwd: string): string {
@@ -56,18 +75,39 @@ export async function openMetadataStore(
 ): Promise<SqlMetadataStore> {
   const cwd = options.cwd ?? process.cwd();
   const artifactRoot = resolveArtifactRoot(options.artifactRoot ?? '.trestle/artifacts', cwd);
-  const store = isPostgresUri(uri)
-    ? await openPostgres(uri, artifactRoot, options.poolSize ?? 10)
-    : await openSqlite(uri, artifactRoot, cwd);
-  if (options.migrate !== false) {
-    try {
-      await store.migrate();
-    } catch (err) {
-      await store.close();
-      throw err;
-    }
+  const scheme = SCHEME.exec(uri)?.[1]?.toLowerCase();
+  if (scheme !== undefined && !METADATA_STORE_SCHEMES.includes(scheme)) {
+    throw new TrestleError(
+      'INVALID_ARGUMENT',
+      `unsupported metadata store URI scheme '${scheme}:' in '${redactUri(uri)}'; use a SQLite file path (or sqlite:path) or postgres://user@host/db`,
+      { uri: redactUri(uri), scheme, supported: [...METADATA_STORE_SCHEMES] },
+    );
   }
+  if (isPostgresUri(uri)) {
+    const store = await openPostgres(uri, artifactRoot, options.poolSize ?? 10);
+    if (options.migrate !== false) await migrateOrClose(store, (err) => err);
+    return store;
+  }
+  const { store, file } = await openSqlite(uri, artifactRoot, cwd, options);
+  await migrateOrClose(
+    store,
+    (err) => (file !== undefined && isCorruptDatabaseError(err) ? corruptDatabaseError(file, err) : err),
+    options.migrate !== false,
+  );
   return store;
+}
+
+async function migrateOrClose(
+  store: SqlMetadataStore,
+  mapError: (err: unknown) => unknown,
+  migrate = true,
+): Promise<void> {
+  try {
+    if (migrate) await store.migrate();
+  } catch (err) {
+    await store.close();
+    throw mapError(err);
+  }
 }
 
 function storeOver(db: Kysely<MetadataDatabase>, dialect: SqlDialect, artifactRoot: string): SqlMetadataStore {
@@ -93,29 +133,66 @@ function withStatementCache(db: SqliteDatabase, size = 200): SqliteDatabase {
   };
 }
 
-async function openSqlite(uri: string, artifactRoot: string, cwd: string): Promise<SqlMetadataStore> {
+async function openSqlite(
+  uri: string,
+  artifactRoot: string,
+  cwd: string,
+  options: OpenMetadataStoreOptions,
+): Promise<{ store: SqlMetadataStore; file: string | undefined }> {
   const path = uri.replace(/^sqlite:(\/\/)?/i, '');
-  const inMemory = path === ':memory:' || path === '';
+  const inMemory = path === ':memory:';
+  if (path.trim() === '') {
+    throw new TrestleError(
+      'INVALID_ARGUMENT',
+      'the metadata store path is empty; give a SQLite file path or postgres:// URI',
+    );
+  }
   const file = inMemory ? ':memory:' : resolve(cwd, path);
-  if (!inMemory) mkdirSync(dirname(file), { recursive: true });
   const { default: Database } = await import('better-sqlite3');
   let database;
   try {
-    database = new Database(file);
+    if (!inMemory && inspectSqliteFile(file, { create: options.create ?? true }) === 'missing') {
+      createSqliteFile(file, (p) => new Database(p));
+    }
+    // `fileMustExist`: from here on the driver never creates a file, whatever happened meanwhile.
+    database = new Database(file, { fileMustExist: !inMemory });
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = NORMAL');
+    database.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    database.pragma('foreign_keys = ON');
+    refuseForeignDatabase(database, file);
   } catch (err) {
+    database?.close();
+    if (err instanceof TrestleError) throw err;
+    if (isCorruptDatabaseError(err)) throw corruptDatabaseError(file, err);
     throw new TrestleError(
       'UNAVAILABLE',
-      `cannot open the SQLite metadata store '${file}': ${String(err)}`,
+      `cannot open the SQLite metadata store '${file}': ${err instanceof Error ? err.message : String(err)}`,
       { file },
       { cause: err },
     );
   }
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = NORMAL');
-  database.pragma('busy_timeout = 5000');
-  database.pragma('foreign_keys = ON');
   const db = new Kysely<MetadataDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  return storeOver(db, sqliteDialect, artifactRoot);
+  return { store: storeOver(db, sqliteDialect, artifactRoot), file: inMemory ? undefined : file };
+}
+
+/** A SQLite file with tables but no Trestle migration table belongs to another program: leave it alone. */
+function refuseForeignDatabase(
+  database: { prepare(sql: string): { pluck(): { all(): unknown[] } } },
+  file: string,
+): void {
+  const tables = database
+    .prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name")
+    .pluck()
+    .all() as string[];
+  if (tables.length > 0 && !tables.includes(MIGRATION_TABLES.migrations)) {
+    const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ', …' : '');
+    throw new TrestleError(
+      'FAILED_PRECONDITION',
+      `'${file}' is a SQLite database of another program (tables ${shown}), not a Trestle metadata store; Trestle leaves it untouched: point --db (TRESTLE_DB) at a Trestle store or a new file`,
+      { file, reason: 'foreign' },
+    );
+  }
 }
 
 async function openPostgres(uri: string, artifactRoot: string, poolSize: number): Promise<SqlMetadataStore> {
