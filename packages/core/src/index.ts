@@ -13,6 +13,7 @@ export type * from './ports/experiment-store.js';
 export type * from './ports/run-store.js';
 export type * from './ports/metadata-store.js';
 export type * from './ports/artifact-store.js';
+export { ABANDONED_WRITE_AGE_MS } from './ports/artifact-store.js';
 export type * from './ports/token-store.js';
 export type * from './ports/idempotency-store.js';
 export * from './validation.js';

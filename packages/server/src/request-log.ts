@@ -1,11 +1,13 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import { redactUrl } from './logging/redact.js';
 
 /**
  * Request logging in one line per request instead of Fastify's two (`incoming request`, then
  * `request completed`): at a few thousand small requests a second, formatting and writing log
  * lines is a measurable share of the server's time. The line is written when the answer has
  * been sent and carries the request id (`reqId`, from the request's child logger), `method`,
- * `url`, `statusCode` and `responseTime` (ms). A request whose answer failed after the headers
+ * `url` (secrets in its query string redacted: `token=[REDACTED]`), `statusCode` and
+ * `responseTime` (ms). A request whose answer failed after the headers
  * were sent is logged at `error` as `request errored`, with the error.
  *
  * @example
@@ -21,7 +23,7 @@ export class OneLineRequestLog extends LogController {
     if (this.isLogDisabled(request)) return;
     const line = {
       method: request.method,
-      url: request.url,
+      url: redactUrl(request.url),
       statusCode: reply.statusCode,
       responseTime: reply.elapsedTime,
     };

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -156,4 +158,98 @@ describe('startServer', () => {
       await stores.artifacts.close();
     }
   });
+
+  it('drops connections still open at the shutdown deadline, so a stalled upload cannot hold it open', async () => {
+    const server = await startServer({ config, port: 0, logger: false, handleSignals: false, shutdownTimeoutMs: 300 });
+    const run = await json<{ info: { runId: string } }>(
+      await fetch(`${server.url}/api/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ experimentId: '0' }),
+      }),
+    );
+    const { port } = new URL(server.url);
+    // A client that announces 10 MB, sends 64 kB and then stalls for ever.
+    const dropped = new Promise<string>((resolve) => {
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port: Number(port),
+        method: 'PUT',
+        path: `/api/v1/runs/${run.info.runId}/artifacts/stalled.bin`,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': 10 * 1024 * 1024 },
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      req.on('response', () => resolve('answered'));
+      req.write(randomBytes(64 * 1024));
+    });
+    await sleep(150);
+    const started = Date.now();
+    await server.close();
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(250);
+    expect(took).toBeLessThan(3000);
+    expect(await dropped).toBe('ECONNRESET');
+    expect(await tryConnect(server.url)).toBe('ECONNREFUSED');
+  });
+
+  it('removes at start-up the temporary file of an upload whose server was killed with -9', async () => {
+    // A real server in a child process, killed mid-upload.
+    const script = join(home, 'server-child.mts');
+    const serve = pathToFileURL(fileURLToPath(new URL('./serve.ts', import.meta.url))).href;
+    const core = pathToFileURL(fileURLToPath(new URL('../../core/src/index.ts', import.meta.url))).href;
+    await writeFile(
+      script,
+      `import { startServer } from ${JSON.stringify(serve)};
+import { loadConfig } from ${JSON.stringify(core)};
+const server = await startServer({ config: loadConfig({ home: process.argv[2] }, {}), port: 0, logger: false });
+console.log(server.url);
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script, home], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
+      child.once('exit', (code) => reject(new Error(`server child exited ${code}`)));
+    });
+    const run = await json<{ info: { runId: string; experimentId: string } }>(
+      await fetch(`${url}/api/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ experimentId: '0' }),
+      }),
+    );
+    const req = httpRequest(`${url}/api/v1/runs/${run.info.runId}/artifacts/big.bin`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': 50 * 1024 * 1024 },
+    });
+    req.on('error', () => undefined);
+    req.write(randomBytes(1024 * 1024));
+    const runDir = join(home, 'artifacts', run.info.experimentId, run.info.runId, 'artifacts');
+    const temps = async (): Promise<string[]> =>
+      (await readdir(runDir).catch(() => [] as string[])).filter((f) => f.startsWith('.big.bin.tmp-'));
+    for (let i = 0; i < 100 && (await temps()).length === 0; i++) await sleep(50);
+    expect(await temps()).toHaveLength(1);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    req.destroy();
+    expect(await temps()).toHaveLength(1); // what kill -9 leaves behind
+
+    // A restart with the default age keeps a leftover this young (it could be a live writer's)…
+    const young = await startServer({ config, port: 0, logger: false, handleSignals: false });
+    expect(await young.startupCleanup).toEqual({ removed: 0, bytes: 0 });
+    await young.close();
+    expect(await temps()).toHaveLength(1);
+    // …and removes it once it is older than the age.
+    const server = await startServer({
+      config,
+      port: 0,
+      logger: false,
+      handleSignals: false,
+      abandonedWrites: { olderThanMs: 0 },
+    });
+    const cleaned = await server.startupCleanup;
+    expect(cleaned?.removed).toBe(1);
+    expect(cleaned?.bytes).toBeGreaterThan(0);
+    expect(await temps()).toEqual([]);
+    await server.close();
+  }, 30_000);
 });

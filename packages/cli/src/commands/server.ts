@@ -23,6 +23,26 @@ export function parseHost(value: unknown): string {
   return value;
 }
 
+/** Parses `--shutdown-timeout`: seconds (decimals allowed) from 0; default 30. */
+export function parseShutdownTimeout(value: unknown): number {
+  if (value === undefined) return 30_000;
+  const seconds = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (!Number.isFinite(seconds)) {
+    throw new UsageError(`--shutdown-timeout expects a number of seconds such as 30, got '${shown(value)}'`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+/** Parses `--log-format`: `pretty` or `json`; default pretty on a terminal, JSON otherwise (always JSON with --json). */
+export function parseLogFormat(value: unknown, json: boolean, terminal: boolean): 'json' | 'pretty' {
+  if (value === undefined) return json || !terminal ? 'json' : 'pretty';
+  if (value !== 'json' && value !== 'pretty') {
+    throw new UsageError(`--log-format expects pretty or json, got '${shown(value)}'`);
+  }
+  if (json && value === 'pretty') throw new UsageError('--json prints only JSON: drop --log-format pretty');
+  return value;
+}
+
 /**
  * `trestle server`: runs the control plane (REST API v1, its docs, health probes) against the
  * configured stores until SIGINT or SIGTERM, then shuts down gracefully.
@@ -44,56 +64,81 @@ export const server: Command = {
     host: { type: 'string', valueName: 'HOST', description: 'interface to listen on (default 127.0.0.1)' },
     port: { type: 'string', valueName: 'PORT', description: 'TCP port (default 5000; 0 picks a free one)' },
     auth: { type: 'boolean', description: 'require API tokens with roles reader, editor, admin (default off)' },
+    'log-format': {
+      type: 'string',
+      valueName: 'FORMAT',
+      description: 'pretty (readable lines) or json (one JSON object a line); default pretty on a terminal, else json',
+    },
+    'shutdown-timeout': {
+      type: 'string',
+      valueName: 'SECONDS',
+      description: 'on Ctrl-C/SIGTERM, how long requests in flight may finish before they are dropped (default 30)',
+    },
   },
   positionals: { max: 0 },
   run: async (ctx) => {
     const host = parseHost(ctx.values['host']);
     const port = parsePort(ctx.values['port']);
+    const shutdownTimeoutMs = parseShutdownTimeout(ctx.values['shutdown-timeout']);
+    const logFormat = parseLogFormat(ctx.values['log-format'], ctx.out.json, process.stdout.isTTY === true);
     // Loaded here so that other commands never load the web framework.
     const { startServer, DOCS_PATH, OPENAPI_PATH } = await import('@trestle/server');
     const auth = ctx.values['auth'] === true;
-    const running = await startServer({ config: ctx.config, host, port, auth });
-    const docs = `${running.url}${DOCS_PATH}`;
-    const { bootstrapToken } = running;
-    ctx.out.result(
-      {
-        url: running.url,
-        docs,
-        openapi: `${running.url}${OPENAPI_PATH}`,
-        auth,
-        ...(bootstrapToken === undefined ? {} : { bootstrapToken }),
-      },
-      () =>
-        [
-          `Trestle server listening on ${running.url}`,
-          `  web UI        ${running.url}/`,
-          `  API docs      ${docs}`,
-          `  metadata      ${ctx.config.db}`,
-          `  artifacts     ${ctx.config.artifacts}`,
-          `  access        ${auth ? "API token required (roles reader, editor, admin; see 'trestle tokens')" : 'open to anyone who can reach it (start with --auth to require tokens)'}`,
-          ...(bootstrapToken === undefined
-            ? []
-            : [
-                '',
-                'There was no admin token, so one was created (bootstrap-admin). Store it now: it is not shown again.',
-                '',
-                `  ${bootstrapToken}`,
-              ]),
-          '',
-          'Log to it from MLflow or Trestle clients:',
-          `  export MLFLOW_TRACKING_URI=${running.url}`,
-          `  export TRESTLE_TRACKING_URI=${running.url}`,
-          // Clients get tokens of their own (an editor's for training), not the admin's.
-          ...(auth
-            ? [
-                '  export MLFLOW_TRACKING_TOKEN=<token>     # make one: trestle tokens create --name NAME --role editor',
-                '  export TRESTLE_TRACKING_TOKEN=<token>',
-              ]
-            : []),
-          '',
-          'Press Ctrl-C to stop.',
-        ].join('\n'),
-    );
+    // The banner is the first thing on stdout, before any log line; with --json it is one JSON
+    // line like the logs, so stdout is JSON lines from start to end.
+    const banner = ({ url, bootstrapToken }: { url: string; bootstrapToken?: string }): string => {
+      const docs = `${url}${DOCS_PATH}`;
+      if (ctx.out.json) {
+        return JSON.stringify({
+          url,
+          docs,
+          openapi: `${url}${OPENAPI_PATH}`,
+          auth,
+          metadata: ctx.config.db,
+          artifacts: ctx.config.artifacts,
+          ...(bootstrapToken === undefined ? {} : { bootstrapToken }),
+        });
+      }
+      return [
+        `Trestle server listening on ${url}`,
+        `  web UI        ${url}/`,
+        `  API docs      ${docs}`,
+        `  metadata      ${ctx.config.db}`,
+        `  artifacts     ${ctx.config.artifacts}`,
+        `  access        ${auth ? "API token required (roles reader, editor, admin; see 'trestle tokens')" : 'open to anyone who can reach it (start with --auth to require tokens)'}`,
+        ...(bootstrapToken === undefined
+          ? []
+          : [
+              '',
+              'There was no admin token, so one was created (bootstrap-admin). Store it now: it is not shown again.',
+              '',
+              `  ${bootstrapToken}`,
+            ]),
+        '',
+        'Log to it from MLflow or Trestle clients:',
+        `  export MLFLOW_TRACKING_URI=${url}`,
+        `  export TRESTLE_TRACKING_URI=${url}`,
+        // Clients get tokens of their own (an editor's for training), not the admin's.
+        ...(auth
+          ? [
+              '  export MLFLOW_TRACKING_TOKEN=<token>     # make one: trestle tokens create --name NAME --role editor',
+              '  export TRESTLE_TRACKING_TOKEN=<token>',
+            ]
+          : []),
+        '',
+        'Press Ctrl-C to stop.',
+        '',
+      ].join('\n');
+    };
+    const running = await startServer({
+      config: ctx.config,
+      host,
+      port,
+      auth,
+      shutdownTimeoutMs,
+      logFormat,
+      banner,
+    });
     await running.closed;
     ctx.out.info('Server stopped.');
   },

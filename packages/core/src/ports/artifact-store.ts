@@ -55,6 +55,26 @@ export interface ArtifactStore {
   list(dir?: string): Promise<ArtifactEntry[]>;
   /** Deletes a file, or a directory with everything under it. Missing paths are fine. */
   delete(path: string): Promise<void>;
+  /**
+   * Removes what writers that died mid-write (`kill -9`, power loss) left behind, such as a
+   * local folder's hidden temporary files, when untouched for `olderThanMs` (default 15
+   * minutes: a write in progress keeps touching its file, so it is never that old). Optional:
+   * a store with nothing to clean omits it. Servers call it at start-up and then periodically.
+   *
+   * @example const { removed, bytes } = await store.removeAbandonedWrites?.({ olderThanMs: 0 }) ?? { removed: 0, bytes: 0 };
+   */
+  removeAbandonedWrites?(options?: { olderThanMs?: number }): Promise<AbandonedWrites>;
   /** Releases connections. */
   close(): Promise<void>;
 }
+
+/** What {@link ArtifactStore.removeAbandonedWrites} removed. */
+export interface AbandonedWrites {
+  /** Files removed. */
+  removed: number;
+  /** Their total size in bytes. */
+  bytes: number;
+}
+
+/** Default age after which an unfinished write is taken for abandoned: 15 minutes. */
+export const ABANDONED_WRITE_AGE_MS = 15 * 60_000;

@@ -16,8 +16,15 @@ import {
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import type { ArtifactBody, ArtifactEntry, ArtifactInfo, ArtifactStore, PutOptions } from '@trestle/core';
-import { TrestleError } from '@trestle/core';
+import type {
+  AbandonedWrites,
+  ArtifactBody,
+  ArtifactEntry,
+  ArtifactInfo,
+  ArtifactStore,
+  PutOptions,
+} from '@trestle/core';
+import { ABANDONED_WRITE_AGE_MS, TrestleError } from '@trestle/core';
 import { checkSha256, chunkBytes, ContentDigest, expectedSha256, openPut } from './artifact-body.js';
 import {
   ARTIFACT_META_DIR,
@@ -178,6 +185,43 @@ export class LocalArtifactStore implements ArtifactStore {
       if (failed.source !== undefined) throw failed.source;
       throw mapFsError(err, 'write', rel);
     }
+  }
+
+  /**
+   * Removes temporary files (`.name.tmp-<random>`, also in the checksum folder) untouched for
+   * `olderThanMs`: the remains of writers killed mid-write. A write in progress keeps writing
+   * to its file, so an old one is abandoned; other processes writing to the same folder are safe.
+   */
+  async removeAbandonedWrites(options: { olderThanMs?: number } = {}): Promise<AbandonedWrites> {
+    const cutoff = Date.now() - (options.olderThanMs ?? ABANDONED_WRITE_AGE_MS);
+    const found: AbandonedWrites = { removed: 0, bytes: 0 };
+    const walk = async (dir: string): Promise<void> => {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return; // Gone, or never made: nothing to clean there.
+      }
+      for (const entry of entries) {
+        const abs = join(dir, entry.name);
+        // Symbolic links are never followed: what they lead to is not the store's to clean.
+        if (entry.isDirectory()) {
+          await walk(abs);
+        } else if (entry.isFile() && isTempArtifactName(entry.name)) {
+          try {
+            const stats = await statPath(abs);
+            if (stats.mtimeMs > cutoff) continue;
+            await rm(abs, { force: true });
+            found.removed += 1;
+            found.bytes += stats.size;
+          } catch {
+            // Finished (renamed) or removed meanwhile: not abandoned.
+          }
+        }
+      }
+    };
+    await walk(this.rootDir);
+    return found;
   }
 
   async get(path: string): Promise<Readable> {
