@@ -5,13 +5,14 @@
  * the other way round.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
 import { TrestleError } from '@trestle/core';
 import { postgresDialect, sqliteDialect } from './dialects.js';
 import type { SqlDialect } from './dialects.js';
 import type { MetadataDatabase } from './schema.js';
 import { MIGRATION_TABLES } from './migrations/index.js';
+import { LockWaitingSqliteDialect } from './sqlite-lock-wait.js';
 import { SqlMetadataStore } from './sql-metadata-store.js';
 import { corruptDatabaseError, createSqliteFile, inspectSqliteFile, isCorruptDatabaseError } from './sqlite-file.js';
 
@@ -32,10 +33,10 @@ export interface OpenMetadataStoreOptions {
    */
   create?: boolean;
   /**
-   * SQLite busy timeout in ms: how long one statement waits for another process's write lock
-   * before failing with `UNAVAILABLE`; default 5000.
+   * SQLite: how long (ms) a statement waits for another process's write lock before failing
+   * with `UNAVAILABLE`; default 5000. The wait is asynchronous: the process keeps serving.
    */
-  busyTimeoutMs?: number;
+  lockWaitMs?: number;
 }
 
 const URI_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -158,7 +159,8 @@ async function openSqlite(
     database = new Database(file, { fileMustExist: !inMemory });
     database.pragma('journal_mode = WAL');
     database.pragma('synchronous = NORMAL');
-    database.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    // SQLite's own busy wait would sleep inside the synchronous driver: wait in LockWaitingSqliteDialect instead.
+    database.pragma('busy_timeout = 0');
     database.pragma('foreign_keys = ON');
     refuseForeignDatabase(database, file);
   } catch (err) {
@@ -172,7 +174,9 @@ async function openSqlite(
       { cause: err },
     );
   }
-  const db = new Kysely<MetadataDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<MetadataDatabase>({
+    dialect: new LockWaitingSqliteDialect({ database: withStatementCache(database) }, options.lockWaitMs),
+  });
   return { store: storeOver(db, sqliteDialect, artifactRoot), file: inMemory ? undefined : file };
 }
 
