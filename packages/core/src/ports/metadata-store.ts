@@ -43,4 +43,11 @@ export interface MetadataStore extends TrackingBackend {
   migrate(): Promise<string[]>;
   /** Names of applied and pending migrations. */
   migrationStatus(): Promise<{ applied: string[]; pending: string[] }>;
+  /**
+   * Whether the last write failed because the store's disk (or quota) is full and no write has
+   * succeeded since: readiness probes report it. Optional for stores that cannot tell.
+   *
+   * @example if (store.writeStatus?.().writable === false) reply.status(503)
+   */
+  writeStatus?(): { writable: true } | { writable: false; reason: string };
 }

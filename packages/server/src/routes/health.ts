@@ -7,8 +7,8 @@ export const READY_TIMEOUT_MS = 2000;
 
 /**
  * Probes for load balancers and orchestrators: `GET /health` answers while the process is
- * alive; `GET /ready` answers 200 only when the metadata store answers a trivial query,
- * and 503 otherwise (within {@link READY_TIMEOUT_MS}). Probe requests log only warnings.
+ * alive; `GET /ready` answers 200 only when the metadata store answers a trivial query and
+ * its last write did not fail for want of space, and 503 otherwise (within {@link READY_TIMEOUT_MS}). Probe requests log only warnings.
  */
 export const healthRoutes: RoutePlugin = (app, { stores }, done) => {
   app.get(
@@ -33,13 +33,18 @@ export const healthRoutes: RoutePlugin = (app, { stores }, done) => {
     async (request, reply) => {
       try {
         await withTimeout(probe(stores.metadata.getExperiment.bind(stores.metadata)), READY_TIMEOUT_MS);
-        return { status: 'ok' as const };
       } catch (err) {
         request.log.warn({ err }, 'metadata store is not ready');
         return reply
           .status(503)
           .send({ status: 'unavailable', message: 'the metadata store does not answer; the server log has the cause' });
       }
+      // It answers, but its last write failed for want of space: it cannot take what clients send.
+      const writes = stores.metadata.writeStatus?.();
+      if (writes !== undefined && !writes.writable) {
+        return reply.status(503).send({ status: 'unavailable', message: writes.reason });
+      }
+      return { status: 'ok' as const };
     },
   );
 

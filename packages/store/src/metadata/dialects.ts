@@ -5,7 +5,7 @@
  */
 import { CompiledQuery, sql } from 'kysely';
 import type { ColumnDefinitionBuilder, CreateTableBuilder, Expression, RawBuilder, SqlBool } from 'kysely';
-import type { StoreCapabilities } from '@trestle/core';
+import { TrestleError, isTrestleError, type StoreCapabilities } from '@trestle/core';
 
 /** SQL type of one column of a {@link SqlDialect.bulkInsert}. */
 export type BulkColumnType = 'text' | 'bigint' | 'double' | 'smallint';
@@ -86,6 +86,8 @@ export interface SqlDialect {
   isRetryable(err: unknown): boolean;
   /** A lock was not granted in time (another process holds the database): report, do not retry. */
   isBusy(err: unknown): boolean;
+  /** The error as `STORAGE_FULL` when it says the store's disk or quota is full; else undefined. */
+  storageFull(err: unknown): TrestleError | undefined;
 }
 
 function errorCode(err: unknown): string {
@@ -181,6 +183,8 @@ export const sqliteDialect: SqlDialect = {
   // BEGIN IMMEDIATE never upgrades a read lock, so SQLITE_BUSY only comes after busy_timeout.
   isRetryable: () => false,
   isBusy: (err) => errorCode(err).startsWith('SQLITE_BUSY'),
+  // The connection (sqlite-lock-wait.ts) already names a full disk, with the file's name.
+  storageFull: (err) => (isTrestleError(err, 'STORAGE_FULL') ? err : undefined),
 };
 
 /** Characters of a text value that PostgreSQL's `(key, value)` indexes hold (btree rows must stay under ~2.7 kB). */
@@ -235,4 +239,16 @@ export const postgresDialect: SqlDialect = {
   isUniqueViolation: (err) => errorCode(err) === '23505',
   isRetryable: (err) => ['40001', '40P01'].includes(errorCode(err)),
   isBusy: (err) => errorCode(err) === '55P03',
+  // 53100 disk_full, 53200 out_of_memory is not ours to report as storage.
+  storageFull: (err) =>
+    isTrestleError(err, 'STORAGE_FULL')
+      ? err
+      : errorCode(err) === '53100'
+        ? new TrestleError(
+            'STORAGE_FULL',
+            `the PostgreSQL metadata store cannot write: its disk is full (${err instanceof Error ? err.message : '53100'}); free space on the database server, then retry`,
+            { reason: 'storage-full' },
+            { cause: err },
+          )
+        : undefined,
 };

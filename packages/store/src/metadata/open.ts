@@ -175,7 +175,11 @@ async function openSqlite(
     );
   }
   const db = new Kysely<MetadataDatabase>({
-    dialect: new LockWaitingSqliteDialect({ database: withStatementCache(database) }, options.lockWaitMs),
+    dialect: new LockWaitingSqliteDialect(
+      { database: withStatementCache(database) },
+      options.lockWaitMs,
+      inMemory ? undefined : file,
+    ),
   });
   return { store: storeOver(db, sqliteDialect, artifactRoot), file: inMemory ? undefined : file };
 }

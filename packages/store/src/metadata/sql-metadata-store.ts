@@ -155,6 +155,7 @@ export class SqlMetadataStore implements MetadataStore {
   readonly #dialect: SqlDialect;
   readonly #artifactRoot: string;
   readonly #now: () => number;
+  #storageFull: string | undefined;
   // Statements of every write and of the run lookups, compiled once (see prepared.ts).
   readonly #begin: CompiledQuery;
   readonly #commit: CompiledQuery;
@@ -252,8 +253,28 @@ export class SqlMetadataStore implements MetadataStore {
     return this.#db;
   }
 
+  /** See {@link MetadataStore.writeStatus}: the last write failed for want of space, and none succeeded since. */
+  writeStatus(): { writable: true } | { writable: false; reason: string } {
+    return this.#storageFull === undefined ? { writable: true } : { writable: false, reason: this.#storageFull };
+  }
+
   /** Runs `fn` in a write transaction on one connection, retrying lost races (busy, deadlock). */
   async #write<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+    try {
+      const result = await this.#writeOnce(fn);
+      this.#storageFull = undefined;
+      return result;
+    } catch (err) {
+      const full = this.#dialect.storageFull(err);
+      if (full !== undefined) {
+        this.#storageFull = full.message;
+        throw full;
+      }
+      throw err;
+    }
+  }
+
+  async #writeOnce<T>(fn: (db: Db) => Promise<T>): Promise<T> {
     const db = this.#open();
     for (let attempt = 1; ; attempt++) {
       try {

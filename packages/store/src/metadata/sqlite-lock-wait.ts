@@ -7,6 +7,8 @@
  * need no database) goes on meanwhile.
  */
 import { SqliteDialect } from 'kysely';
+import { TrestleError } from '@trestle/core';
+import { corruptDatabaseError, isCorruptDatabaseError } from './sqlite-file.js';
 import type {
   CompiledQuery,
   DatabaseConnection,
@@ -20,16 +22,36 @@ import type {
 export const DEFAULT_LOCK_WAIT_MS = 5000;
 
 function isBusy(err: unknown): boolean {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+  return errorCode(err).startsWith('SQLITE_BUSY');
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function errorCode(err: unknown): string {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : '';
+}
+
+/** The driver's failures that have a name of their own: a full disk, a damaged file. */
+function named(err: unknown, file: string | undefined): unknown {
+  const code = errorCode(err);
+  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR_FSYNC') {
+    return new TrestleError(
+      'STORAGE_FULL',
+      `the metadata store${file === undefined ? '' : ` '${file}'`} cannot write: ${err instanceof Error ? err.message : code}; free space on its disk, then retry (nothing of this request was written)`,
+      { reason: 'storage-full' },
+      { cause: err },
+    );
+  }
+  if (file !== undefined && isCorruptDatabaseError(err)) return corruptDatabaseError(file, err);
+  return err;
+}
 
 class LockWaitingConnection implements DatabaseConnection {
   constructor(
     readonly inner: DatabaseConnection,
     readonly lockWaitMs: number,
+    readonly file: string | undefined,
   ) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
@@ -39,7 +61,7 @@ class LockWaitingConnection implements DatabaseConnection {
         return await this.inner.executeQuery<R>(query);
       } catch (err) {
         // A busy statement did nothing (BEGIN IMMEDIATE takes the lock before any write), so trying again is safe.
-        if (!isBusy(err) || Date.now() - started >= this.lockWaitMs) throw err;
+        if (!isBusy(err) || Date.now() - started >= this.lockWaitMs) throw named(err, this.file);
         await sleep(pause * (0.5 + Math.random()));
       }
     }
@@ -54,12 +76,13 @@ class LockWaitingDriver implements Driver {
   constructor(
     readonly inner: Driver,
     readonly lockWaitMs: number,
+    readonly file: string | undefined,
   ) {}
   init(): Promise<void> {
     return this.inner.init();
   }
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new LockWaitingConnection(await this.inner.acquireConnection(), this.lockWaitMs);
+    return new LockWaitingConnection(await this.inner.acquireConnection(), this.lockWaitMs, this.file);
   }
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     return this.inner.beginTransaction(connection, settings);
@@ -86,11 +109,14 @@ class LockWaitingDriver implements Driver {
  */
 export class LockWaitingSqliteDialect extends SqliteDialect {
   readonly #lockWaitMs: number;
-  constructor(config: SqliteDialectConfig, lockWaitMs = DEFAULT_LOCK_WAIT_MS) {
+  readonly #file: string | undefined;
+  /** `file` names the database in errors: a full disk is `STORAGE_FULL`, a damaged file says how to recover. */
+  constructor(config: SqliteDialectConfig, lockWaitMs = DEFAULT_LOCK_WAIT_MS, file?: string) {
     super(config);
     this.#lockWaitMs = lockWaitMs;
+    this.#file = file;
   }
   override createDriver(): Driver {
-    return new LockWaitingDriver(super.createDriver(), this.#lockWaitMs);
+    return new LockWaitingDriver(super.createDriver(), this.#lockWaitMs, this.#file);
   }
 }
