@@ -43,7 +43,10 @@ describe('trestle CLI usage', () => {
     [['runs', 'list', '--max-results', 'ten'], /--max-results expects a positive integer, got 'ten'/],
     [['experiments', 'create', '--tag', 'novalue', 'x'], /--tag expects KEY=VALUE/],
   ])('%j is a usage error: exit 2 and one readable line', async (args, message) => {
-    const r = await runCli(args, { TRESTLE_HOME: `/tmp/trestle-usage-${process.pid}` });
+    // A store exists, so that only the usage can be at fault (reads never create one).
+    const home = { TRESTLE_HOME: `/tmp/trestle-usage-${process.pid}` };
+    expect((await runCli(['db', 'upgrade'], home)).code).toBe(0);
+    const r = await runCli(args, home);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -73,11 +73,15 @@ describe('SQLite: a write waiting for the lock does not freeze the server', () =
       latencies.sort((a, b) => a - b);
       const max = latencies.at(-1)!;
       const median = latencies[Math.floor(latencies.length / 2)]!;
+      const p90 = latencies[Math.floor(latencies.length * 0.9)]!;
       console.log(
-        `/health while a write waited ${holdMs} ms for the SQLite lock: ${latencies.length} probes, median ${median.toFixed(1)} ms, max ${max.toFixed(1)} ms`,
+        `/health while a write waited ${holdMs} ms for the SQLite lock: ${latencies.length} probes, median ${median.toFixed(1)} ms, p90 ${p90.toFixed(1)} ms, max ${max.toFixed(1)} ms`,
       );
       expect(latencies.length).toBeGreaterThan(10);
-      expect(max).toBeLessThan(100);
+      // Frozen, every probe would take about the whole hold (≈ 1.4 s); a loaded machine adds
+      // scheduling noise to the odd probe, so the bound is on the 90th percentile.
+      expect(p90).toBeLessThan(100);
+      expect(max).toBeLessThan(holdMs / 2);
     } finally {
       await server.close();
     }
