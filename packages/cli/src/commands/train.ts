@@ -120,143 +120,147 @@ async function runTrain(ctx: CommandContext): Promise<void> {
     `  ${table.rows.toLocaleString('en-US')} rows × ${Object.keys(table.columns).length} columns in ${secs(t)}${valid === undefined ? '' : `; ${valid.rows.toLocaleString('en-US')} evaluation rows from ${validPath}`}`,
   );
 
-  await withTrestle(ctx, async (trestle) => {
-    const experiment = typeof ctx.values['experiment'] === 'string' ? ctx.values['experiment'] : undefined;
-    const run = await trestle.startRun({
-      ...(experiment === undefined ? {} : { experiment }),
-      name:
-        typeof ctx.values['name'] === 'string'
-          ? ctx.values['name']
-          : `${trainerName}-${basename(data).replace(/\.[^.]+$/, '')}`,
-      tags: { trainer: trainerName, target },
-    });
-    const datasets = [
-      {
-        name: basename(data),
-        digest,
-        source: pathToFileURL(resolve(data)).href,
-        context: 'training',
-        rows: table.rows,
-      },
-      ...(validPath === undefined || valid === undefined
-        ? []
-        : [
-            {
-              name: basename(validPath),
-              digest: validDigest!,
-              source: pathToFileURL(resolve(validPath)).href,
-              context: 'evaluation',
-              rows: valid.rows,
-            },
-          ]),
-    ];
-    let dir: string | undefined;
-    try {
-      for (const d of datasets) {
-        await run.logInput({
-          name: d.name,
-          digest: d.digest,
-          source: JSON.stringify({ uri: d.source }),
-          context: d.context,
-          profile: JSON.stringify({ num_rows: d.rows }),
-        });
-      }
-      say(`Training ${trainerName} (run ${run.id}) …`);
-      t = performance.now();
-      let lastPrint = 0;
-      const trained = trainModel(table, valid, {
-        trainer: trainerName,
-        target,
-        ...(features === undefined ? {} : { features }),
-        categorical,
-        params,
-        ...(holdout === undefined ? {} : { holdout }),
-        onIteration: (iteration, metrics) => {
-          for (const [key, value] of Object.entries(metrics)) void run.logMetric(key, value, iteration);
-          const now = performance.now();
-          if (now - lastPrint > 1000) {
-            lastPrint = now;
-            const parts = Object.entries(metrics).map(([k, v]) => `${k} ${formatNumber(v)}`);
-            say(`  iteration ${iteration}  ${parts.join('  ')}  (${secs(t)})`);
-          }
+  await withTrestle(
+    ctx,
+    async (trestle) => {
+      const experiment = typeof ctx.values['experiment'] === 'string' ? ctx.values['experiment'] : undefined;
+      const run = await trestle.startRun({
+        ...(experiment === undefined ? {} : { experiment }),
+        name:
+          typeof ctx.values['name'] === 'string'
+            ? ctx.values['name']
+            : `${trainerName}-${basename(data).replace(/\.[^.]+$/, '')}`,
+        tags: { trainer: trainerName, target },
+      });
+      const datasets = [
+        {
+          name: basename(data),
+          digest,
+          source: pathToFileURL(resolve(data)).href,
+          context: 'training',
+          rows: table.rows,
         },
-      });
-      say(
-        `  ${trained.iterations} iterations in ${secs(t)} on ${trained.trainRows.toLocaleString('en-US')} rows; evaluated on ${trained.evalRows.toLocaleString('en-US')}`,
-      );
-      await run.logParams({ ...trained.params, train_rows: trained.trainRows, eval_rows: trained.evalRows });
-      await run.logMetrics(trained.metrics, trained.iterations);
-      await run.setTags({ task: trained.task });
-
-      dir = await mkdtemp(join(tmpdir(), 'trestle-train-'));
-      const packageDir = join(dir, MODEL_ARTIFACT_PATH);
-      const manifest = await writeModelPackage(packageDir, {
-        ...trained.contents,
-        run: { runId: run.id, experimentId: run.run.info.experimentId, artifactPath: MODEL_ARTIFACT_PATH },
-        datasets: datasets.map(({ name, digest: d, source, context, rows }) => ({
-          name,
-          digest: d,
-          source,
-          context,
-          rows,
-        })),
-      });
-      await run.logArtifact(packageDir, MODEL_ARTIFACT_PATH);
-      const finished = await run.end();
-      const source = `runs:/${run.id}/${MODEL_ARTIFACT_PATH}`;
-      let registered: { name: string; version: number; aliases: string[] } | undefined;
-      if (registerAs !== undefined) {
-        const version = await registerPackage(trestle, registerAs, source, run.id, aliases);
-        registered = { name: registerAs, version: version.version, aliases };
-      }
-      const summary = {
-        runId: finished.info.runId,
-        experimentId: finished.info.experimentId,
-        status: finished.info.status,
-        trainer: trainerName,
-        task: trained.task,
-        classes: trained.classes,
-        metrics: trained.metrics,
-        params: trained.params,
-        trainRows: trained.trainRows,
-        evalRows: trained.evalRows,
-        iterations: trained.iterations,
-        model: source,
-        flavors: Object.keys(manifest.flavors),
-        ...(registered === undefined ? {} : { registered }),
-        seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
-      };
-      ctx.out.result(summary, () =>
-        [
-          '',
-          `Run ${finished.info.runId} ${finished.info.status} in ${summary.seconds} s (${trained.task})`,
-          ...Object.entries(trained.metrics)
-            .sort(([a], [b]) => (a < b ? -1 : 1))
-            .map(([k, v]) => `  ${k.padEnd(16)} ${formatNumber(v)}`),
-          `  model            ${source} (flavors: ${summary.flavors.join(', ')})`,
-          ...(registered === undefined
-            ? []
-            : [
-                `  registered       ${registered.name} version ${registered.version}${aliases.length > 0 ? ` (${aliases.map((a) => `@${a}`).join(', ')})` : ''}`,
-              ]),
-        ].join('\n'),
-      );
-    } catch (err) {
-      // The run records why it failed, then the error reaches the user.
-      const reason = err instanceof Error ? err.message : String(err);
+        ...(validPath === undefined || valid === undefined
+          ? []
+          : [
+              {
+                name: basename(validPath),
+                digest: validDigest!,
+                source: pathToFileURL(resolve(validPath)).href,
+                context: 'evaluation',
+                rows: valid.rows,
+              },
+            ]),
+      ];
+      let dir: string | undefined;
       try {
-        await run.setTags({ 'trestle.failure': reason.slice(0, 5000) });
-      } catch {
-        // the failure itself may be the store: still try to end the run
+        for (const d of datasets) {
+          await run.logInput({
+            name: d.name,
+            digest: d.digest,
+            source: JSON.stringify({ uri: d.source }),
+            context: d.context,
+            profile: JSON.stringify({ num_rows: d.rows }),
+          });
+        }
+        say(`Training ${trainerName} (run ${run.id}) …`);
+        t = performance.now();
+        let lastPrint = 0;
+        const trained = trainModel(table, valid, {
+          trainer: trainerName,
+          target,
+          ...(features === undefined ? {} : { features }),
+          categorical,
+          params,
+          ...(holdout === undefined ? {} : { holdout }),
+          onIteration: (iteration, metrics) => {
+            for (const [key, value] of Object.entries(metrics)) void run.logMetric(key, value, iteration);
+            const now = performance.now();
+            if (now - lastPrint > 1000) {
+              lastPrint = now;
+              const parts = Object.entries(metrics).map(([k, v]) => `${k} ${formatNumber(v)}`);
+              say(`  iteration ${iteration}  ${parts.join('  ')}  (${secs(t)})`);
+            }
+          },
+        });
+        say(
+          `  ${trained.iterations} iterations in ${secs(t)} on ${trained.trainRows.toLocaleString('en-US')} rows; evaluated on ${trained.evalRows.toLocaleString('en-US')}`,
+        );
+        await run.logParams({ ...trained.params, train_rows: trained.trainRows, eval_rows: trained.evalRows });
+        await run.logMetrics(trained.metrics, trained.iterations);
+        await run.setTags({ task: trained.task });
+
+        dir = await mkdtemp(join(tmpdir(), 'trestle-train-'));
+        const packageDir = join(dir, MODEL_ARTIFACT_PATH);
+        const manifest = await writeModelPackage(packageDir, {
+          ...trained.contents,
+          run: { runId: run.id, experimentId: run.run.info.experimentId, artifactPath: MODEL_ARTIFACT_PATH },
+          datasets: datasets.map(({ name, digest: d, source, context, rows }) => ({
+            name,
+            digest: d,
+            source,
+            context,
+            rows,
+          })),
+        });
+        await run.logArtifact(packageDir, MODEL_ARTIFACT_PATH);
+        const finished = await run.end();
+        const source = `runs:/${run.id}/${MODEL_ARTIFACT_PATH}`;
+        let registered: { name: string; version: number; aliases: string[] } | undefined;
+        if (registerAs !== undefined) {
+          const version = await registerPackage(trestle, registerAs, source, run.id, aliases);
+          registered = { name: registerAs, version: version.version, aliases };
+        }
+        const summary = {
+          runId: finished.info.runId,
+          experimentId: finished.info.experimentId,
+          status: finished.info.status,
+          trainer: trainerName,
+          task: trained.task,
+          classes: trained.classes,
+          metrics: trained.metrics,
+          params: trained.params,
+          trainRows: trained.trainRows,
+          evalRows: trained.evalRows,
+          iterations: trained.iterations,
+          model: source,
+          flavors: Object.keys(manifest.flavors),
+          ...(registered === undefined ? {} : { registered }),
+          seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
+        };
+        ctx.out.result(summary, () =>
+          [
+            '',
+            `Run ${finished.info.runId} ${finished.info.status} in ${summary.seconds} s (${trained.task})`,
+            ...Object.entries(trained.metrics)
+              .sort(([a], [b]) => (a < b ? -1 : 1))
+              .map(([k, v]) => `  ${k.padEnd(16)} ${formatNumber(v)}`),
+            `  model            ${source} (flavors: ${summary.flavors.join(', ')})`,
+            ...(registered === undefined
+              ? []
+              : [
+                  `  registered       ${registered.name} version ${registered.version}${aliases.length > 0 ? ` (${aliases.map((a) => `@${a}`).join(', ')})` : ''}`,
+                ]),
+          ].join('\n'),
+        );
+      } catch (err) {
+        // The run records why it failed, then the error reaches the user.
+        const reason = err instanceof Error ? err.message : String(err);
+        try {
+          await run.setTags({ 'trestle.failure': reason.slice(0, 5000) });
+        } catch {
+          // the failure itself may be the store: still try to end the run
+        }
+        await run.end('FAILED').catch(() => undefined);
+        throw err instanceof TrestleError || err instanceof UsageError
+          ? err
+          : new TrestleError('INTERNAL', reason, {}, { cause: err });
+      } finally {
+        if (dir !== undefined) await rm(dir, { recursive: true, force: true });
       }
-      await run.end('FAILED').catch(() => undefined);
-      throw err instanceof TrestleError || err instanceof UsageError
-        ? err
-        : new TrestleError('INTERNAL', reason, {}, { cause: err });
-    } finally {
-      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-    }
-  });
+    },
+    { create: true },
+  );
 }
 
 /** What --register needs of the client (the registry's SDK method), checked at run time. */
