@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, readdir } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { startServing, type RunningServing } from '../serve.js';
 import { logisticPredictor } from '../testing/logistic-predictor.js';
 import { HttpControlPlane } from './control-plane.js';
@@ -38,12 +38,16 @@ async function receiver(port: number): Promise<{ server: Server; got: Received[]
   return { server, got };
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
+/**
+ * A port where the control plane is down: held by a listener that resets every connection, so
+ * no other test's server can take the port meanwhile (a freed port was reused in a parallel
+ * run, and that server's 404s dropped records). `release()` frees it for the receiver.
+ */
+async function downPort(): Promise<{ port: number; release: () => Promise<void> }> {
+  const s = createNetServer((socket) => socket.resetAndDestroy());
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
+  return { port, release: () => new Promise<void>((r) => s.close(() => r())) };
 }
 
 const row = { distance: 1200, hour: 18, origin: 'ORD' };
@@ -69,7 +73,7 @@ async function timed(url: string, n: number): Promise<{ statuses: number[]; p99:
 
 describe('inference logging', () => {
   it('with the control plane down, predictions keep their latency and no client sees an error; the spool is replayed when it returns', async () => {
-    const port = await freePort();
+    const { port, release } = await downPort();
     const spoolDir = await mkdtemp(join(tmpdir(), 'serving-spool-'));
     let logger: InferenceLogger | undefined;
     running = await startServing({
@@ -102,6 +106,7 @@ describe('inference logging', () => {
     expect(metrics).toMatch(/trestle_serving_log_ship_failures_total\{kind="records"\} [1-9]/);
 
     // The control plane returns: the spool is replayed, every record arrives once, in order.
+    await release();
     const cp = await receiver(port);
     try {
       await timed(running.url, 10);
@@ -128,7 +133,8 @@ describe('inference logging', () => {
   });
 
   it('a full spool drops the oldest records and counts them', async () => {
-    const port = await freePort();
+    const { port, release } = await downPort();
+    onTestFinished(release);
     const spoolDir = await mkdtemp(join(tmpdir(), 'serving-spool-'));
     let logger: InferenceLogger | undefined;
     running = await startServing({
