@@ -47,6 +47,43 @@ export async function postgresUnavailable(baseUri: string): Promise<string | und
   }
 }
 
+/** Whether a file's PostgreSQL tests run, from {@link postgresTests}. */
+export interface PostgresTests {
+  /** Register the PostgreSQL suite: the server answers, or CI requires it (then it fails loudly). */
+  run: boolean;
+  baseUri: string;
+  /** Throws in CI when the server is not reachable; call it first in the suite's setup. */
+  assertReachable(): void;
+}
+
+/**
+ * The one rule for PostgreSQL tests: they run when the server answers; outside CI an
+ * unreachable server skips them, printing why; in CI (`CI=true`) they run and fail, naming the
+ * server and how to fix it.
+ *
+ * @example
+ * const pg = await postgresTests('the PostgreSQL registry tests');
+ * if (pg.run) registryStoreContract('postgres', async () => { pg.assertReachable(); … });
+ */
+export async function postgresTests(
+  what: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<PostgresTests> {
+  const baseUri = testPostgresUri(env);
+  const unavailable = await postgresUnavailable(baseUri);
+  const inCi = env['CI'] === 'true';
+  if (unavailable !== undefined && !inCi)
+    console.warn(`skipping ${what}: ${unavailable} (set TRESTLE_TEST_PG to point at a server)`);
+  return {
+    run: unavailable === undefined || inCi,
+    baseUri,
+    assertReachable: () => {
+      if (unavailable !== undefined)
+        throw new Error(`CI=true but ${unavailable}: start PostgreSQL or set TRESTLE_TEST_PG`);
+    },
+  };
+}
+
 /**
  * Creates a fresh, empty database next to the one `baseUri` names.
  *

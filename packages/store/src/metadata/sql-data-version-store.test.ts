@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetadataStore } from '@trestle/core';
 import { openMetadataStore } from './open.js';
-import { createTestDatabase, postgresUnavailable, testPostgresUri } from './postgres-test-database.js';
+import { createTestDatabase, postgresTests } from './postgres-test-database.js';
 
 const D1 = 'a'.repeat(64);
 const D2 = 'b'.repeat(64);
@@ -96,12 +96,11 @@ dataVersionSuite('sqlite', async () => {
   };
 });
 
-const baseUri = testPostgresUri();
-const unavailable = await postgresUnavailable(baseUri);
-if (unavailable === undefined || process.env['CI'] === 'true') {
+const pg = await postgresTests('the PostgreSQL data-version tests');
+if (pg.run) {
   dataVersionSuite('postgres', async () => {
-    if (unavailable !== undefined) throw new Error(`CI=true but ${unavailable}`);
-    const database = await createTestDatabase(baseUri);
+    pg.assertReachable();
+    const database = await createTestDatabase(pg.baseUri);
     const store = await openMetadataStore(database.uri, { artifactRoot: '/srv/a' });
     return {
       store,
@@ -111,6 +110,4 @@ if (unavailable === undefined || process.env['CI'] === 'true') {
       },
     };
   });
-} else {
-  console.warn(`skipping the PostgreSQL data-version tests: ${unavailable}`);
 }

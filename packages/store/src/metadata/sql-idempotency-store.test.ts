@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdempotencyStore } from '@trestle/core';
 import { sqliteDialect } from './dialects.js';
 import { openMetadataStore } from './open.js';
-import { createTestDatabase, postgresUnavailable, testPostgresUri } from './postgres-test-database.js';
+import { createTestDatabase, postgresTests } from './postgres-test-database.js';
 import type { MetadataDatabase } from './schema.js';
 import { SqlMetadataStore } from './sql-metadata-store.js';
 
@@ -101,12 +101,11 @@ idempotencyContract('sqlite', async () => {
   };
 });
 
-const baseUri = testPostgresUri();
-const unavailable = await postgresUnavailable(baseUri);
-if (unavailable === undefined || process.env['CI'] === 'true') {
+const pg = await postgresTests('the PostgreSQL idempotency-key tests');
+if (pg.run) {
   idempotencyContract('postgres', async () => {
-    if (unavailable !== undefined) throw new Error(`CI=true but ${unavailable}`);
-    const database = await createTestDatabase(baseUri);
+    pg.assertReachable();
+    const database = await createTestDatabase(pg.baseUri);
     const store = await openMetadataStore(database.uri, { artifactRoot: '/srv/trestle/artifacts' });
     return {
       store: store.idempotency,
@@ -116,8 +115,6 @@ if (unavailable === undefined || process.env['CI'] === 'true') {
       },
     };
   });
-} else {
-  console.warn(`skipping the PostgreSQL idempotency-key tests: ${unavailable}`);
 }
 
 describe('idempotency keys: abandoned claims', () => {

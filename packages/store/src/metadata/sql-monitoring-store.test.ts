@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetadataStore, MonitorResult } from '@trestle/core';
 import { openMetadataStore } from './open.js';
-import { createTestDatabase, postgresUnavailable, testPostgresUri } from './postgres-test-database.js';
+import { createTestDatabase, postgresTests } from './postgres-test-database.js';
 
 type Fixture = { store: MetadataStore; close(): Promise<void> };
 
@@ -130,12 +130,11 @@ monitoringSuite('sqlite', async () => {
   };
 });
 
-const baseUri = testPostgresUri();
-const unavailable = await postgresUnavailable(baseUri);
-if (unavailable === undefined || process.env['CI'] === 'true') {
+const pg = await postgresTests('the PostgreSQL monitoring-store tests');
+if (pg.run) {
   monitoringSuite('postgres', async () => {
-    if (unavailable !== undefined) throw new Error(`CI=true but ${unavailable}`);
-    const database = await createTestDatabase(baseUri);
+    pg.assertReachable();
+    const database = await createTestDatabase(pg.baseUri);
     const store = await openMetadataStore(database.uri, { artifactRoot: '/srv/a' });
     return {
       store,
@@ -145,6 +144,4 @@ if (unavailable === undefined || process.env['CI'] === 'true') {
       },
     };
   });
-} else {
-  console.warn(`skipping the PostgreSQL monitoring-store tests: ${unavailable}`);
 }

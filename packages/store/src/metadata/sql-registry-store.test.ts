@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, it } from 'vitest';
 import { registryStoreContract } from '../testing/registry-contract.js';
 import { openMetadataStore } from './index.js';
-import { createTestDatabase, postgresUnavailable, testPostgresUri } from './postgres-test-database.js';
+import { createTestDatabase, postgresTests } from './postgres-test-database.js';
 
 registryStoreContract('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'trestle-registry-'));
@@ -21,23 +20,11 @@ registryStoreContract('sqlite', async () => {
   };
 });
 
-const baseUri = testPostgresUri();
-const unavailable = await postgresUnavailable(baseUri);
-if (unavailable !== undefined && process.env['CI'] !== 'true') {
-  console.warn(`skipping the PostgreSQL registry tests: ${unavailable}`);
-  describe.skip(`postgres registry store (${unavailable})`, () => {
-    it('needs PostgreSQL', () => undefined);
-  });
-} else if (unavailable !== undefined) {
-  describe('postgres registry store', () => {
-    beforeAll(() => {
-      throw new Error(`CI=true but ${unavailable}: start PostgreSQL or set TRESTLE_TEST_PG`);
-    });
-    it('needs PostgreSQL', () => undefined);
-  });
-} else {
+const pg = await postgresTests('the PostgreSQL registry tests');
+if (pg.run) {
   registryStoreContract('postgres', async () => {
-    const database = await createTestDatabase(baseUri);
+    pg.assertReachable();
+    const database = await createTestDatabase(pg.baseUri);
     const store = await openMetadataStore(database.uri, { artifactRoot: '/srv/trestle/artifacts' });
     return {
       tracking: store,
