@@ -9,44 +9,25 @@
 import type { AddressInfo } from 'node:net';
 import { loggedModelArtifactKey } from '@trestle/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listOf, startMlflowTestApp, type MlflowTestApp } from './test-support.js';
+import { listOf, startMlflowTestApp, type MlflowTestApp, mlflowHttp, type JsonReply } from './test-support.js';
 
 let t: MlflowTestApp;
 let base: string;
 
-// Answers are arbitrary MLflow JSON.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
-
-async function call(
+const call = (
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   fields: Record<string, unknown> = {},
-): Promise<{ status: number; json: Json }> {
-  let url = `${base}/api/2.0/mlflow${path}`;
-  const init: RequestInit = { method };
-  if (method === 'GET') {
-    const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(fields)) for (const x of [v].flat()) params.append(k, String(x));
-    url += `?${params.toString()}`;
-  } else {
-    init.headers = { 'content-type': 'application/json' };
-    init.body = JSON.stringify(fields);
-  }
-  const res = await fetch(url, init);
-  const text = await res.text();
-  return { status: res.status, json: text === '' ? {} : JSON.parse(text) };
-}
+): ReturnType<typeof mlflowHttp> => mlflowHttp(base, method, path, fields);
 
 async function ok(
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   fields?: Record<string, unknown>,
-): Promise<Json> {
+): Promise<JsonReply['json']> {
   const res = await call(method, path, fields);
   if (res.status !== 200) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.json)}`);
-  const json: unknown = res.json;
-  return json;
+  return res.json;
 }
 
 async function upload(artifactUri: string, path: string, body: string): Promise<void> {

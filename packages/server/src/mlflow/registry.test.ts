@@ -6,36 +6,18 @@
  */
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listOf, startMlflowTestApp, type MlflowTestApp } from './test-support.js';
+import { listOf, startMlflowTestApp, type MlflowTestApp, mlflowHttp } from './test-support.js';
 
 let t: MlflowTestApp;
 let base: string;
 let runId: string;
 let experimentId: string;
 
-// Answers are arbitrary MLflow JSON.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
-
-async function call(
+const call = (
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   fields: Record<string, unknown> = {},
-): Promise<{ status: number; json: Json }> {
-  let url = `${base}/api/2.0/mlflow${path}`;
-  const init: RequestInit = { method };
-  if (method === 'GET') {
-    const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(fields)) for (const x of [v].flat()) params.append(k, String(x));
-    url += `?${params.toString()}`;
-  } else {
-    init.headers = { 'content-type': 'application/json' };
-    init.body = JSON.stringify(fields);
-  }
-  const res = await fetch(url, init);
-  const text = await res.text();
-  return { status: res.status, json: text === '' ? {} : JSON.parse(text) };
-}
+): ReturnType<typeof mlflowHttp> => mlflowHttp(base, method, path, fields);
 
 beforeAll(async () => {
   t = await startMlflowTestApp();

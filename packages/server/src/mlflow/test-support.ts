@@ -43,6 +43,33 @@ export interface MlflowTestApp {
 }
 
 /**
+ * One MLflow call over real HTTP to a listening server at `base`: GET fields become query
+ * parameters (arrays repeated), other methods send them as a JSON body.
+ *
+ * @example const { status, json } = await mlflowHttp(base, 'POST', '/registered-models/create', { name: 'm' });
+ */
+export async function mlflowHttp(
+  base: string,
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  path: string,
+  fields: Record<string, unknown> = {},
+): Promise<Pick<JsonReply, 'status' | 'json'>> {
+  let url = `${base}/api/2.0/mlflow${path}`;
+  const init: RequestInit = { method };
+  if (method === 'GET') {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(fields)) for (const x of [v].flat()) params.append(k, String(x));
+    url += `?${params.toString()}`;
+  } else {
+    init.headers = { 'content-type': 'application/json' };
+    init.body = JSON.stringify(fields);
+  }
+  const res = await fetch(url, init);
+  const text = await res.text();
+  return { status: res.status, json: text === '' ? {} : (JSON.parse(text) as unknown) };
+}
+
+/**
  * A JSON list of a reply, typed for the test (absent lists, which MLflow leaves out, are `[]`).
  *
  * @example listOf<{ name: string }>(res.json.experiments).map((e) => e.name)
