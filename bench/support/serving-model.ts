@@ -3,6 +3,7 @@
  * the same file) and a Trestle model package trained on it with `@trestle/models`.
  */
 import { writeFileSync } from 'node:fs';
+import { seededRandom } from '../../packages/core/src/index.js';
 
 /** The slice of `@trestle/models` and `@trestle/tables` used here (imported on use). */
 interface Training {
@@ -43,16 +44,7 @@ const AIRPORTS = [
   'PHL',
 ];
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 export interface FlightRow {
   hour: number;

@@ -16,28 +16,21 @@
  * create experiments whose names start with {@link Seeded.scratchPrefix}, which the snapshot
  * leaves out.
  */
+import { seededRandom } from '../../packages/core/src/index.js';
 
 // ---------------------------------------------------------------- randomness
 
 /**
- * A small seeded PRNG (mulberry32) with helpers.
+ * The core's seeded source (mulberry32) with helpers.
  *
  * @example const rng = new Rng(42); rng.int(10); rng.pick(['a', 'b']);
  */
 export class Rng {
-  #state: number;
+  /** A float in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = seededRandom(seed);
   }
 
   /** An integer in [0, n). */

@@ -5,6 +5,7 @@
  * and one run left RUNNING for live updates.
  */
 import { deflateSync } from 'node:zlib';
+import { seededRandom } from '../../packages/core/src/index.js';
 
 /** What {@link seedUi} created. */
 export interface UiSeed {
@@ -18,17 +19,8 @@ export interface UiSeed {
   lossSteps: number;
 }
 
-/** Small deterministic pseudo-random numbers (mulberry32), so seeded data is the same each time. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small deterministic pseudo-random numbers, so seeded data is the same each time. */
+export const random = seededRandom;
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;

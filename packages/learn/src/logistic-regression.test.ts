@@ -2,18 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { isTrestleError } from '@trestle/core';
 import type { DesignMatrix } from './design-matrix.js';
 import { parseLogisticRegressionModel, predictProba, trainLogisticRegression } from './logistic-regression.js';
+import { seededRandom } from '@trestle/core';
 
-/** mulberry32: a small seeded PRNG so the synthetic data is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 function gaussian(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());

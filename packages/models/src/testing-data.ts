@@ -1,16 +1,11 @@
+import { seededRandom } from '@trestle/core';
+
 /**
  * A small synthetic classification table with a known signal, for tests and examples
  * (not exported from the package index).
  */
 export function syntheticCsv(rows: number, seed = 7): string {
-  let s = seed >>> 0;
-  const random = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(seed);
   const cities = ['SFO', 'LAX', 'ORD', 'JFK', 'SEA'];
   const lines = ['distance,hour,origin,delayed'];
   for (let i = 0; i < rows; i++) {

@@ -14,6 +14,7 @@ import type { PackageContents } from '../write-package.js';
 import { evaluate } from './evaluate.js';
 import { classIndices, readTarget, targetValues } from './target.js';
 import { getTrainer } from './trainers.js';
+import { seededRandom } from '@trestle/core';
 
 /** Options of {@link trainModel}. */
 export interface TrainModelOptions {
@@ -62,14 +63,7 @@ function canonicalScores(task: Exclude<Task, 'other'>, scores: Float64Array, row
 
 /** A seeded shuffle split (mulberry32): the same seed gives the same split on any machine. */
 function split(rows: Int32Array, share: number, seed: number): { train: Int32Array; test: Int32Array } {
-  let s = seed >>> 0;
-  const random = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(seed);
   const flags = new Uint8Array(rows.length);
   let tests = 0;
   for (let i = 0; i < rows.length; i++) {

@@ -1,14 +1,7 @@
-/** Seeded pseudo-random samples for tests and benchmarks (mulberry32 + Box–Muller). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '@trestle/core';
+
+/** Seeded pseudo-random samples for tests and benchmarks (mulberry32 from core + Box–Muller). */
+export const rng = seededRandom;
 
 /** `n` normal values with mean `mu` and standard deviation `sigma`. */
 export function normals(random: () => number, n: number, mu = 0, sigma = 1): Float64Array {

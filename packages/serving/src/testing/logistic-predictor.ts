@@ -6,19 +6,11 @@
 import { predictProba, trainLogisticRegression, type DesignMatrix, type LogisticRegressionModel } from '@trestle/learn';
 import { buildReferenceProfile } from '@trestle/monitoring';
 import type { InputColumns, Outputs, Predictor } from '../predictor.js';
+import { seededRandom } from '@trestle/core';
 
 export const ORIGINS = ['ATL', 'ORD', 'DFW', 'LAX', 'SFO', 'DEN'];
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /** A seeded table of `rows` flights and their delay labels. */
 export function flightsTable(
