@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { ActiveRun, Trestle } from '@trestle/client';
 import type { TrestleConfig } from '@trestle/core';
-import type { LockedPath, PipelineTracker, Stage, StageResult } from '@trestle/pipelines/pipeline';
+import type { PipelineTracker, Stage, StageResult } from '@trestle/pipelines/pipeline';
 
 /** Outputs larger than this are recorded by digest only, not uploaded as artifacts. */
 const MAX_ARTIFACT_BYTES = 64 * 1024 * 1024;
@@ -93,10 +93,10 @@ export class RunTracker implements PipelineTracker {
     };
   }
 
-  async stageEnded(stage: Stage, result: StageResult, deps: LockedPath[]): Promise<void> {
+  async stageEnded(stage: Stage, result: StageResult): Promise<void> {
     const run = this.#children.get(stage.name);
     if (run === undefined) return;
-    for (const d of deps) {
+    for (const d of result.deps ?? []) {
       await run.logInput({ name: d.path, digest: `sha256:${d.sha256}`, source: d.path, context: 'dependency' });
     }
     if (result.metrics !== undefined && Object.keys(result.metrics).length > 0) await run.logMetrics(result.metrics);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { TrestleError } from '@trestle/core';
 import { LineCounter, isMap, parseDocument, type Document } from 'yaml';
@@ -315,12 +315,7 @@ export function pipelineFile(root: string, given?: string): string {
   if (given !== undefined) return resolve(given);
   for (const name of PIPELINE_FILES) {
     const f = join(root, name);
-    try {
-      readFileSync(f);
-      return f;
-    } catch {
-      // try the next name
-    }
+    if (existsSync(f)) return f;
   }
   throw new TrestleError('NOT_FOUND', `no trestle.yaml (or dvc.yaml) in ${root}; write one, or pass -f FILE`);
 }

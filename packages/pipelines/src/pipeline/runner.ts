@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -33,6 +34,8 @@ export interface StageResult {
   tail?: string[];
   /** Metrics read from the stage's metrics files (flattened keys). */
   metrics?: Record<string, number>;
+  /** The versions of its dependencies it was keyed on (as far as they were hashed). */
+  deps?: LockedPath[];
   outs?: LockedPath[];
 }
 
@@ -60,7 +63,7 @@ export interface PipelineTracker {
   start(stages: readonly Stage[]): Promise<Record<string, string>>;
   /** Starts the stage's run; returns extra environment for its process (its run id). */
   stageStarted(stage: Stage, params: Record<string, Record<string, unknown>>): Promise<Record<string, string>>;
-  stageEnded(stage: Stage, result: StageResult, deps: LockedPath[]): Promise<void>;
+  stageEnded(stage: Stage, result: StageResult): Promise<void>;
   end(ok: boolean): Promise<void>;
 }
 
@@ -198,7 +201,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const started = Date.now();
   const stages = selectStages(graph, options.targets ?? [], { upstream: options.noDeps !== true });
   const selected = new Set(stages.map((s) => s.name));
-  const jobs = Math.max(1, options.jobs ?? (await import('node:os')).availableParallelism());
+  const jobs = Math.max(1, options.jobs ?? availableParallelism());
   const executor = options.executor ?? localExecutor;
   const lockPath = join(dirname(graph.pipeline.file), LOCK_FILE);
   const repoLock =
@@ -220,9 +223,11 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
 
     const runOne = async (stage: Stage): Promise<StageResult> => {
       const t0 = Date.now();
-      const done = (r: Omit<StageResult, 'stage' | 'durationMs'>): StageResult => ({
+      const deps: LockedPath[] = [];
+      const done = (r: Omit<StageResult, 'stage' | 'durationMs' | 'deps'>): StageResult => ({
         stage: stage.name,
         durationMs: Date.now() - t0,
+        deps,
         ...r,
       });
       const params = graph.params.get(stage.name) ?? {};
@@ -230,7 +235,6 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
         willRun.add(stage.name);
         return done({ state: 'would-run', reason: 'an upstream stage would run' });
       }
-      const deps: LockedPath[] = [];
       for (const d of stage.deps) {
         const abs = join(root, d);
         if (!existsSync(abs)) {
@@ -336,7 +340,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     const pending = new Set(stages.map((s) => s.name));
     const running = new Map<string, Promise<void>>();
     const byName = new Map(stages.map((s) => [s.name, s]));
-    const finish = async (stage: Stage, result: StageResult, deps: LockedPath[]): Promise<void> => {
+    const finish = async (stage: Stage, result: StageResult): Promise<void> => {
       results.set(stage.name, result);
       if (result.state === 'failed') {
         const block = (n: string): void => {
@@ -355,7 +359,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
         options.dryRun !== true &&
         (result.state === 'ran' || result.state === 'failed')
       ) {
-        await options.tracker.stageEnded(stage, result, deps);
+        await options.tracker.stageEnded(stage, result);
       }
       options.onEvent?.({ type: 'end', stage: stage.name, result });
     };
@@ -374,9 +378,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
             durationMs: 0,
             tail: [],
           }))
-          .then((r) =>
-            finish(stage, r, r.state === 'failed' && r.key === undefined ? [] : (lock.stages[name]?.deps ?? [])),
-          )
+          .then((r) => finish(stage, r))
           .finally(() => running.delete(name));
         running.set(name, p);
       }
