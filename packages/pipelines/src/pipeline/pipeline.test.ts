@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataRepo } from '../data/data-repo.js';
 import {
+  assertQueueReachable,
   buildGraph,
   kubernetesManifests,
   loadPipeline,
@@ -271,6 +272,17 @@ console.log(JSON.stringify(s.results.map((r) => r.state)));
     const lock = await readLockFile(join(root, 'trestle.lock'));
     expect(Object.keys(lock.stages)).toHaveLength(6);
     expect(existsSync(join(root, '.trestle/pipeline.lock'))).toBe(false);
+  });
+});
+
+describe('queue executor, bad input', () => {
+  it('a stopped or mistyped queue is one clear error, not endless retries', async () => {
+    await expect(assertQueueReachable('redis://127.0.0.1:1')).rejects.toThrow(
+      /cannot reach the queue at redis:\/\/127\.0\.0\.1:1 \(.*ECONNREFUSED.*\); start Redis there/,
+    );
+    await expect(assertQueueReachable('http://127.0.0.1:6379')).rejects.toThrow(
+      /TRESTLE_QUEUE must be a redis:\/\/host:port URL/,
+    );
   });
 });
 

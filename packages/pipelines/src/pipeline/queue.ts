@@ -58,6 +58,34 @@ export function redisConnection(uri: string): {
   };
 }
 
+/**
+ * Checks that the queue's Redis answers (within 3 s), so a stopped or mistyped queue is one
+ * clear error instead of a client retrying forever.
+ */
+export async function assertQueueReachable(uri: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis({
+    ...redisConnection(uri),
+    lazyConnect: true,
+    connectTimeout: 3000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  let cause: string | undefined;
+  client.on('error', (err: Error) => (cause ??= err.message)); // reported below, once
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (err) {
+    throw new TrestleError(
+      'UNAVAILABLE',
+      `cannot reach the queue at ${uri} (${cause ?? (err as Error).message}); start Redis there, fix TRESTLE_QUEUE, or run the stages here with --local`,
+    );
+  } finally {
+    client.disconnect();
+  }
+}
+
 /** Every object of the given versions, from the cache (`repo.objectsOf`), manifests included. */
 async function objectsOf(repo: DataRepo, versions: readonly LockedPath[]): Promise<Set<string>> {
   return (await repo.objectsOf(versions)).objects;
@@ -96,6 +124,7 @@ export class QueueExecutor implements Executor {
   }
 
   static async open(repo: DataRepo, remote: ArtifactStore, queueUri: string): Promise<QueueExecutor> {
+    await assertQueueReachable(queueUri);
     const { Queue, QueueEvents } = await import('bullmq');
     const connection = redisConnection(queueUri);
     const queue = new Queue(STAGE_QUEUE, { connection });
@@ -172,6 +201,7 @@ export async function startWorker(options: WorkerOptions): Promise<{ close(): Pr
   const { repo, remote } = options;
   const name = options.name ?? `${(await import('node:os')).hostname()}:${process.pid}`;
   const say = options.onEvent ?? (() => undefined);
+  await assertQueueReachable(options.queueUri);
   const worker = new Worker<StageJob, StageJobResult>(
     STAGE_QUEUE,
     async (job) => {
@@ -221,6 +251,12 @@ export async function startWorker(options: WorkerOptions): Promise<{ close(): Pr
       name,
     },
   );
+  // A lost connection is retried by BullMQ; say so once instead of an unhandled-error stack per retry.
+  let told = false;
+  worker.on('error', (err) => {
+    if (!told) say(`queue connection problem, retrying: ${err.message}`);
+    told = true;
+  });
   await worker.waitUntilReady();
   return { close: () => worker.close() };
 }
