@@ -115,3 +115,25 @@ describe.skipIf(!available)('serving a real model package', () => {
     }
   });
 });
+
+describe.skipIf(!available)('serving a package logged to a run', () => {
+  it('a runs:/ URI is served under its artifact path, not the temporary download folder', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'serving-runs-'));
+    const config = loadConfig({}, { TRESTLE_HOME: home });
+    const { Trestle } = await import('@trestle/client');
+    const trestle = await Trestle.connect({ config });
+    const run = await trestle.startRun({ experiment: 'serving' });
+    await run.logArtifact(dir, 'model');
+    await run.end();
+    await trestle.close();
+    const byRun = await serveModel({ uri: `runs:/${run.id}/model`, config, port: 0, controlPlane: false });
+    try {
+      const res = await fetch(byRun.running.url + '/predict', { method: 'POST', body: JSON.stringify(rows) });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-model-name')).toBe('model');
+      expect((await fetch(byRun.running.url + '/v2/models/model')).status).toBe(200);
+    } finally {
+      await byRun.close();
+    }
+  });
+});

@@ -77,7 +77,13 @@ export async function serveModel(o: ServeModelOptions): Promise<ServedModel> {
       ...(source === undefined ? {} : { source }),
       ...(o.flavor === undefined ? {} : { flavor: o.flavor }),
     });
-    return modelPredictor(model);
+    // A runs:/ package is downloaded to a temporary folder: name it after its artifact path.
+    const runsPath = /^runs:\/[^/]+\/(.+)$/.exec(uri)?.[1];
+    const name = runsPath
+      ?.split('/')
+      .filter((x) => x !== '')
+      .at(-1);
+    return modelPredictor(model, name === undefined ? {} : { name });
   };
   const followers: AliasFollower[] = [];
   let running: RunningServing | undefined;
