@@ -6,6 +6,7 @@ import type { DataVersionStore } from './data-version-store.js';
 import type { RegistryStore } from './registry-store.js';
 import type { LoggedModelStore } from './logged-model-store.js';
 import type { MonitoringStore } from './monitoring-store.js';
+import type { TraceStore } from './trace-store.js';
 
 /**
  * What the SDK, the CLI and the server need to track experiments: implemented by the SQL
@@ -39,6 +40,8 @@ export interface MetadataStore extends TrackingBackend {
   readonly loggedModels: LoggedModelStore;
   /** Inference logs, window summaries, monitoring results and alert state (`0007-monitoring`). */
   readonly monitoring: MonitoringStore;
+  /** MLflow Tracing's trace records (`0008-traces`); spans are in the artifact store. */
+  readonly traces: TraceStore;
   /** Applies pending migrations; returns the names of those applied. */
   migrate(): Promise<string[]>;
   /** Names of applied and pending migrations. */

@@ -5,7 +5,7 @@
  */
 
 /** What an identifier refers to. `attribute` covers run/experiment columns. */
-export type SearchEntity = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset';
+export type SearchEntity = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset' | 'metadata';
 
 export type Comparator = '=' | '!=' | '>' | '>=' | '<' | '<=' | 'LIKE' | 'ILIKE' | 'IN' | 'NOT IN';
 

@@ -6,7 +6,7 @@ import type { ParseContext } from './parse-error.js';
 import { searchError, syntaxError } from './parse-error.js';
 
 /** Which search a filter belongs to; each has its own identifiers and comparators. */
-export type SearchTarget = 'runs' | 'experiments' | 'registered_models' | 'model_versions' | 'logged_models';
+export type SearchTarget = 'runs' | 'experiments' | 'registered_models' | 'model_versions' | 'logged_models' | 'traces';
 
 /** What one searchable field accepts. */
 export interface FieldRule {
@@ -41,6 +41,8 @@ interface TargetFields {
   /** What a reader can write instead, for "expected an identifier" messages. */
   readonly example: string;
   readonly entities: Readonly<Partial<Record<SearchEntity, EntityFields>>>;
+  /** Entity prefixes of this search only (trace search's `trace.` and `metadata.`), before the shared ones. */
+  readonly prefixes?: ReadonlyMap<string, SearchEntity>;
 }
 
 const NUMERIC: FieldRule = { comparators: ['=', '!=', '>', '>=', '<', '<='], value: 'number', orderable: true };
@@ -173,6 +175,39 @@ const SEARCH_FIELDS: Readonly<Record<SearchTarget, TargetFields>> = {
       tag: open(STRING),
     },
   },
+  // MLflow Tracing's trace search (`SearchTraceUtils`): `trace.`/`attributes.` columns,
+  // tags and request metadata (`metadata.mlflow.sourceRun = '…'`, as MLflow clients send).
+  traces: {
+    name: 'trace search',
+    example: 'an identifier such as trace.status, timestamp_ms, tags.<key> or metadata.<key>',
+    entities: {
+      attribute: closed(
+        {
+          trace_id: STRING_OR_LIST,
+          timestamp_ms: NUMERIC,
+          execution_time_ms: NUMERIC,
+          status: STRING,
+          name: STRING,
+          client_request_id: STRING,
+        },
+        {
+          request_id: 'trace_id',
+          timestamp: 'timestamp_ms',
+          request_time: 'timestamp_ms',
+          execution_time: 'execution_time_ms',
+          execution_duration: 'execution_time_ms',
+          state: 'status',
+        },
+      ),
+      tag: open(UNORDERABLE_STRING),
+      metadata: open(UNORDERABLE_STRING),
+    },
+    prefixes: new Map<string, SearchEntity>([
+      ['trace', 'attribute'],
+      ['metadata', 'metadata'],
+      ['request_metadata', 'metadata'],
+    ]),
+  },
 };
 
 /** Prefix before the first `.` → entity; matched case-insensitively. */
@@ -199,6 +234,7 @@ const ENTITY_PLURAL: Readonly<Record<SearchEntity, string>> = {
   tag: 'tags',
   attribute: 'attributes',
   dataset: 'datasets',
+  metadata: 'metadata',
 };
 
 /** An identifier read from the source and checked against the table. */
@@ -235,7 +271,7 @@ export function readField(
 
   let entity: SearchEntity = 'attribute';
   if (prefix !== undefined) {
-    const named = ENTITY_PREFIXES.get(prefix.toLowerCase());
+    const named = spec.prefixes?.get(prefix.toLowerCase()) ?? ENTITY_PREFIXES.get(prefix.toLowerCase());
     if (named === undefined) {
       throw searchError(
         ctx,

@@ -364,6 +364,34 @@ export interface MonitorLeasesTable {
 }
 
 /** The Kysely database type of the metadata store. */
+/** `trace_info` (see `0008-traces.ts`): one row per trace. */
+export interface TraceInfoTable {
+  trace_id: string;
+  experiment_id: number;
+  request_time: number;
+  /** Null while the trace is in progress. */
+  execution_duration: number | null;
+  /** One of `TRACE_STATES`. */
+  state: string;
+  client_request_id: string | null;
+  request_preview: string | null;
+  response_preview: string | null;
+}
+
+/** `trace_tags` and `trace_request_metadata`: primary key (trace_id, key). */
+export interface TraceKeyValueTable {
+  trace_id: string;
+  key: string;
+  value: string;
+}
+
+/** `trace_run_links`: primary key (run_id, trace_id). */
+export interface TraceRunLinksTable {
+  trace_id: string;
+  run_id: string;
+  created_time: number;
+}
+
 export interface MetadataDatabase {
   experiments: ExperimentsTable;
   experiment_tags: ExperimentTagsTable;
@@ -397,4 +425,8 @@ export interface MetadataDatabase {
   monitor_results: MonitorResultsTable;
   monitor_alert_state: MonitorAlertStateTable;
   monitor_leases: MonitorLeasesTable;
+  trace_info: TraceInfoTable;
+  trace_tags: TraceKeyValueTable;
+  trace_request_metadata: TraceKeyValueTable;
+  trace_run_links: TraceRunLinksTable;
 }

@@ -147,6 +147,8 @@ function runComparison(dialect: SqlDialect, c: Comparison): RawBuilder<SqlBool> 
         return sql<SqlBool>`r.run_id IN (SELECT i.run_id FROM inputs i JOIN input_tags it ON it.input_id = i.input_id WHERE it.key = ${SYSTEM_TAGS.datasetContext} AND ${compareString(dialect, sql.ref('it.value'), c, true)})`;
       }
       throw invalid(c, `datasets can be filtered by name, digest or context`);
+    case 'metadata':
+      throw invalid(c, `runs have no metadata; filter on metrics, params, tags, attributes or datasets`);
     case 'attribute': {
       const type = RUN_ATTRIBUTES[c.key];
       if (type === undefined)

@@ -51,6 +51,7 @@ import type {
   DataVersionStore,
   RegistryStore,
   LoggedModelStore,
+  TraceStore,
   MonitoringStore,
   UpdateRunInput,
   ViewType,
@@ -73,6 +74,7 @@ import { SqlTokenStore } from './sql-token-store.js';
 import { SqlDataVersionStore } from './sql-data-version-store.js';
 import { SqlRegistryStore } from './sql-registry-store.js';
 import { SqlLoggedModelStore } from './sql-logged-model-store.js';
+import { SqlTraceStore } from './sql-trace-store.js';
 
 /** What {@link SqlMetadataStore} is built from; see `openMetadataStore` for the usual way in. */
 export interface SqlMetadataStoreOptions {
@@ -151,6 +153,7 @@ export class SqlMetadataStore implements MetadataStore {
   readonly registry: RegistryStore;
   readonly loggedModels: LoggedModelStore;
   readonly monitoring: MonitoringStore;
+  readonly traces: TraceStore;
   readonly #db: Db;
   readonly #dialect: SqlDialect;
   readonly #artifactRoot: string;
@@ -185,6 +188,12 @@ export class SqlMetadataStore implements MetadataStore {
       now: this.#now,
     });
     this.monitoring = new SqlMonitoringStore({ db: () => this.#open(), now: this.#now });
+    this.traces = new SqlTraceStore({
+      db: () => this.#open(),
+      write: (fn) => this.#write(fn),
+      dialect: options.dialect,
+      now: this.#now,
+    });
     this.capabilities = options.dialect.capabilities;
     const db = options.db;
     this.#begin = options.dialect.beginWrite.compile(db);

@@ -15,13 +15,14 @@ import { registryMigration } from './0004-registry.js';
 import { loggedModelsMigration } from './0005-logged-models.js';
 import { dataVersionsMigration } from './0006-data-versions.js';
 import { monitoringMigration } from './0007-monitoring.js';
+import { tracesMigration } from './0008-traces.js';
 
 export type { MigrationContext } from './context.js';
 
 /**
  * Migrations in the order they apply; names never change once released. Numbers are reserved
  * per part (0003 tracking, 0004 registry, 0005 logged models and traces, 0006 data versions,
- * 0007 monitoring), so they may land in any order: the Migrator applies whichever are missing.
+ * 0007 monitoring, 0008 traces), so they may land in any order: the Migrator applies whichever are missing.
  */
 const MIGRATIONS: readonly (readonly [name: string, build: (ctx: MigrationContext) => Migration])[] = [
   ['0001-initial', initialMigration],
@@ -31,6 +32,7 @@ const MIGRATIONS: readonly (readonly [name: string, build: (ctx: MigrationContex
   ['0005-logged-models', loggedModelsMigration],
   ['0006-data-versions', dataVersionsMigration],
   ['0007-monitoring', monitoringMigration],
+  ['0008-traces', tracesMigration],
 ];
 
 /** Names of all metadata migrations, oldest first. */
