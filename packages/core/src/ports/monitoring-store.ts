@@ -32,6 +32,16 @@ export interface LabelledInference {
   label: unknown;
 }
 
+/** A label that arrived before its prediction was logged (by request id or key). */
+export interface PendingLabel {
+  requestId?: string;
+  key?: string;
+  /** The label as sent (JSON). */
+  label: string;
+  /** When the outcome was observed (epoch ms). */
+  time: number;
+}
+
 /** A logged prediction a feedback record matched. */
 export interface MatchedInference {
   requestId: string;
@@ -93,6 +103,13 @@ export interface MonitoringStore {
    * changed, so that the job computes their performance again. Returns the number updated.
    */
   applyLabels(labels: { requestId: string; label: string; time: number }[]): Promise<number>;
+  /**
+   * Holds labels whose prediction is not logged yet, and forgets held labels received before
+   * `expireBefore` (epoch ms) so that labels for predictions that never come cannot pile up.
+   */
+  holdLabels(labels: PendingLabel[], expireBefore: number): Promise<void>;
+  /** Removes and returns the held labels for these request ids or keys (cheap when none are held). */
+  takePendingLabels(ids: { requestIds: string[]; keys: string[] }): Promise<PendingLabel[]>;
   /** Stores the reference profile (JSON) of a model version, replacing an earlier one. */
   setReference(name: string, version: string, profile: string): Promise<void>;
   /** The reference profile (JSON) of a model version, or undefined. */

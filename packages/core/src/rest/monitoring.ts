@@ -51,6 +51,9 @@ export const InferenceLogsAnswer = Type.Object(
   {
     accepted: Type.Integer({ minimum: 0 }),
     duplicates: Type.Integer({ minimum: 0, description: 'request ids already logged for this model version' }),
+    joined: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'labels that were waiting for these predictions, now joined' }),
+    ),
   },
   closed,
 );
@@ -94,6 +97,12 @@ export const FeedbackAnswer = Type.Object(
   {
     matched: Type.Integer({ minimum: 0, description: 'labels joined to a logged prediction' }),
     unknown: Type.Integer({ minimum: 0, description: 'labels whose request id or key matched no logged prediction' }),
+    pending: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'of the unknown, labels held until their prediction is logged (then joined; kept 7 days)',
+      }),
+    ),
     unknownIds: Type.Array(Type.String(), { description: 'the first of them (up to 20)' }),
     invalid: Type.Integer({ minimum: 0, description: 'labels refused (wrong type for the model, no id)' }),
     errors: Type.Array(Type.String(), { description: 'why, for the first of them (up to 20)' }),

@@ -5,7 +5,7 @@
  * `trestle monitor run` (embedded). All state is in the store, so any replica can serve.
  */
 import { TrestleError } from '@trestle/core';
-import type { MonitoredModel, MonitoringStore, MonitorResult, WindowKey } from '@trestle/core';
+import type { MonitoredModel, MonitoringStore, MonitorResult, PendingLabel, WindowKey } from '@trestle/core';
 import type { WireFeedback, WireInferenceLogs, WireInferenceWindow } from '@trestle/core/rest';
 import {
   driftFromSummary,
@@ -26,17 +26,39 @@ export interface MonitorServiceOptions {
   store: MonitoringStore;
   drift?: DriftOptions;
   quality?: QualityOptions;
+  /** How long a label waits for its prediction to be logged; default {@link PENDING_LABEL_TTL_MS}. */
+  pendingLabelTtlMs?: number;
   /** Epoch ms; injectable for tests. */
   now?: () => number;
 }
 
 export interface FeedbackOutcome {
   matched: number;
+  /** Labels whose prediction is not logged (yet). */
   unknown: number;
   unknownIds: string[];
   invalid: number;
   errors: string[];
+  /** Of the unknown, how many are held until their prediction lands. */
+  pending: number;
 }
+
+type FeedbackRecord = WireFeedback['records'][number];
+
+const idsOf = (records: readonly FeedbackRecord[]): { requestIds: string[]; keys: string[] } => ({
+  requestIds: records.flatMap((r) => (r.requestId === undefined ? [] : [r.requestId])),
+  keys: records.flatMap((r) => (r.requestId === undefined && r.key !== undefined ? [r.key] : [])),
+});
+
+const fromPending = (p: PendingLabel): FeedbackRecord => ({
+  ...(p.requestId === undefined ? {} : { requestId: p.requestId }),
+  ...(p.key === undefined ? {} : { key: p.key }),
+  label: JSON.parse(p.label) as string | number | boolean,
+  time: p.time,
+});
+
+/** Default of {@link MonitorServiceOptions.pendingLabelTtlMs}: 7 days. */
+export const PENDING_LABEL_TTL_MS = 7 * 24 * 3_600_000;
 
 const LIST_MAX = 20;
 
@@ -55,6 +77,7 @@ export class MonitorService {
   readonly #drift: DriftOptions;
   readonly #quality: QualityOptions;
   readonly #now: () => number;
+  readonly #pendingTtl: number;
   readonly #profiles = new Map<string, ReferenceProfile | null>();
 
   constructor(options: MonitorServiceOptions) {
@@ -62,6 +85,7 @@ export class MonitorService {
     this.#drift = options.drift ?? {};
     this.#quality = options.quality ?? {};
     this.#now = options.now ?? Date.now;
+    this.#pendingTtl = options.pendingLabelTtlMs ?? PENDING_LABEL_TTL_MS;
   }
 
   /** The reference profile of a model version (cached; profiles are replaced rarely). */
@@ -81,8 +105,21 @@ export class MonitorService {
     return profile;
   }
 
-  async logInferences(body: WireInferenceLogs): Promise<{ accepted: number; duplicates: number }> {
-    return this.store.logInferences(body.model, body.records);
+  /**
+   * Stores predictions, then joins the labels that were waiting for them (feedback that arrived
+   * before the prediction was shipped).
+   */
+  async logInferences(body: WireInferenceLogs): Promise<{ accepted: number; duplicates: number; joined: number }> {
+    const stored = await this.store.logInferences(body.model, body.records);
+    let joined = 0;
+    if (stored.accepted > 0) {
+      const held = await this.store.takePendingLabels({
+        requestIds: body.records.map((r) => r.requestId),
+        keys: body.records.flatMap((r) => (r.key === undefined ? [] : [r.key])),
+      });
+      if (held.length > 0) joined = (await this.#join(held.map(fromPending), false)).matched;
+    }
+    return { ...stored, joined };
   }
 
   async recordWindow(body: WireInferenceWindow): Promise<{ rows: number }> {
@@ -106,27 +143,29 @@ export class MonitorService {
   }
 
   /**
-   * Joins labels to logged predictions. Unknown ids are counted (not errors); a label of the
-   * wrong type for its model (text for a regression) is refused and said why; the rest are stored
-   * and the windows they fall in are computed again.
+   * Joins labels to logged predictions. A label whose prediction is not logged yet is counted as
+   * unknown and held (for `pendingLabelTtlMs`, default 7 days): it is joined when the prediction
+   * lands. A label of the wrong type for its model (text for a regression) is refused and said
+   * why; the rest are stored and the windows they fall in are computed again.
    */
   async feedback(body: WireFeedback): Promise<FeedbackOutcome> {
-    const outcome: FeedbackOutcome = { matched: 0, unknown: 0, unknownIds: [], invalid: 0, errors: [] };
+    return this.#join(body.records, true);
+  }
+
+  async #join(records: readonly FeedbackRecord[], hold: boolean): Promise<FeedbackOutcome> {
+    const outcome: FeedbackOutcome = { matched: 0, unknown: 0, unknownIds: [], invalid: 0, errors: [], pending: 0 };
     const refuse = (why: string): void => {
       outcome.invalid++;
       if (outcome.errors.length < LIST_MAX) outcome.errors.push(why);
     };
-    const withId = body.records.filter((r, i) => {
+    const withId = records.filter((r, i) => {
       if (r.requestId === undefined && r.key === undefined) {
         refuse(`record ${i} has neither requestId nor key`);
         return false;
       }
       return true;
     });
-    const found = await this.store.findInferences({
-      requestIds: withId.flatMap((r) => (r.requestId === undefined ? [] : [r.requestId])),
-      keys: withId.flatMap((r) => (r.requestId === undefined && r.key !== undefined ? [r.key] : [])),
-    });
+    const found = await this.store.findInferences(idsOf(withId));
     const byId = new Map<string, typeof found>();
     const byKey = new Map<string, typeof found>();
     for (const f of found) {
@@ -134,37 +173,74 @@ export class MonitorService {
       if (f.key !== null) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f]);
     }
     const labels: { requestId: string; label: string; time: number }[] = [];
+    const unmatched: FeedbackRecord[] = [];
     for (const r of withId) {
       const matches = r.requestId !== undefined ? byId.get(r.requestId) : byKey.get(r.key!);
       if (matches === undefined || matches.length === 0) {
-        outcome.unknown++;
-        if (outcome.unknownIds.length < LIST_MAX) outcome.unknownIds.push(r.requestId ?? r.key!);
+        unmatched.push(r);
         continue;
       }
       for (const m of matches) {
-        const task = (await this.profile(m.model, m.version))?.prediction?.task;
-        let label: string | number;
-        if (task === 'regression') {
-          const v =
-            typeof r.label === 'number'
-              ? r.label
-              : typeof r.label === 'string' && r.label.trim() !== ''
-                ? Number(r.label)
-                : NaN;
-          if (!Number.isFinite(v)) {
-            refuse(
-              `label ${JSON.stringify(r.label)} for request ${m.requestId} is not a number, and ${m.model} version ${m.version} is a regression`,
-            );
-            continue;
-          }
-          label = v;
-        } else label = String(r.label);
+        const label = await this.#labelFor(r, m, refuse);
+        if (label === undefined) continue;
         labels.push({ requestId: m.requestId, label: JSON.stringify(label), time: r.time ?? this.#now() });
         outcome.matched++;
       }
     }
     await this.store.applyLabels(labels);
+    if (hold && unmatched.length > 0) {
+      const now = this.#now();
+      await this.store.holdLabels(
+        unmatched.map((r) => ({
+          ...(r.requestId === undefined ? { key: r.key! } : { requestId: r.requestId }),
+          label: JSON.stringify(r.label),
+          time: r.time ?? now,
+        })),
+        now - this.#pendingTtl,
+      );
+      // The predictions may have landed between the lookup and the hold: join those now.
+      const raced = await this.store.findInferences(idsOf(unmatched));
+      if (raced.length > 0) {
+        const taken = await this.store.takePendingLabels(idsOf(unmatched));
+        const late = await this.#join(taken.map(fromPending), false);
+        outcome.matched += late.matched;
+        outcome.invalid += late.invalid;
+        outcome.errors.push(...late.errors.slice(0, LIST_MAX - outcome.errors.length));
+        const joinedIds = new Set(taken.map((t) => t.requestId ?? t.key));
+        const still = unmatched.filter((r) => !joinedIds.has(r.requestId ?? r.key));
+        unmatched.length = 0;
+        unmatched.push(...still);
+      }
+    }
+    for (const r of unmatched) {
+      outcome.unknown++;
+      if (hold) outcome.pending++;
+      if (outcome.unknownIds.length < LIST_MAX) outcome.unknownIds.push(r.requestId ?? r.key!);
+    }
     return outcome;
+  }
+
+  /** The label as stored for a matched prediction, or undefined (refused) when its type does not fit the model. */
+  async #labelFor(
+    r: FeedbackRecord,
+    m: { model: string; version: string; requestId: string },
+    refuse: (why: string) => void,
+  ): Promise<string | number | undefined> {
+    const task = (await this.profile(m.model, m.version))?.prediction?.task;
+    if (task !== 'regression') return String(r.label);
+    const v =
+      typeof r.label === 'number'
+        ? r.label
+        : typeof r.label === 'string' && r.label.trim() !== ''
+          ? Number(r.label)
+          : NaN;
+    if (!Number.isFinite(v)) {
+      refuse(
+        `label ${JSON.stringify(r.label)} for request ${m.requestId} is not a number, and ${m.model} version ${m.version} is a regression`,
+      );
+      return undefined;
+    }
+    return v;
   }
 
   /** Computes one window: merges its summaries, then drift, quality and performance. */

@@ -66,7 +66,7 @@ describe('monitoring routes', () => {
       latencyMs: 2,
     }));
     const logged = await app.inject({ method: 'POST', url: '/api/v1/inference-logs', payload: { model, records } });
-    expect(logged.json()).toEqual({ accepted: 200, duplicates: 0 });
+    expect(logged.json()).toEqual({ accepted: 200, duplicates: 0, joined: 0 });
 
     const run1 = await app.inject({ method: 'POST', url: '/api/v1/monitoring/models/flights/run' });
     expect(run1.statusCode, run1.body).toBe(200);
@@ -103,6 +103,7 @@ describe('monitoring routes', () => {
     expect(fb.json()).toEqual({
       matched: 200,
       unknown: 1,
+      pending: 1,
       unknownIds: ['never-logged'],
       invalid: 1,
       errors: ['record 201 has neither requestId nor key'],
@@ -201,6 +202,71 @@ describe('monitoring routes', () => {
       invalid: 1,
       errors: [expect.stringMatching(/"late" .* is not a number.*regression/)],
     });
+  });
+});
+
+describe('labels that arrive before their predictions', () => {
+  let fx: ServerFixture;
+  beforeAll(async () => {
+    fx = await serverFixture();
+  });
+  afterAll(async () => {
+    await fx.close();
+  });
+
+  it('are held and joined when the predictions are logged, by request id and by key; the window counts them', async () => {
+    const { app } = fx;
+    const m = { name: 'early', version: '1' };
+    const profile = buildReferenceProfile(
+      { x: Float64Array.from({ length: 200 }, (_, i) => i) },
+      {
+        prediction: {
+          task: 'binary-classification',
+          outputs: { probability: Float64Array.from({ length: 200 }, (_, i) => i / 200) },
+        },
+      },
+    );
+    await app.inject({ method: 'PUT', url: '/api/v1/monitoring/references/early/1', payload: { profile } });
+    const early = await app.inject({
+      method: 'POST',
+      url: '/api/v1/feedback',
+      payload: {
+        records: [
+          { requestId: 'r1', label: '1', time: 50 },
+          { requestId: 'r2', label: '0' },
+          { key: 'order-3', label: '1' },
+          { requestId: 'never', label: '1' },
+        ],
+      },
+    });
+    expect(early.json()).toMatchObject({ matched: 0, unknown: 4, pending: 4 });
+    const start = 0;
+    const acc = new WindowAccumulator(profile);
+    const records = [
+      { requestId: 'r1', time: 10, inputs: { x: 1 }, outputs: { probability: 0.9, label: '1' } },
+      { requestId: 'r2', time: 11, inputs: { x: 2 }, outputs: { probability: 0.8, label: '1' } },
+      { requestId: 'r3', key: 'order-3', time: 12, inputs: { x: 3 }, outputs: { probability: 0.7, label: '1' } },
+    ];
+    for (const r of records) acc.add(r.inputs, { probability: r.outputs.probability });
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/inference-windows',
+      payload: { model: m, start, end: 1000, summary: acc.snapshot() },
+    });
+    const logged = await app.inject({ method: 'POST', url: '/api/v1/inference-logs', payload: { model: m, records } });
+    expect(logged.json()).toEqual({ accepted: 3, duplicates: 0, joined: 3 });
+    const run = await app.inject({ method: 'POST', url: '/api/v1/monitoring/models/early/run' });
+    const items = run.json<{ items: { labelled: number; performance: { accuracy: { value: number } } }[] }>().items;
+    expect(items).toHaveLength(1);
+    expect(items[0]!.labelled).toBe(3);
+    expect(items[0]!.performance.accuracy.value).toBeCloseTo(2 / 3, 10);
+    // Joined labels are no longer held: logging the same ids again joins nothing.
+    const again = await app.inject({
+      method: 'POST',
+      url: '/api/v1/inference-logs',
+      payload: { model: { name: 'early', version: '2' }, records },
+    });
+    expect(again.json()).toEqual({ accepted: 3, duplicates: 0, joined: 0 });
   });
 });
 

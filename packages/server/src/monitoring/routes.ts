@@ -67,7 +67,7 @@ export const monitoringRoutes: RoutePlugin = (app, { stores }, done) => {
         tags,
         summary: 'Send labels (ground truth) for logged predictions',
         description:
-          'Each record names a prediction by requestId or by the key it was logged with. Unknown ids are counted and listed, not errors; labels of the wrong type for the model are refused with the reason. Windows holding a labelled prediction are computed again.',
+          'Each record names a prediction by requestId or by the key it was logged with. Unknown ids are counted and listed, not errors, and held (7 days): a label that arrives before its prediction is logged is joined when the prediction lands. Labels of the wrong type for the model are refused with the reason. Windows holding a labelled prediction are computed again.',
         body: FeedbackBody,
         response: { 200: FeedbackAnswer, ...errorResponses },
       },

@@ -356,6 +356,16 @@ export interface MonitorAlertStateTable {
   value: number | null;
 }
 
+/** `monitor_pending_labels`: labels waiting for their prediction (see `0007-monitoring-pending-labels.ts`). */
+export interface MonitorPendingLabelsTable {
+  pending_id: Generated<number>;
+  request_id: string | null;
+  key: string | null;
+  label: string;
+  label_time: number;
+  received_time: number;
+}
+
 /** `monitor_leases`: named leases (one server replica runs the window job). */
 export interface MonitorLeasesTable {
   name: string;
@@ -429,4 +439,5 @@ export interface MetadataDatabase {
   trace_tags: TraceKeyValueTable;
   trace_request_metadata: TraceKeyValueTable;
   trace_run_links: TraceRunLinksTable;
+  monitor_pending_labels: MonitorPendingLabelsTable;
 }

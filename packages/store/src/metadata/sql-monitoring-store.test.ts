@@ -47,6 +47,32 @@ function monitoringSuite(name: string, open: () => Promise<Fixture>): void {
       expect(labelled[0]!.outputs).toEqual({ label: '1', probability: 0 });
     });
 
+    it('holds labels that came first, hands each to one taker, and forgets expired ones', async () => {
+      const m = store.monitoring;
+      expect(await m.takePendingLabels({ requestIds: ['p1'], keys: [] })).toEqual([]);
+      await m.holdLabels(
+        [
+          { requestId: 'p1', label: '"1"', time: 7 },
+          { key: 'order-9', label: '0.5', time: 8 },
+          { requestId: 'p2', label: '"0"', time: 9 },
+        ],
+        0,
+      );
+      const taken = await Promise.all([
+        m.takePendingLabels({ requestIds: ['p1', 'other'], keys: ['order-9'] }),
+        m.takePendingLabels({ requestIds: ['p1'], keys: ['order-9'] }),
+      ]);
+      const all = taken.flat().sort((a, b) => a.time - b.time);
+      expect(all).toEqual([
+        { requestId: 'p1', label: '"1"', time: 7 },
+        { key: 'order-9', label: '0.5', time: 8 },
+      ]);
+      expect(await m.takePendingLabels({ requestIds: ['p1'], keys: ['order-9'] })).toEqual([]);
+      // Holding more with an expiry after now forgets p2 (received before it).
+      await m.holdLabels([], Date.now() + 1000);
+      expect(await m.takePendingLabels({ requestIds: ['p2'], keys: [] })).toEqual([]);
+    });
+
     it('keeps window parts, lists pending windows until computed, and again when a late label arrives', async () => {
       const m = store.monitoring;
       await m.recordWindow(model, 1000, 2000, '{"part":1}');

@@ -12,6 +12,7 @@ import type {
   MonitoredModel,
   MonitoringStore,
   MonitorResult,
+  PendingLabel,
   WindowKey,
 } from '@trestle/core';
 import type { MetadataDatabase, MonitorResultsTable } from './schema.js';
@@ -202,6 +203,64 @@ export class SqlMonitoringStore implements MonitoringStore {
         .execute();
     }
     return updated;
+  }
+
+  async holdLabels(labels: PendingLabel[], expireBefore: number): Promise<void> {
+    const db = this.#db();
+    await db.deleteFrom('monitor_pending_labels').where('received_time', '<', expireBefore).execute();
+    const now = this.#now();
+    for (let i = 0; i < labels.length; i += CHUNK) {
+      const rows = labels.slice(i, i + CHUNK).map((l) => ({
+        request_id: l.requestId ?? null,
+        key: l.requestId === undefined ? (l.key ?? null) : null,
+        label: l.label,
+        label_time: l.time,
+        received_time: now,
+      }));
+      if (rows.length > 0) await db.insertInto('monitor_pending_labels').values(rows).execute();
+    }
+  }
+
+  async takePendingLabels(ids: { requestIds: string[]; keys: string[] }): Promise<PendingLabel[]> {
+    const db = this.#db();
+    // The common case, on every shipment of inference logs: nothing is held.
+    const any = await db.selectFrom('monitor_pending_labels').select('pending_id').limit(1).executeTakeFirst();
+    if (any === undefined) return [];
+    const out: PendingLabel[] = [];
+    for (const [column, values] of [
+      ['request_id', ids.requestIds],
+      ['key', ids.keys],
+    ] as const) {
+      for (let i = 0; i < values.length; i += CHUNK) {
+        const rows = await db
+          .selectFrom('monitor_pending_labels')
+          .selectAll()
+          .where(column, 'in', values.slice(i, i + CHUNK))
+          .execute();
+        if (rows.length === 0) continue;
+        // Only what this call deleted is returned: a concurrent taker gets the others, never the same.
+        const taken = await db
+          .deleteFrom('monitor_pending_labels')
+          .where(
+            'pending_id',
+            'in',
+            rows.map((r) => r.pending_id),
+          )
+          .returning('pending_id')
+          .execute();
+        const mine = new Set(taken.map((r) => Number(r.pending_id)));
+        for (const r of rows) {
+          if (!mine.has(Number(r.pending_id))) continue;
+          out.push({
+            ...(r.request_id === null ? {} : { requestId: r.request_id }),
+            ...(r.key === null ? {} : { key: r.key }),
+            label: r.label,
+            time: Number(r.label_time),
+          });
+        }
+      }
+    }
+    return out;
   }
 
   async setReference(name: string, version: string, profile: string): Promise<void> {

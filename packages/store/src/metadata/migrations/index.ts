@@ -15,6 +15,7 @@ import { registryMigration } from './0004-registry.js';
 import { loggedModelsMigration } from './0005-logged-models.js';
 import { dataVersionsMigration } from './0006-data-versions.js';
 import { monitoringMigration } from './0007-monitoring.js';
+import { monitoringPendingLabelsMigration } from './0007-monitoring-pending-labels.js';
 import { tracesMigration } from './0008-traces.js';
 
 export type { MigrationContext } from './context.js';
@@ -32,6 +33,7 @@ const MIGRATIONS: readonly (readonly [name: string, build: (ctx: MigrationContex
   ['0005-logged-models', loggedModelsMigration],
   ['0006-data-versions', dataVersionsMigration],
   ['0007-monitoring', monitoringMigration],
+  ['0007-monitoring-pending-labels', monitoringPendingLabelsMigration],
   ['0008-traces', tracesMigration],
 ];
 
