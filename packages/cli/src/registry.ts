@@ -83,6 +83,11 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/monitor.js')).monitor,
   },
   {
+    name: 'deploy',
+    summary: 'Deploy a model: Kubernetes manifests and GitOps sync',
+    load: async () => (await import('./commands/deploy.js')).deploy,
+  },
+  {
     name: 'db',
     summary: 'Manage the metadata store schema (upgrade, status)',
     load: async () => (await import('./commands/db.js')).db,

@@ -2,4 +2,27 @@
  * @trestle/deploy: writes what takes a registered model to a container, Kubernetes and a cloud.
  * Each generator lives in its own folder (build/, k8s/, ci/, terraform/) and is exported here.
  */
-export {};
+export { writeOutputFolder, isNonEmptyFolder, type GeneratedFile, type WriteOutputOptions } from './out-dir.js';
+export { registryResolver, modelPackageDigest, type ModelResolver, type ResolvedModel } from './k8s/resolve-model.js';
+export { validateObjects, VALIDATED_KINDS, type KubeObject } from './k8s/validate.js';
+export {
+  kubernetesManifests,
+  canaryReplicas,
+  dnsLabel,
+  DEFAULT_IMAGE,
+  DEFAULT_TRACKING_URI,
+  type KubernetesDeployOptions,
+} from './k8s/manifests.js';
+export {
+  writeKubernetesFolder,
+  syncKubernetesFolder,
+  readKubernetesFolderState,
+  renderKubernetesFolder,
+  STATE_FILE,
+  type KubernetesFolderOptions,
+  type KubernetesFolderState,
+  type KubernetesFolderResult,
+  type WriteKubernetesOptions,
+  type SyncResult,
+  type ModelMove,
+} from './k8s/k8s-folder.js';

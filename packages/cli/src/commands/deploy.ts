@@ -1,0 +1,154 @@
+import { UsageError, type Command, type CommandContext, type CommandGroup } from '../framework/command.js';
+
+const shown = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+
+function intOption(values: CommandContext['values'], name: string, min: number, max: number): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} expects a whole number from ${min} to ${max}, got '${shown(v)}'`);
+  }
+  return n;
+}
+
+function str(values: CommandContext['values'], name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function outOption(values: CommandContext['values']): string {
+  const out = str(values, 'out');
+  if (out === undefined || out === '') throw new UsageError('--out DIR is required (the folder to write)');
+  return out;
+}
+
+const OUT = {
+  type: 'string',
+  valueName: 'DIR',
+  description: 'folder to write (refused if not empty, unless --force)',
+} as const;
+const FORCE = { type: 'boolean', description: 'replace the --out folder if it is not empty' } as const;
+
+/**
+ * `trestle deploy k8s MODEL_URI --out DIR`: Kubernetes manifests for a registered model.
+ *
+ * @example trestle deploy k8s models:/flights-delay@champion --out deploy/k8s --image registry.example/flights:3
+ */
+const k8s: Command = {
+  name: 'k8s',
+  summary: 'Write Kubernetes manifests (Deployment, Service, HPA, PDB, ConfigMap, canary) for a model',
+  usage: 'MODEL_URI',
+  description: [
+    'MODEL_URI is models:/NAME@ALIAS, models:/NAME/VERSION or runs:/RUN_ID/PATH. The manifests pin the',
+    "version and package digest the URI resolves to now; 'trestle deploy sync --out DIR' rewrites them",
+    'when the alias moves. Every object is validated against the Kubernetes schemas before writing.',
+    'A canary is a second Deployment behind the same Service with --canary-weight percent of the pods.',
+  ].join('\n'),
+  options: {
+    out: OUT,
+    image: { type: 'string', valueName: 'IMAGE', description: 'serving image (default trestle-serve:latest)' },
+    replicas: { type: 'string', valueName: 'N', description: 'pods in total and the autoscaler minimum (default 2)' },
+    'max-replicas': { type: 'string', valueName: 'N', description: 'autoscaler maximum (default 4 × replicas)' },
+    namespace: { type: 'string', valueName: 'NS', description: 'namespace written into the objects' },
+    'tracking-uri': {
+      type: 'string',
+      valueName: 'URL',
+      description: 'control plane the pods fetch the model from (default http://trestle:5000)',
+    },
+    canary: { type: 'string', valueName: 'MODEL_URI', description: 'a canary model (e.g. models:/NAME@challenger)' },
+    'canary-weight': {
+      type: 'string',
+      valueName: 'PERCENT',
+      description: "the canary's share of pods, 1-99 (default 10)",
+    },
+    force: FORCE,
+  },
+  positionals: { min: 1, max: 1 },
+  run: async (ctx) => {
+    const v = ctx.values;
+    const out = outOption(v);
+    const replicas = intOption(v, 'replicas', 1, 1000);
+    const maxReplicas = intOption(v, 'max-replicas', 1, 10000);
+    const canaryUri = str(v, 'canary');
+    const weight = intOption(v, 'canary-weight', 1, 99);
+    if (weight !== undefined && canaryUri === undefined)
+      throw new UsageError('--canary-weight needs --canary MODEL_URI');
+    if (canaryUri !== undefined && (replicas ?? 2) < 2) {
+      throw new UsageError('--canary needs --replicas of at least 2 (one stable pod, one canary pod)');
+    }
+    const { writeKubernetesFolder, registryResolver } = await import('@trestle/deploy');
+    const resolver = registryResolver(ctx.config);
+    try {
+      const r = await writeKubernetesFolder({
+        modelUri: ctx.positionals[0]!,
+        out,
+        resolver,
+        force: v['force'] === true,
+        ...(replicas === undefined ? {} : { replicas }),
+        ...(maxReplicas === undefined ? {} : { maxReplicas }),
+        ...(str(v, 'image') === undefined ? {} : { image: str(v, 'image')! }),
+        ...(str(v, 'namespace') === undefined ? {} : { namespace: str(v, 'namespace')! }),
+        ...(str(v, 'tracking-uri') === undefined ? {} : { trackingUri: str(v, 'tracking-uri')! }),
+        ...(canaryUri === undefined ? {} : { canaryUri, canaryWeight: weight ?? 10 }),
+      });
+      const at = (m: { name: string; version?: string; digest: string }): string =>
+        `${m.name}${m.version === undefined ? '' : ` version ${m.version}`} (${m.digest.slice(0, 19)}…)`;
+      ctx.out.result(r, () =>
+        [
+          `Wrote ${r.files.length} files to ${out} for ${at(r.model)}${r.canary === undefined ? '' : `, canary ${at(r.canary)}`}:`,
+          ...r.objects.map((o) => `  ${o.kind.padEnd(24)} ${o.name}`),
+          '',
+          `Apply with: kubectl apply -k ${out}`,
+          `After moving the alias: trestle deploy sync --out ${out}`,
+        ].join('\n'),
+      );
+    } finally {
+      await resolver.close();
+    }
+  },
+};
+
+/**
+ * `trestle deploy sync --out DIR`: rewrites a manifests folder when its aliases moved.
+ *
+ * @example trestle deploy sync --out deploy/k8s && git -C deploy commit -am 'follow the registry'
+ */
+const sync: Command = {
+  name: 'sync',
+  summary: 'Rewrite a manifests folder when the registry moved (GitOps): nothing changes if nothing moved',
+  description: [
+    'Resolves the model URIs recorded in DIR/trestle-deploy.json again and rewrites the files that',
+    'differ: the ConfigMap and Deployment pin the new version and digest, so the pods roll.',
+  ].join('\n'),
+  options: { out: { type: 'string', valueName: 'DIR', description: "folder written by 'trestle deploy k8s'" } },
+  positionals: { max: 0 },
+  run: async (ctx) => {
+    const out = outOption(ctx.values);
+    const { syncKubernetesFolder, registryResolver } = await import('@trestle/deploy');
+    const resolver = registryResolver(ctx.config);
+    try {
+      const r = await syncKubernetesFolder(out, resolver);
+      ctx.out.result(r, () =>
+        r.changed.length === 0
+          ? `${out} is up to date with the registry: nothing changed.`
+          : [
+              ...r.moves.map(
+                (m) =>
+                  `${m.uri} moved: version ${m.from.version ?? '-'} → ${m.to.version ?? '-'} (${m.to.digest.slice(0, 19)}…)`,
+              ),
+              `Rewrote ${r.changed.join(', ')} in ${out}.`,
+            ].join('\n'),
+      );
+    } finally {
+      await resolver.close();
+    }
+  },
+};
+
+/** `trestle deploy …`: Kubernetes manifests, GitOps sync. */
+export const deploy: CommandGroup = {
+  name: 'deploy',
+  summary: 'Deploy a registered model: Kubernetes manifests, GitOps sync',
+  commands: [k8s, sync],
+};
