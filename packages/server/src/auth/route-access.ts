@@ -6,7 +6,7 @@
  */
 import type { Role } from '@trestle/core';
 import { DOCS_PATH, OPENAPI_PATH } from '../openapi.js';
-import { MLFLOW_API_ROOTS } from '../mlflow/index.js';
+import { MLFLOW_API_ROOTS, MLFLOW_V3_API_ROOTS } from '../mlflow/index.js';
 import { UI_ASSETS_ROUTE, UI_PAGE_ROUTES } from '../ui-static.js';
 
 /** What a route needs: no credentials at all, or a token of at least this role. */
@@ -49,6 +49,7 @@ export const ACCESS_RULES: readonly AccessRule[] = [
         '/registered-models/get-latest-versions',
         '/logged-models/search',
       ),
+      ...MLFLOW_V3_API_ROOTS.map((root) => `${root}/mlflow/traces/search`),
     ],
     methods: ['POST'],
     access: 'reader',

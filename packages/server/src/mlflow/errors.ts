@@ -133,7 +133,7 @@ export function mlflowNotFoundHandler(request: FastifyRequest, reply: FastifyRep
   const path = request.url.split('?')[0] ?? request.url;
   void reply.code(404).send({
     error_code: 'ENDPOINT_NOT_FOUND',
-    message: `No MLflow endpoint ${request.method} ${path}: Trestle does not serve it. The tracking, model registry and logged-model APIs are served under /api/2.0/mlflow/ (see https://mlflow.org/docs/latest/rest-api.html).`,
+    message: `No MLflow endpoint ${request.method} ${path}: Trestle does not serve it. Served: the tracking, model registry, logged-model and MLflow 2 trace APIs under /api/2.0/mlflow/, MLflow 3's trace APIs under /api/3.0/mlflow/traces, and the artifact proxy under /api/2.0/mlflow-artifacts/ (MLflow's REST reference: https://mlflow.org/docs/latest/rest-api.html).`,
   } satisfies MlflowErrorBody);
 }
 

@@ -10,10 +10,11 @@ import { mlflowErrorHandler, mlflowNotFoundHandler } from './errors.js';
 import { experimentRoutes } from './experiments.js';
 import { parseJsonBody } from './json-body.js';
 import { metricRoutes } from './metrics.js';
-import { registerMlflowRoutes, type MlflowRoute, type MlflowStores } from './routes.js';
+import { registerMlflowRoutes, type MlflowApiVersion, type MlflowRoute, type MlflowStores } from './routes.js';
 import { runRoutes } from './runs.js';
 import { registryRoutes } from './registry.js';
 import { loggedModelRoutes } from './logged-models.js';
+import { traceRoutes } from './traces.js';
 
 export type { MlflowErrorBody } from './errors.js';
 export { mlflowErrorHandler } from './errors.js';
@@ -21,15 +22,19 @@ export { mlflowErrorHandler } from './errors.js';
 /** Options of {@link mlflowPlugin}: the metadata store and the artifact store it translates onto. */
 export type MlflowPluginOptions = MlflowStores;
 
-/** The API roots MLflow serves everything under: the REST API and the one its web UI calls. */
+/** The API roots MLflow serves its 2.0 endpoints under: the REST API and the one its web UI calls. */
 export const MLFLOW_API_ROOTS = ['/api/2.0', '/ajax-api/2.0'] as const;
 
-const MLFLOW_URL = /^\/(?:api|ajax-api)\/2\.0\/(?:mlflow|mlflow-artifacts)(?:[/?]|$)/;
+/** The roots of MLflow 3's endpoints (`since 3.0` in its protos: traces v3). */
+export const MLFLOW_V3_API_ROOTS = ['/api/3.0', '/ajax-api/3.0'] as const;
+
+const MLFLOW_URL = /^\/(?:api|ajax-api)\/(?:2\.0\/(?:mlflow|mlflow-artifacts)|3\.0\/mlflow)(?:[/?]|$)/;
 
 /**
  * Whether a request URL belongs to the dialect (and is answered in MLflow's error shape).
  *
  * @example isMlflowUrl('/ajax-api/2.0/mlflow/runs/get?run_id=1') // true
+ * @example isMlflowUrl('/api/3.0/mlflow/traces/search')          // true
  * @example isMlflowUrl('/api/2.0/mlflowx')                       // false
  */
 export function isMlflowUrl(url: string): boolean {
@@ -44,12 +49,21 @@ const MLFLOW_TRACKING_ROUTES: readonly MlflowRoute[] = [
   ...artifactRoutes,
   ...registryRoutes,
   ...loggedModelRoutes,
+  ...traceRoutes,
 ];
+
+function routesOf(version: MlflowApiVersion): MlflowRoute[] {
+  return MLFLOW_TRACKING_ROUTES.filter((route) => (route.versions ?? ['2.0']).includes(version));
+}
 
 /** Largest JSON body of a tracking RPC other than `runs/log-batch` (dataset schemas can reach 1 MB each). */
 const JSON_BODY_LIMIT = 16 * 1024 * 1024;
 
-function trackingService(app: FastifyInstance, stores: MlflowPluginOptions): Promise<void> {
+function trackingService(
+  app: FastifyInstance,
+  stores: MlflowPluginOptions,
+  routes: readonly MlflowRoute[],
+): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     'application/json',
@@ -63,7 +77,7 @@ function trackingService(app: FastifyInstance, stores: MlflowPluginOptions): Pro
     },
   );
   app.setNotFoundHandler(mlflowNotFoundHandler);
-  registerMlflowRoutes(app, MLFLOW_TRACKING_ROUTES, stores);
+  registerMlflowRoutes(app, routes, stores);
   return Promise.resolve();
 }
 
@@ -76,7 +90,8 @@ function trackingService(app: FastifyInstance, stores: MlflowPluginOptions): Pro
  *
  * - `/mlflow/experiments/*`, `/mlflow/runs/*`, `/mlflow/metrics/*`, `/mlflow/artifacts/*`
  *   (the tracking service of MLflow 2.x, as in MLflow's REST API reference);
- * - `/mlflow-artifacts/artifacts[/<path>]`, the proxied artifact service, streaming both ways.
+ * - `/mlflow-artifacts/artifacts[/<path>]`, the proxied artifact service, streaming both ways;
+ * - under `/api/3.0` and `/ajax-api/3.0`, MLflow 3's trace endpoints (`/mlflow/traces…`).
  *
  * @example
  * const { metadata, artifacts } = await openStores(config);
@@ -88,9 +103,25 @@ export const mlflowPlugin: FastifyPluginAsync<MlflowPluginOptions> = async (app,
   app.setErrorHandler(mlflowErrorHandler);
   for (const root of MLFLOW_API_ROOTS) {
     // A prefix per service: Fastify scopes not-found handlers to a prefix.
-    await app.register((tracking) => trackingService(tracking, stores), { prefix: `${root}/mlflow` });
+    await app.register((tracking) => trackingService(tracking, stores, routesOf('2.0')), {
+      prefix: `${root}/mlflow`,
+    });
     await app.register((proxied) => proxiedArtifactService(proxied, { artifacts: stores.artifacts }), {
       prefix: `${root}/mlflow-artifacts`,
     });
   }
+  for (const root of MLFLOW_V3_API_ROOTS) {
+    await app.register((tracking) => trackingService(tracking, stores, routesOf('3.0')), {
+      prefix: `${root}/mlflow`,
+    });
+  }
+  // Recent MLflow 3 clients also send each span to the OTLP endpoint; this answer (MLflow's own
+  // for stores without span logging) makes them stop and keep uploading whole traces.
+  app.post('/v1/traces', { schema: { hide: true } }, (_request, reply) =>
+    reply.code(501).send({
+      error_code: 'NOT_IMPLEMENTED',
+      message:
+        'REST OTLP span logging is not supported by Trestle; MLflow clients upload whole traces (traces.json) instead.',
+    }),
+  );
 };

@@ -87,6 +87,11 @@ export class RequestMessage {
     return new RequestMessage(Object.fromEntries(fields), '', true);
   }
 
+  /** Names of the fields present (a proto `map<string, …>` field read as a message has its keys as fields). */
+  keys(): string[] {
+    return Object.keys(this.#fields).filter((k) => this.#raw(k) !== undefined);
+  }
+
   /** Whether the field is present (and not `null`). */
   has(name: string): boolean {
     return this.#raw(name) !== undefined;

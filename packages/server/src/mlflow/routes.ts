@@ -25,9 +25,31 @@ export interface MlflowRouteContext {
 export interface MlflowRoute {
   readonly methods: readonly ('GET' | 'POST' | 'PATCH' | 'DELETE')[];
   readonly url: string;
+  /**
+   * The API versions serving it, from the `since` of its endpoint in MLflow's protos: MLflow
+   * serves a `since 2.0` endpoint under `/api/2.0` and `/ajax-api/2.0` only, a `since 3.0` one
+   * under `/api/3.0` and `/ajax-api/3.0` only. Default `['2.0']`.
+   */
+  readonly versions?: readonly MlflowApiVersion[];
   /** Largest JSON body in bytes, when it differs from the dialect's default. */
   readonly bodyLimit?: number;
-  readonly handle: (message: RequestMessage, context: MlflowRouteContext) => Promise<object | JsonText>;
+  readonly handle: (message: RequestMessage, context: MlflowRouteContext) => Promise<object | JsonText | RawReply>;
+}
+
+/** An MLflow REST API version. */
+export type MlflowApiVersion = '2.0' | '3.0';
+
+/**
+ * A response that is not a JSON message (a file such as a trace's `traces.json`), sent with
+ * its own headers.
+ *
+ * @example return new RawReply(stream, { 'content-type': 'application/octet-stream' });
+ */
+export class RawReply {
+  constructor(
+    readonly body: NodeJS.ReadableStream | string | Buffer,
+    readonly headers: Readonly<Record<string, string>>,
+  ) {}
 }
 
 /**
@@ -71,6 +93,7 @@ export function registerMlflowRoutes(app: FastifyInstance, routes: readonly Mlfl
       ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
       handler: async (request, reply) => {
         const answer = await route.handle(requestMessage(request), { ...stores, request });
+        if (answer instanceof RawReply) return reply.headers(answer.headers).send(answer.body);
         return answer instanceof JsonText ? reply.type(JSON_CONTENT_TYPE).send(answer.text) : answer;
       },
     });
