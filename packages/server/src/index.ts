@@ -28,5 +28,6 @@ export {
   type AlertRule,
   type AlertSink,
   type AlertEvent,
+  type AlertStateStore,
 } from './monitoring/alerts.js';
 export { monitoringMetrics } from './monitoring/prometheus.js';

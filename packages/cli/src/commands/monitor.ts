@@ -3,9 +3,10 @@
  * configured server (TRESTLE_TRACKING_URI) over REST, else straight on the metadata store
  * (computing windows in this process, as the server's job would).
  */
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { TrestleError, type MonitorResult, type TrestleConfig } from '@trestle/core';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { TrestleError, type AlertState, type MonitorResult, type TrestleConfig } from '@trestle/core';
+import type { AlertConfig, AlertEvent, AlertStateStore } from '@trestle/server';
 import type { DatasetDrift, Performance, ReferenceProfile, WindowQuality, WindowSummary } from '@trestle/monitoring';
 import { UsageError, type Command, type CommandContext, type CommandGroup } from '../framework/command.js';
 import { formatTime, table } from '../framework/output.js';
@@ -29,6 +30,8 @@ export function parseTarget(value: string | undefined): Target {
 
 interface Backend {
   run(t: Target): Promise<MonitorResult[]>;
+  /** Where alert state is kept: the store (embedded), else a file in the Trestle home. */
+  alertState(): AlertStateStore;
   results(t: Target, limit: number): Promise<MonitorResult[]>;
   profile(name: string, version: string): Promise<ReferenceProfile | undefined>;
   summaries(name: string, version: string, start: number, end: number): Promise<WindowSummary[]>;
@@ -56,6 +59,7 @@ async function remote(config: TrestleConfig, fn: (b: Backend) => Promise<void>):
   };
   const m = (name: string): string => `/monitoring/models/${encodeURIComponent(name)}`;
   await fn({
+    alertState: () => new FileAlertState(join(config.home, 'monitor-alert-state.json')),
     run: async (t) =>
       (
         await call<{ items: MonitorResult[] }>(
@@ -96,6 +100,7 @@ async function embedded(config: TrestleConfig, fn: (b: Backend) => Promise<void>
   try {
     const service = new MonitorService({ store: store.monitoring });
     await fn({
+      alertState: () => store.monitoring,
       run: (t) =>
         service.computePending(Date.now(), {
           name: t.name,
@@ -159,25 +164,152 @@ function resultsTable(items: MonitorResult[]): string {
 
 const JSON_OPT = { json: { type: 'boolean' as const, description: 'print JSON' } };
 
+/**
+ * Alert state of `monitor run` against a server (whose REST API does not expose the state):
+ * a small JSON file, written atomically, so a rule that keeps firing is sent once across runs.
+ */
+class FileAlertState implements AlertStateStore {
+  constructor(private readonly path: string) {}
+
+  private read(): Record<string, AlertState> {
+    try {
+      return JSON.parse(readFileSync(this.path, 'utf8')) as Record<string, AlertState>;
+    } catch {
+      return {};
+    }
+  }
+
+  getAlertState(key: string): Promise<AlertState | undefined> {
+    return Promise.resolve(this.read()[key]);
+  }
+
+  setAlertState(state: AlertState): Promise<void> {
+    const all = { ...this.read(), [state.key]: state };
+    mkdirSync(dirname(this.path), { recursive: true });
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(all));
+    renameSync(tmp, this.path);
+    return Promise.resolve();
+  }
+}
+
+/** The alert configuration of `monitor run`: `--alerts FILE`, plus sinks from `--webhook` and `--slack`. */
+async function alertConfig(values: CommandContext['values']): Promise<AlertConfig | undefined> {
+  const file = values['alerts'];
+  const webhook = values['webhook'];
+  const slack = values['slack'];
+  const secretFile = values['webhook-secret-file'];
+  if (file === undefined) {
+    if (webhook !== undefined || slack !== undefined || secretFile !== undefined)
+      throw new UsageError('--webhook, --slack and --webhook-secret-file need --alerts FILE (the rules)');
+    return undefined;
+  }
+  if (secretFile !== undefined && webhook === undefined)
+    throw new UsageError('--webhook-secret-file needs --webhook URL');
+  const read = (path: string, what: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  };
+  let json: unknown;
+  try {
+    json = JSON.parse(read(String(file), '--alerts'));
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`--alerts ${String(file)} is not JSON: ${(err as Error).message}`);
+  }
+  const { parseAlertConfig } = await import('@trestle/server');
+  const extra: unknown[] = [];
+  if (typeof webhook === 'string')
+    extra.push({
+      kind: 'webhook',
+      url: webhook,
+      ...(typeof secretFile === 'string' ? { secret: read(secretFile, '--webhook-secret-file').trim() } : {}),
+    });
+  if (typeof slack === 'string') extra.push({ kind: 'slack', url: slack });
+  const withSinks =
+    typeof json === 'object' && json !== null && !Array.isArray(json)
+      ? {
+          ...json,
+          sinks: [
+            ...(Array.isArray((json as { sinks?: unknown }).sinks) ? (json as { sinks: unknown[] }).sinks : []),
+            ...extra,
+          ],
+        }
+      : json;
+  try {
+    return parseAlertConfig(withSinks);
+  } catch (err) {
+    throw new UsageError(`--alerts ${String(file)}: ${(err as Error).message}`);
+  }
+}
+
 const run: Command = {
   name: 'run',
   summary: 'Compute the closed windows of a model that changed since last computed',
   usage: 'MODEL[/VERSION]',
-  description:
+  description: [
     'What the server does when a window closes, now. Against TRESTLE_TRACKING_URI when set, else the local store.',
-  options: { ...JSON_OPT },
+    '',
+    'With --alerts FILE, the rules in FILE ({"rules":[…],"sinks":[…]}, as the server takes) are checked on the',
+    'windows computed, and a rule that starts firing or clears is sent to the sinks once (a webhook signed with',
+    'HMAC-SHA256 in x-trestle-signature, a Slack incoming webhook, the log). Example FILE:',
+    '  {"rules":[{"id":"drift","kind":"drift_share","above":0.4}],"sinks":[{"kind":"log"}]}',
+  ].join('\n'),
+  options: {
+    alerts: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'alert rules and sinks (JSON) to check on what is computed',
+    },
+    webhook: { type: 'string', valueName: 'URL', description: 'also send alerts to this webhook (JSON event)' },
+    'webhook-secret-file': {
+      type: 'string',
+      valueName: 'FILE',
+      description: "sign --webhook's bodies with the secret in FILE (HMAC-SHA256)",
+    },
+    slack: { type: 'string', valueName: 'URL', description: 'also send alerts to this Slack incoming webhook' },
+    ...JSON_OPT,
+  },
   positionals: { min: 1, max: 1 },
   run: async (ctx) => {
     const t = parseTarget(ctx.positionals[0]);
     if (t.alias !== undefined)
       throw new UsageError('monitor run takes MODEL or MODEL/VERSION (windows are computed per version)');
+    const alerts = await alertConfig(ctx.values);
     await withBackend(ctx, async (b) => {
       if (!ctx.out.json) process.stderr.write(`computing the closed windows of ${targetName(t)}…\n`);
       const items = await b.run(t);
-      ctx.out.result({ computed: items.length, items }, () =>
-        items.length === 0
-          ? `no window of ${targetName(t)} needed computing`
-          : `${items.length} window(s) computed\n${resultsTable(items)}`,
+      const events: AlertEvent[] = [];
+      const warnings: string[] = [];
+      if (alerts !== undefined) {
+        const { AlertEngine } = await import('@trestle/server');
+        const log = (obj: object, msg: string): void => {
+          const { sink, err, alert } = obj as { sink?: unknown; err?: unknown; alert?: unknown };
+          const why = err instanceof Error ? `: ${err.message}` : '';
+          const line = `${msg}${why}${typeof sink === 'string' ? ` (${sink})` : ''}`;
+          // The log sink's own lines are the events (in the JSON result); delivery problems are warnings.
+          if (alert === undefined) warnings.push(line);
+          ctx.out.info(`monitor: ${line}`);
+        };
+        const engine = new AlertEngine({ config: alerts, store: b.alertState(), log: { info: log, warn: log } });
+        for (const r of items) events.push(...(await engine.evaluate(r)));
+      }
+      ctx.out.result(
+        { computed: items.length, items, ...(alerts === undefined ? {} : { alerts: events, alertWarnings: warnings }) },
+        () =>
+          [
+            items.length === 0
+              ? `no window of ${targetName(t)} needed computing`
+              : `${items.length} window(s) computed\n${resultsTable(items)}`,
+            ...(alerts === undefined
+              ? []
+              : events.length === 0
+                ? ['no alert changed state']
+                : events.map((e) => `alert ${e.message}`)),
+          ].join('\n'),
       );
     });
   },

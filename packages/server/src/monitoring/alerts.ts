@@ -159,14 +159,17 @@ export interface AlertLog {
   warn(obj: object, msg: string): void;
 }
 
+/** Where alert state is kept: the metadata store's monitoring part, or anything with the same two methods. */
+export type AlertStateStore = Pick<MonitoringStore, 'getAlertState' | 'setAlertState'>;
+
 /** Evaluates the rules on results and notifies the sinks of changes. */
 export class AlertEngine {
   readonly #config: AlertConfig;
-  readonly #store: MonitoringStore;
+  readonly #store: AlertStateStore;
   readonly #log: AlertLog;
   readonly #now: () => number;
 
-  constructor(options: { config: AlertConfig; store: MonitoringStore; log: AlertLog; now?: () => number }) {
+  constructor(options: { config: AlertConfig; store: AlertStateStore; log: AlertLog; now?: () => number }) {
     this.#config = options.config;
     this.#store = options.store;
     this.#log = options.log;
