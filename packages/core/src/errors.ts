@@ -73,7 +73,7 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, CodeInfo>> = {
     http: 412,
     mlflow: 'INVALID_STATE',
     mlflowHttp: 400,
-    meaning: 'the target is not in a state that allows it (a deleted run or experiment)',
+    meaning: "the target's state forbids it (a deleted run) or a store is not set up (no S3 keys)",
   },
   RESOURCE_EXHAUSTED: {
     http: 413,

@@ -176,6 +176,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   };
   // Beside serving, never before it: a large store takes a while to walk.
   const startupCleanup = sweep();
+  // A store the server cannot use (S3 without credentials) is said once at start-up, in words
+  // that say what to set; `/ready` keeps saying it until it is fixed.
+  stores.artifacts.checkAccess?.().catch((err: unknown) => {
+    app.log.error(
+      { err, artifactStore: stores.artifacts.rootUri },
+      `the artifact store ${stores.artifacts.rootUri} cannot be used: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  });
   const sweeper =
     sweepSettings === undefined
       ? undefined

@@ -64,6 +64,15 @@ export interface ArtifactStore {
    * @example const { removed, bytes } = await store.removeAbandonedWrites?.({ olderThanMs: 0 }) ?? { removed: 0, bytes: 0 };
    */
   removeAbandonedWrites?(options?: { olderThanMs?: number }): Promise<AbandonedWrites>;
+  /**
+   * Checks that the store can be used with its settings (S3: credentials found and accepted,
+   * bucket listable) and throws the error an operation would otherwise meet, saying what to
+   * set (`FAILED_PRECONDITION` for configuration, `UNAVAILABLE` for an unreachable endpoint).
+   * Optional: a store with nothing to check omits it. Servers call it at start-up and in `/ready`.
+   *
+   * @example await store.checkAccess?.(); // throws "… no S3 credentials were found: set AWS_ACCESS_KEY_ID …"
+   */
+  checkAccess?(): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
 }

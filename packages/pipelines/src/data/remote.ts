@@ -32,13 +32,15 @@ function isPermanent(err: unknown): boolean {
     isTrestleError(err, 'INVALID_ARGUMENT') ||
     isTrestleError(err, 'PERMISSION_DENIED') ||
     isTrestleError(err, 'UNAUTHENTICATED') ||
+    // A store that is not set up (S3 without credentials, a missing bucket) stays so.
+    isTrestleError(err, 'FAILED_PRECONDITION') ||
     isTrestleError(err, 'NOT_FOUND')
   );
 }
 
 /**
  * Runs `fn` until it succeeds, up to `attempts` times, waiting longer each time; permanent
- * errors (bad path, no permission, not found) fail at once.
+ * errors (bad path, no permission, not found, a store that is not set up) fail at once.
  */
 export async function withRetries<T>(attempts: number, fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {

@@ -28,18 +28,40 @@ const NETWORK_CODES = new Set([
 const NAME_CODES: Readonly<Record<string, ErrorCode>> = {
   NoSuchKey: 'NOT_FOUND',
   NotFound: 'NOT_FOUND',
-  NoSuchBucket: 'FAILED_PRECONDITION',
-  AccessDenied: 'PERMISSION_DENIED',
-  AllAccessDisabled: 'PERMISSION_DENIED',
-  InvalidAccessKeyId: 'UNAUTHENTICATED',
-  SignatureDoesNotMatch: 'UNAUTHENTICATED',
-  ExpiredToken: 'UNAUTHENTICATED',
-  CredentialsProviderError: 'UNAUTHENTICATED',
   KeyTooLongError: 'INVALID_ARGUMENT',
   EntityTooLarge: 'INVALID_ARGUMENT',
   SlowDown: 'UNAVAILABLE',
   ServiceUnavailable: 'UNAVAILABLE',
   InternalError: 'UNAVAILABLE',
+};
+
+/**
+ * S3 refusing the server's own credentials or access. These are the store's configuration, not
+ * the caller's: the answer is a storage error (`FAILED_PRECONDITION`, never retried), never
+ * `UNAUTHENTICATED`/`PERMISSION_DENIED`, which on Trestle's API mean the caller's token.
+ */
+const CREDENTIAL_PROBLEMS: Readonly<Record<string, S3AccessProblem>> = {
+  CredentialsProviderError: 'credentials-missing',
+  InvalidAccessKeyId: 'credentials-rejected',
+  SignatureDoesNotMatch: 'credentials-rejected',
+  ExpiredToken: 'credentials-rejected',
+  TokenRefreshRequired: 'credentials-rejected',
+  AccessDenied: 'access-denied',
+  AllAccessDisabled: 'access-denied',
+};
+
+/** Why S3 could not be used with the store's settings; in `details.problem` of the error. */
+export type S3AccessProblem = 'credentials-missing' | 'credentials-rejected' | 'access-denied' | 'bucket-missing';
+
+/** What to do about each {@link S3AccessProblem}, without the endpoint (safe for `/ready`). */
+export const S3_ACCESS_FIXES: Readonly<Record<S3AccessProblem, string>> = {
+  'credentials-missing':
+    'no S3 credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or a role) in the environment of the process that opens the store',
+  'credentials-rejected':
+    'S3 rejected the credentials: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the profile or role) of the process that opens the store',
+  'access-denied':
+    "S3 denied access with the store's credentials: grant them s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on the bucket",
+  'bucket-missing': 'the bucket does not exist: create it or fix the artifact URI',
 };
 
 // Network failures arrive as a plain error, an AggregateError (one per address tried) or a cause chain.
@@ -57,9 +79,10 @@ function httpStatus(err: unknown): number | undefined {
 }
 
 /**
- * Turns an AWS SDK error into a {@link TrestleError}: a missing key is `NOT_FOUND`, a missing
- * bucket `FAILED_PRECONDITION`, bad credentials `UNAUTHENTICATED`, refused access
- * `PERMISSION_DENIED`, network failures and 5xx answers `UNAVAILABLE` with the endpoint in
+ * Turns an AWS SDK error into a {@link TrestleError}: a missing key is `NOT_FOUND`; a missing
+ * bucket, missing or rejected credentials and refused access are `FAILED_PRECONDITION` (a
+ * storage error saying what to set, with `details.problem`), never `UNAUTHENTICATED`, which
+ * means the caller's token; network failures and 5xx answers `UNAVAILABLE` with the endpoint in
  * the message. A `TrestleError` passes through unchanged.
  *
  * @example
@@ -77,6 +100,18 @@ export function mapS3Error(err: unknown, context: S3ErrorContext): TrestleError 
   const fail = (code: ErrorCode, message: string): TrestleError =>
     new TrestleError(code, `${head}: ${message}`, details, { cause: err });
 
+  const problem =
+    codes.map((code) => CREDENTIAL_PROBLEMS[code]).find((found) => found !== undefined) ??
+    (codes.includes('NoSuchBucket') ? 'bucket-missing' : status === 403 ? 'access-denied' : undefined);
+  if (problem !== undefined) {
+    const what = problem === 'bucket-missing' ? '' : ` (${codes[0] ?? `HTTP ${status ?? '?'}`})`;
+    return new TrestleError(
+      'FAILED_PRECONDITION',
+      `${head}: S3 at ${endpoint}${what}: ${S3_ACCESS_FIXES[problem]}`,
+      { ...details, problem, fix: S3_ACCESS_FIXES[problem] },
+      { cause: err },
+    );
+  }
   const network = codes.find((code) => NETWORK_CODES.has(code));
   if (network !== undefined) {
     return fail(
@@ -85,22 +120,10 @@ export function mapS3Error(err: unknown, context: S3ErrorContext): TrestleError 
     );
   }
   const named = codes.map((code) => NAME_CODES[code]).find((code) => code !== undefined);
-  const code = named ?? (status === 404 ? 'NOT_FOUND' : status === 403 ? 'PERMISSION_DENIED' : undefined);
+  const code = named ?? (status === 404 ? 'NOT_FOUND' : undefined);
   switch (code) {
     case 'NOT_FOUND':
       return fail('NOT_FOUND', 'it does not exist');
-    case 'FAILED_PRECONDITION':
-      return fail('FAILED_PRECONDITION', `the bucket does not exist at ${endpoint}; create it or fix the artifact URI`);
-    case 'UNAUTHENTICATED':
-      return fail(
-        'UNAUTHENTICATED',
-        `S3 at ${endpoint} rejected the credentials (${codes[0] ?? 'unknown'}); check the access key and secret`,
-      );
-    case 'PERMISSION_DENIED':
-      return fail(
-        'PERMISSION_DENIED',
-        `S3 at ${endpoint} denied access; check the bucket policy and the credentials' permissions`,
-      );
     case 'INVALID_ARGUMENT':
       return fail(
         'INVALID_ARGUMENT',

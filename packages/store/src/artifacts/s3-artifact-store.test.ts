@@ -184,8 +184,71 @@ describe('S3ArtifactStore specifics', () => {
     try {
       await expect(store.put('x', 'y')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
       await expect(store.list()).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+      await expect(store.checkAccess()).rejects.toMatchObject({
+        code: 'FAILED_PRECONDITION',
+        details: { problem: 'bucket-missing' },
+      });
     } finally {
       await store.close();
+    }
+  });
+
+  it('passes its access check with credentials S3 accepts', async () => {
+    const store = S3ArtifactStore.fromUri(`s3://${BUCKET}/specifics/access`, storeOptions());
+    try {
+      await expect(store.checkAccess()).resolves.toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  // The store's credentials are the server's configuration, not the caller's: never UNAUTHENTICATED (401).
+  // (s3rver does not verify SigV4 signatures, so a wrong secret cannot be shown here; it maps the same way.)
+  it.each([['an unknown access key', { accessKeyId: 'NOBODY', secretAccessKey: 'S3RVER' }, 'InvalidAccessKeyId']])(
+    'answers a storage error saying what to check for %s',
+    async (_what, wrong, s3Code) => {
+      const store = S3ArtifactStore.fromUri(`s3://${BUCKET}/p`, { endpoint, credentials: wrong, maxAttempts: 1 });
+      try {
+        for (const attempt of [() => store.checkAccess(), () => store.put('x', 'y'), () => store.list()]) {
+          const error = (await attempt().then(
+            () => undefined,
+            (err: unknown) => err,
+          )) as Error & { code: string; details: Record<string, unknown> };
+          expect(error).toMatchObject({
+            code: 'FAILED_PRECONDITION',
+            details: { problem: 'credentials-rejected', s3Code },
+          });
+          expect(error.message).toContain('check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+          expect(error.message).toContain(endpoint);
+        }
+      } finally {
+        await store.close();
+      }
+    },
+  );
+
+  it('answers a storage error naming the variables to set when there are no credentials at all', async () => {
+    const saved = { ...process.env };
+    const dir = await mkdtemp(join(tmpdir(), 'trestle-no-aws-'));
+    for (const key of Object.keys(process.env)) if (key.startsWith('AWS_')) delete process.env[key];
+    // No shared files, no instance metadata (it would ask a link-local address): nothing to find.
+    process.env['AWS_SHARED_CREDENTIALS_FILE'] = join(dir, 'credentials');
+    process.env['AWS_CONFIG_FILE'] = join(dir, 'config');
+    process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
+    const store = S3ArtifactStore.fromUri(`s3://${BUCKET}/p`, { endpoint, maxAttempts: 1 });
+    try {
+      for (const attempt of [() => store.checkAccess(), () => store.put('x', 'y'), () => store.get('x')]) {
+        const error = (await attempt().then(
+          () => undefined,
+          (err: unknown) => err,
+        )) as Error & { code: string };
+        expect(error).toMatchObject({ code: 'FAILED_PRECONDITION', details: { problem: 'credentials-missing' } });
+        expect(error.message).toContain('set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+      }
+    } finally {
+      await store.close();
+      process.env = saved;
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

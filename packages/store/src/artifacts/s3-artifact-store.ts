@@ -335,6 +335,22 @@ export class S3ArtifactStore implements ArtifactStore {
     }
   }
 
+  /**
+   * Resolves the credentials (without sending anything when there are none) and lists at most
+   * one key under the prefix: missing or rejected credentials, refused access and a missing
+   * bucket throw `FAILED_PRECONDITION` saying what to set; an unreachable endpoint `UNAVAILABLE`.
+   */
+  async checkAccess(): Promise<void> {
+    try {
+      await this.#client.config.credentials();
+      await this.#client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.#dirPrefix(''), MaxKeys: 1 }),
+      );
+    } catch (err) {
+      throw this.#fail(err, 'list', '');
+    }
+  }
+
   /** Closes the client's connections; the store must not be used afterwards. */
   close(): Promise<void> {
     this.#client.destroy();
