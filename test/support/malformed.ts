@@ -227,6 +227,17 @@ const V1_ROUTES: RouteSpec[] = [
     example: (s, scope) => ({ params: { experimentId: expOf(s, scope) } }),
   },
   {
+    name: 'v1 GET /experiments/:experimentId/run-keys',
+    api: 'v1',
+    method: 'GET',
+    template: '/experiments/:experimentId/run-keys',
+    writes: false,
+    input: 'none',
+    fields: [],
+    pathParams: { experimentId: { id: 'experiment' } },
+    example: (s, scope) => ({ params: { experimentId: expOf(s, scope) } }),
+  },
+  {
     name: 'v1 GET /experiments/by-name/:name',
     api: 'v1',
     method: 'GET',

@@ -98,6 +98,7 @@ describe('RestBackend: one v1 call per method', () => {
       { experimentId: '1', runName: 'r', parentRunId: 'p', startTime: 5 },
     ],
     ['getRun', (b) => b.getRun(RUN_ID), 'GET', `${P}/runs/${RUN_ID}`, undefined],
+    ['listRunKeys', (b) => b.listRunKeys('7'), 'GET', `${P}/experiments/7/run-keys`, undefined],
     [
       'updateRun',
       (b) => b.updateRun(RUN_ID, { status: 'FINISHED', endTime: 9 }),

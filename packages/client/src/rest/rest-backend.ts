@@ -10,6 +10,7 @@ import {
   type Page,
   type Run,
   type RunInfo,
+  type RunKeys,
   type SearchExperimentsOptions,
   type SearchRunsOptions,
   type Tag,
@@ -33,6 +34,7 @@ import {
   type WireRun,
   type WireRunInfo,
   type WireRunPage,
+  type WireRunKeys,
   type WireSearchExperiments,
   type WireSearchRuns,
   type WireUpdateRun,
@@ -230,6 +232,10 @@ export class RestBackend implements TrackingBackend {
       idempotent: true,
     });
     return page(wire, run);
+  }
+
+  async listRunKeys(experimentId: string): Promise<RunKeys> {
+    return await this.#json<WireRunKeys>({ method: 'GET', path: `${experimentPath(experimentId)}/run-keys` });
   }
 
   /** Marks the client closed; fetch's connection pool is shared and needs no release. */

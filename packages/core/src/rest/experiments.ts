@@ -19,6 +19,12 @@ export const Experiment = Type.Object(
 /** Path parameters of `/experiments/:experimentId`. */
 export const ExperimentIdParams = Type.Object({ experimentId: Type.String({ minLength: 1 }) });
 
+/** Answer of `GET /experiments/:experimentId/run-keys`: the keys of its active runs, each list sorted. */
+export const RunKeys = Type.Object(
+  { params: Type.Array(Type.String()), metrics: Type.Array(Type.String()), tags: Type.Array(Type.String()) },
+  closed,
+);
+
 /** Path parameters of `/experiments/:experimentId/tags/:key`. */
 export const ExperimentTagParams = Type.Object({
   experimentId: Type.String({ minLength: 1 }),

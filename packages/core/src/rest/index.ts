@@ -24,11 +24,13 @@ import type { MonitorResult as CoreMonitorResult } from '../ports/monitoring-sto
 import type { MonitorResult } from './monitoring.js';
 import type { FeedbackBody, InferenceLogsBody, InferenceWindowBody } from './monitoring.js';
 import type { RunInfo as CoreRunInfo } from '../run.js';
+import type { RunKeys as CoreRunKeys } from '../ports/run-store.js';
 import type { ArtifactEntry, ArtifactInfo, ArtifactList } from './artifacts.js';
 import type { ErrorBody, Tag, TagValueBody } from './common.js';
 import { Page } from './common.js';
 import type { CreateExperimentBody, RenameExperimentBody, SearchExperimentsQuery } from './experiments.js';
 import { Experiment } from './experiments.js';
+import type { RunKeys } from './experiments.js';
 import type { DownsampledHistory } from './metrics.js';
 import type {
   CreateRunInput,
@@ -113,6 +115,8 @@ export type WireArtifactList = Static<typeof ArtifactList>;
 export type WireArtifactInfo = Static<typeof ArtifactInfo>;
 /** The JSON shape of a run comparison. */
 export type WireRunComparison = Static<typeof RunComparison>;
+/** The JSON shape of the keys of an experiment's runs (the same as the core type). */
+export type WireRunKeys = Static<typeof RunKeys>;
 /** The JSON shape of an experiment (the same as the core type). */
 export type WireExperiment = Static<typeof Experiment>;
 /** The JSON shape of a run's info (the same as the core type). */
@@ -138,6 +142,7 @@ const agree = <T extends true>(): T | undefined => undefined;
 agree<Same<Static<typeof Tag>, CoreTag>>();
 agree<Same<Static<typeof Experiment>, CoreExperiment>>();
 agree<Same<Static<typeof RunInfo>, CoreRunInfo>>();
+agree<Same<Static<typeof RunKeys>, CoreRunKeys>>();
 agree<Same<Static<typeof Dataset>, CoreDataset>>();
 agree<Same<Static<typeof CreateRunInput>, CoreCreateRunInput>>();
 agree<Same<Static<typeof UpdateRunInput>, CoreUpdateRunInput>>();

@@ -54,6 +54,41 @@ describe('experiments routes', () => {
     expect(rename.statusCode).toBe(404);
   });
 
+  it('lists the params, metrics and tags keys of the runs of an experiment without their values', async () => {
+    const experimentId = await fx.experiment('keys');
+    const { runId } = await fx.run(experimentId);
+    const other = await fx.run();
+    const logged = await inject({
+      method: 'POST',
+      url: `/api/v1/runs/${runId}/batch`,
+      payload: {
+        params: [{ key: 'lr', value: '0.1' }],
+        metrics: [{ key: 'auc', value: 0.9, timestamp: 1, step: 0 }],
+        tags: [{ key: 'team', value: 'risk' }],
+      },
+    });
+    expect(logged.statusCode).toBe(204);
+    await inject({
+      method: 'POST',
+      url: `/api/v1/runs/${other.runId}/batch`,
+      payload: { params: [{ key: 'elsewhere', value: '1' }] },
+    });
+    const res = await inject({ method: 'GET', url: `/api/v1/experiments/${experimentId}/run-keys` });
+    expect(res.statusCode).toBe(200);
+    const keys = res.json();
+    expect(keys.params).toEqual(['lr']);
+    expect(keys.metrics).toEqual(['auc']);
+    expect(keys.tags).toContain('team');
+    expect(JSON.stringify(keys)).not.toContain('risk');
+
+    const missing = await inject({ method: 'GET', url: '/api/v1/experiments/999999/run-keys' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.message).toMatch(/experiment '999999' does not exist/);
+    const bad = await inject({ method: 'GET', url: '/api/v1/experiments/abc/run-keys' });
+    expect(bad.statusCode).toBeGreaterThanOrEqual(400);
+    expect(bad.statusCode).toBeLessThan(500);
+  });
+
   it('searches with a filter, order and pages', async () => {
     for (const name of ['page-a', 'page-b', 'page-c']) await fx.experiment(name);
     const first = await inject({

@@ -8,6 +8,7 @@ import {
   ExperimentPage,
   ExperimentTagParams as ByIdAndKey,
   RenameExperimentBody,
+  RunKeys,
   SearchExperimentsQuery,
   TagValueBody,
 } from '@trestle/core/rest';
@@ -59,6 +60,21 @@ export const experimentRoutes: RoutePlugin = (app, { stores }, done) => {
     '/experiments/:experimentId',
     { schema: { tags, summary: 'Get an experiment', params: ById, response: { 200: Experiment, ...errorResponses } } },
     async (request) => store.getExperiment(request.params.experimentId),
+  );
+
+  app.get(
+    '/experiments/:experimentId/run-keys',
+    {
+      schema: {
+        tags,
+        summary: 'The params, metrics and tags keys of the active runs of an experiment',
+        description:
+          'Read from the indexes without loading the runs (for a column picker over thousands of runs). NOT_FOUND (404) for an unknown experiment.',
+        params: ById,
+        response: { 200: RunKeys, ...errorResponses },
+      },
+    },
+    async (request) => store.listRunKeys(request.params.experimentId),
   );
 
   app.get(

@@ -43,6 +43,7 @@ import type {
   Param,
   Run,
   RunInfo,
+  RunKeys,
   SearchExperimentsOptions,
   SearchRunsOptions,
   StoreCapabilities,
@@ -949,5 +950,30 @@ export class SqlMetadataStore implements MetadataStore {
       LIMIT ${limit + 1} OFFSET ${offset}`.execute(db);
     const items = await hydrateRuns(db, this.#dialect, rows.slice(0, limit));
     return rows.length > limit ? { items, nextPageToken: encodePageToken({ offset: offset + limit }) } : { items };
+  }
+
+  async listRunKeys(experimentId: string): Promise<RunKeys> {
+    const db = this.#open();
+    const id = parseExperimentId(experimentId);
+    await this.#experimentRow(db, id);
+    // A loose index scan: walk the distinct keys of the whole table through its (key, value)
+    // index (one seek per key), then keep a key if one active run of the experiment has it.
+    // Reading every (run, key) row of a 10,000-run × 1,000-key experiment would touch millions.
+    const keysOf = async (table: 'params' | 'tags' | 'latest_metrics'): Promise<string[]> => {
+      const t = sql.table(table);
+      const { rows } = await sql<{ key: string | null }>`
+        WITH RECURSIVE k(key) AS (
+          SELECT MIN(key) FROM ${t}
+          UNION ALL
+          SELECT (SELECT MIN(n.key) FROM ${t} n WHERE n.key > k.key) FROM k WHERE k.key IS NOT NULL
+        )
+        SELECT k.key FROM k
+        WHERE k.key IS NOT NULL AND EXISTS (
+          SELECT 1 FROM ${t} x JOIN runs r ON r.run_id = x.run_id
+          WHERE x.key = k.key AND r.experiment_id = ${id} AND r.lifecycle_stage = 'active')`.execute(db);
+      // One order for every backend (PostgreSQL's would follow its collation).
+      return rows.flatMap((r) => (r.key === null ? [] : [r.key])).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    };
+    return { params: await keysOf('params'), metrics: await keysOf('latest_metrics'), tags: await keysOf('tags') };
   }
 }

@@ -788,6 +788,51 @@ export function metadataStoreContract(name: string, factory: () => Promise<Metad
       });
     });
 
+    describe('run keys', () => {
+      it('lists the keys of the active runs of one experiment only, sorted', async () => {
+        const exp = await experiment('keys');
+        const other = await experiment('keys-other');
+        const a = await runIn(exp);
+        const b = await runIn(exp);
+        const gone = await runIn(exp);
+        const elsewhere = await runIn(other);
+        await store().logBatch(a.info.runId, {
+          params: [
+            { key: 'lr', value: '0.1' },
+            { key: 'depth', value: '3' },
+          ],
+          metrics: [metric('loss', 0.5, 0), metric('loss', 0.4, 1)],
+          tags: [{ key: 'team', value: 'risk' }],
+        });
+        await store().logBatch(b.info.runId, {
+          params: [{ key: 'lr', value: '0.2' }],
+          metrics: [metric('auc', 0.8, 0)],
+        });
+        await store().logBatch(gone.info.runId, { params: [{ key: 'deleted_only', value: '1' }] });
+        await store().deleteRun(gone.info.runId);
+        await store().logBatch(elsewhere.info.runId, {
+          params: [{ key: 'other_only', value: '1' }],
+          metrics: [metric('aaa_other', 1, 0)],
+          tags: [{ key: 'zz_other', value: 'x' }],
+        });
+        const keys = await store().listRunKeys(exp.experimentId);
+        expect(keys.params).toEqual(['depth', 'lr']);
+        expect(keys.metrics).toEqual(['auc', 'loss']);
+        expect(keys.tags).toContain('team');
+        expect(keys.tags).not.toContain('zz_other');
+        expect([...keys.tags].sort()).toEqual(keys.tags);
+        const again = await store().listRunKeys(other.experimentId);
+        expect(again.params).toEqual(['other_only']);
+        expect(again.metrics).toEqual(['aaa_other']);
+      });
+
+      it('answers empty lists for an experiment without runs and NOT_FOUND for an unknown one', async () => {
+        const exp = await experiment('keys-empty');
+        expect(await store().listRunKeys(exp.experimentId)).toEqual({ params: [], metrics: [], tags: [] });
+        await expectCode(store().listRunKeys('987654321'), 'NOT_FOUND');
+      });
+    });
+
     describe('run search paging', () => {
       it('pages across results with no duplicates or gaps', async () => {
         const exp = await experiment('paging');

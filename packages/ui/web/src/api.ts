@@ -9,6 +9,7 @@ import type {
   WireExperimentPage,
   WireRun,
   WireRunComparison,
+  WireRunKeys,
   WireRunPage,
   WireSearchRuns,
 } from '@trestle/core/rest';
@@ -107,6 +108,10 @@ export const api = {
   },
   searchRuns(body: WireSearchRuns, signal?: AbortSignal): Promise<WireRunPage> {
     return json('POST', '/runs/search', body, signal);
+  },
+  /** The params, metrics and tags keys of an experiment's runs, without loading the runs. */
+  runKeys(experimentId: string, signal?: AbortSignal): Promise<WireRunKeys> {
+    return json('GET', `/experiments/${enc(experimentId)}/run-keys`, undefined, signal);
   },
   run(id: string, signal?: AbortSignal): Promise<WireRun> {
     return json('GET', `/runs/${enc(id)}`, undefined, signal);

@@ -26,30 +26,32 @@ function parseOrder(order: string | null): SortState | undefined {
     : { field: m[1] ?? '', desc: (m[2] ?? '').toUpperCase() === 'DESC' };
 }
 
-function mergeKeys(keys: Keys, rows: readonly RunRow[]): Keys {
-  const add = (list: string[], more: Iterable<string>, skip?: (k: string) => boolean): string[] => {
+const hiddenTag = (k: string): boolean => k.startsWith('mlflow.') || k.startsWith('trestle.');
+
+/** Adds keys to the picker's lists (kept sorted); the same object back when nothing is new. */
+function mergeKeys(
+  keys: Keys,
+  more: { param: Iterable<string>; metric: Iterable<string>; tag: Iterable<string> },
+): Keys {
+  const add = (list: string[], extra: Iterable<string>, skip?: (k: string) => boolean): string[] => {
     const set = new Set(list);
     const before = set.size;
-    for (const k of more) if (skip === undefined || !skip(k)) set.add(k);
+    for (const k of extra) if (skip === undefined || !skip(k)) set.add(k);
     return set.size === before ? list : [...set].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   };
-  const hidden = (k: string): boolean => k.startsWith('mlflow.') || k.startsWith('trestle.');
-  return {
-    param: add(
-      keys.param,
-      rows.flatMap((r) => [...r.params.keys()]),
-    ),
-    metric: add(
-      keys.metric,
-      rows.flatMap((r) => [...r.metrics.keys()]),
-    ),
-    tag: add(
-      keys.tag,
-      rows.flatMap((r) => [...r.tags.keys()]),
-      hidden,
-    ),
+  const next = {
+    param: add(keys.param, more.param),
+    metric: add(keys.metric, more.metric),
+    tag: add(keys.tag, more.tag, hiddenTag),
   };
+  return next.param === keys.param && next.metric === keys.metric && next.tag === keys.tag ? keys : next;
 }
+
+const keysOfRows = (rows: readonly RunRow[]) => ({
+  param: rows.flatMap((r) => [...r.params.keys()]),
+  metric: rows.flatMap((r) => [...r.metrics.keys()]),
+  tag: rows.flatMap((r) => [...r.tags.keys()]),
+});
 
 export function RunsPage({ experimentId, query }: { experimentId: string; query: URLSearchParams }): ReactNode {
   const filter = query.get('filter') ?? '';
@@ -73,6 +75,17 @@ export function RunsPage({ experimentId, query }: { experimentId: string; query:
     api.experiment(experimentId).then(setExperiment, (e: unknown) => setLoadError(errorText(e)));
   }, [experimentId]);
 
+  // Every key of the experiment for the column picker, read by the server from its indexes
+  // (the loaded rows only know the keys of the runs fetched so far). Not awaited by the rows.
+  useEffect(() => {
+    const abort = new AbortController();
+    api.runKeys(experimentId, abort.signal).then(
+      (all) => setKeys((k) => mergeKeys(k, { param: all.params, metric: all.metrics, tag: all.tags })),
+      () => undefined, // The rows' own keys still fill the picker; the page shows load errors already.
+    );
+    return () => abort.abort();
+  }, [experimentId]);
+
   const body = useCallback(
     (pageToken?: string) => ({
       experimentIds: [experimentId],
@@ -93,7 +106,7 @@ export function RunsPage({ experimentId, query }: { experimentId: string; query:
         if (gen !== generation.current) return;
         const fresh = page.items.map(toRow);
         setRows(fresh);
-        setKeys((k) => mergeKeys(k, fresh));
+        setKeys((k) => mergeKeys(k, keysOfRows(fresh)));
         setNext(page.nextPageToken);
         setError(undefined);
         setLoadError(undefined);
@@ -130,7 +143,7 @@ export function RunsPage({ experimentId, query }: { experimentId: string; query:
           if (gen !== generation.current) return;
           const fresh = page.items.map(toRow);
           setRows((r) => [...r, ...fresh]);
-          setKeys((k) => mergeKeys(k, fresh));
+          setKeys((k) => mergeKeys(k, keysOfRows(fresh)));
           setNext(page.nextPageToken);
           setLoading(false);
         },
