@@ -83,9 +83,11 @@ describe('loadModel(runs:/…) from a run logged to a real store, embedded and o
     );
     const noRun = await caught(loadModel(`runs:/${'f'.repeat(32)}/model`, { source: embedded }));
     expect(noRun.code).toBe('NOT_FOUND');
-    const bad = await caught(loadModel('models:/flights/latest', { source: embedded }));
+    const bad = await caught(loadModel('models:/flights/champion', { source: embedded }));
     expect(bad.message).toBe(
-      "model URI 'models:/flights/latest' has version 'latest', which is not a number (for an alias write models:/flights@latest); use runs:/<run id>/<path>, models:/<name>/<version>, models:/<name>@<alias> or a folder",
+      "model URI 'models:/flights/champion' has version 'champion', which is not a number (for an alias write models:/flights@champion); use runs:/<run id>/<path>, models:/<name>/<version>, models:/<name>@<alias>, models:/<name>/latest or a folder",
     );
+    const unknown = await caught(loadModel('models:/no-such-model/latest', { source: embedded }));
+    expect(unknown.code).toBe('NOT_FOUND');
   });
 });

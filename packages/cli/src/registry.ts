@@ -33,6 +33,11 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/predict.js')).predict,
   },
   {
+    name: 'models',
+    summary: 'Registered models: list, show, register, alias, history, rollback, lineage, delete',
+    load: async () => (await import('./commands/models.js')).models,
+  },
+  {
     name: 'server',
     summary: 'Run the tracking server (REST API, MLflow REST API, docs)',
     load: async () => (await import('./commands/server.js')).server,

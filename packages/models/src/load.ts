@@ -30,6 +30,8 @@ import { parseModelUri } from './uri.js';
 export interface ModelRegistryClient {
   getModelVersion(name: string, version: number): Promise<{ readonly source: string; readonly version: number }>;
   getModelVersionByAlias(name: string, alias: string): Promise<{ readonly source: string; readonly version: number }>;
+  /** The newest version of each stage (`models:/<name>/latest` takes the highest of them). */
+  getLatestVersions(name: string): Promise<readonly { readonly source: string; readonly version: number }[]>;
 }
 
 /** Where `runs:/` and `models:/` URIs are looked up: a connected `Trestle` client fits. */
@@ -105,7 +107,7 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
   let version: LoadedModel['version'];
   try {
     let runUri = parsed.kind === 'run' ? parsed : undefined;
-    if (parsed.kind === 'version' || parsed.kind === 'alias') {
+    if (parsed.kind === 'version' || parsed.kind === 'alias' || parsed.kind === 'latest') {
       const registry = source.registry;
       if (registry === undefined) {
         throw new TrestleError('FAILED_PRECONDITION', `cannot resolve '${uri}': this client has no model registry`);
@@ -113,7 +115,9 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
       const resolved =
         parsed.kind === 'version'
           ? await registry.getModelVersion(parsed.name, Number(parsed.version))
-          : await registry.getModelVersionByAlias(parsed.name, parsed.alias);
+          : parsed.kind === 'alias'
+            ? await registry.getModelVersionByAlias(parsed.name, parsed.alias)
+            : await latestVersion(registry, parsed.name);
       version = {
         name: parsed.name,
         version: String(resolved.version),
@@ -156,6 +160,18 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
     if (temporary) await rm(folder, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** The highest version of `name`; `NOT_FOUND` when the model is unknown or has no versions. */
+async function latestVersion(
+  registry: ModelRegistryClient,
+  name: string,
+): Promise<{ readonly source: string; readonly version: number }> {
+  const newest = [...(await registry.getLatestVersions(name))].sort((a, b) => b.version - a.version)[0];
+  if (newest === undefined) {
+    throw new TrestleError('NOT_FOUND', `registered model '${name}' has no versions yet`, { name });
+  }
+  return newest;
 }
 
 async function connectSource(

@@ -6,11 +6,21 @@ export type ModelUri =
   | { readonly kind: 'path'; readonly path: string }
   | { readonly kind: 'run'; readonly runId: string; readonly path: string }
   | { readonly kind: 'version'; readonly name: string; readonly version: string }
-  | { readonly kind: 'alias'; readonly name: string; readonly alias: string };
+  | { readonly kind: 'alias'; readonly name: string; readonly alias: string }
+  | { readonly kind: 'latest'; readonly name: string };
+
+/** A model name as written in a URI: percent-encoding (`flights%20delay`) is decoded when valid. */
+function modelName(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
 
 /**
  * Parses `runs:/<run id>/<path>`, `models:/<name>/<version>`, `models:/<name>@<alias>`,
- * `file:///…` or a plain path.
+ * `models:/<name>/latest` (the highest version), `file:///…` or a plain path.
  *
  * @throws TrestleError `INVALID_ARGUMENT` for a malformed `runs:` or `models:` URI.
  * @example parseModelUri('models:/flights-delay@champion') // { kind: 'alias', name: 'flights-delay', alias: 'champion' }
@@ -19,7 +29,7 @@ export function parseModelUri(uri: string): ModelUri {
   const bad = (why: string): never => {
     throw new TrestleError(
       'INVALID_ARGUMENT',
-      `model URI '${uri}' ${why}; use runs:/<run id>/<path>, models:/<name>/<version>, models:/<name>@<alias> or a folder`,
+      `model URI '${uri}' ${why}; use runs:/<run id>/<path>, models:/<name>/<version>, models:/<name>@<alias>, models:/<name>/latest or a folder`,
     );
   };
   if (uri.startsWith('runs:')) {
@@ -36,16 +46,17 @@ export function parseModelUri(uri: string): ModelUri {
       const name = rest.slice(0, at);
       const alias = rest.slice(at + 1);
       if (alias === '' || alias.includes('/')) return bad('has an empty or malformed alias');
-      return { kind: 'alias', name, alias };
+      return { kind: 'alias', name: modelName(name), alias };
     }
     const slash = rest.lastIndexOf('/');
     if (slash <= 0) return bad('names no version');
     const name = rest.slice(0, slash);
     const version = rest.slice(slash + 1);
+    if (version === 'latest') return { kind: 'latest', name: modelName(name) };
     if (!/^\d+$/.test(version)) {
       return bad(`has version '${version}', which is not a number (for an alias write models:/${name}@${version})`);
     }
-    return { kind: 'version', name, version };
+    return { kind: 'version', name: modelName(name), version };
   }
   if (uri.startsWith('file:')) return { kind: 'path', path: fileURLToPath(uri) };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) return bad('has a scheme Trestle cannot load from');

@@ -13,6 +13,7 @@ import {
   TrestleError,
   decodePageToken,
   encodePageToken,
+  isTrestleError,
   parseFilter,
   parseOrderBy,
   validateTag,
@@ -1117,15 +1118,32 @@ export class SqlRegistryStore implements RegistryStore {
     const db = this.#db();
     let query = db.selectFrom('registry_events').selectAll();
     if (options.after !== undefined) query = query.where('event_id', '>', options.after);
+    let missing: TrestleError | undefined;
     if (options.model !== undefined) {
-      const model = await this.#modelRow(db, options.model);
-      query = query.where('model_id', '=', model.model_id);
+      try {
+        const model = await this.#modelRow(db, options.model);
+        query = query.where('model_id', '=', model.model_id);
+      } catch (err) {
+        if (!isTrestleError(err, 'NOT_FOUND')) throw err;
+        // A deleted model keeps its trail, under the name it had.
+        missing = err;
+        query = query.where('model', '=', options.model);
+      }
     }
     if (options.types !== undefined && options.types.length > 0) query = query.where('type', 'in', [...options.types]);
     const rows = await query
       .orderBy('event_id', options.order === 'desc' ? 'desc' : 'asc')
       .limit(limit)
       .execute();
+    if (missing !== undefined && rows.length === 0) {
+      const any = await db
+        .selectFrom('registry_events')
+        .select('event_id')
+        .where('model', '=', options.model!)
+        .limit(1)
+        .execute();
+      if (any.length === 0) throw missing;
+    }
     return rows.map(toEvent);
   }
 

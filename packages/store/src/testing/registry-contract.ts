@@ -83,6 +83,10 @@ export function registryStoreContract(name: string, factory: () => Promise<Regis
       await reg().deleteRegisteredModel(renamed);
       await expectCode(reg().getRegisteredModel(renamed), 'NOT_FOUND');
       await expectCode(reg().getModelVersion(renamed, 1), 'NOT_FOUND');
+      // The trail outlives the model, readable under the name it had; a name never used is NOT_FOUND.
+      const trail = await reg().listEvents({ model: renamed, order: 'desc' });
+      expect(trail[0]).toMatchObject({ type: 'model.deleted', model: renamed });
+      await expectCode(reg().listEvents({ model: `never-${uid()}` }), 'NOT_FOUND', /does not exist/);
       // The name is free again, and numbering starts afresh for the new model.
       const again = await reg().createModelVersion({ name: renamed, source: 's3://b/m', createModel: true });
       expect(again.version).toBe(1);
