@@ -93,6 +93,11 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/deploy.js')).deploy,
   },
   {
+    name: 'build',
+    summary: 'Write a container build context (model server, --server, --worker) or a compose.yaml',
+    load: async () => (await import('./commands/build.js')).build,
+  },
+  {
     name: 'db',
     summary: 'Manage the metadata store schema (upgrade, status)',
     load: async () => (await import('./commands/db.js')).db,

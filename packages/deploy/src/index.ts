@@ -26,3 +26,23 @@ export {
   type SyncResult,
   type ModelMove,
 } from './k8s/k8s-folder.js';
+
+// Containers (build/): `trestle build`.
+export {
+  buildModelContext,
+  HEALTH_PATH,
+  SERVING_PORT,
+  type ModelContextOptions,
+  type BuildReport,
+} from './build/model-context.js';
+export {
+  readBuildInfo,
+  BUILD_INFO_FILE,
+  type BuildInfo,
+  type BuiltModel,
+  type ServeBuildInfo,
+} from './build/build-info.js';
+export { bundle, type BundleOptions, type BundleResult } from './build/bundle.js';
+export { dockerfile, NODE_IMAGE, type DockerfileSpec } from './build/dockerfile.js';
+export { installManifest } from './build/lockfile.js';
+export { folderSize, writeFolderAtomically, type FolderSize } from './build/output-folder.js';

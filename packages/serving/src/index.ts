@@ -16,6 +16,7 @@ export { TrafficRouter, type TrafficMode } from './traffic.js';
 export { ServingApp, type InferenceEvent, type InferenceSink } from './http-app.js';
 export * from './serve.js';
 export { serveModel, type ServeModelOptions, type ServedModel } from './serve-model.js';
+export type { ModelsModule, LoadModelOptionsLike } from './models-module.js';
 export { modelPredictor, warmupBatch, type LoadedModelLike } from './model-predictor.js';
 export { AliasFollower, type AliasFollowerOptions } from './hot-swap.js';
 export { InferenceLogger, type InferenceLoggerOptions } from './logging/inference-logger.js';

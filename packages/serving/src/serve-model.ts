@@ -11,7 +11,7 @@ import { AliasFollower } from './hot-swap.js';
 import { HttpControlPlane } from './logging/control-plane.js';
 import { InferenceLogger } from './logging/inference-logger.js';
 import { modelPredictor } from './model-predictor.js';
-import { importModels } from './models-module.js';
+import { importModels, type ModelsModule } from './models-module.js';
 import type { Predictor } from './predictor.js';
 import type { Role } from './runtime.js';
 import { startServing, type RunningServing } from './serve.js';
@@ -36,6 +36,11 @@ export interface ServeModelOptions {
   /** Alias poll period (ms), the fallback of the event stream. Default 10,000. */
   readonly pollMs?: number;
   readonly log?: (line: string) => void;
+  /**
+   * The model loader; default `@trestle/models`, imported on use. A bundled runtime (a container
+   * image's single JS file) passes it in so the bundler sees the import.
+   */
+  readonly models?: ModelsModule;
 }
 
 export interface ServedModel {
@@ -64,7 +69,7 @@ interface Client {
 }
 
 export async function serveModel(o: ServeModelOptions): Promise<ServedModel> {
-  const models = await importModels();
+  const models = o.models ?? (await importModels());
   const needsStore = (u: string | undefined): boolean => u !== undefined && /^(models|runs):\//.test(u);
   let client: Client | undefined;
   if (needsStore(o.uri) || needsStore(o.challenger)) {

@@ -1,0 +1,71 @@
+import { UsageError, type Command } from '../framework/command.js';
+import { formatBytes } from './data.js';
+
+/**
+ * `trestle build MODEL_URI --out DIR`: a container build context for a model server (or, with
+ * `--server` / `--worker`, for the control plane; with `--compose`, a compose.yaml for one machine).
+ *
+ * @example
+ * trestle build models:/flights-delay@champion --out image && docker build -t flights-delay image
+ */
+export const build: Command = {
+  name: 'build',
+  summary: 'Write a container build context: a model server, the tracking server + UI, a worker, or compose.yaml',
+  usage: '[MODEL_URI]',
+  description: [
+    'MODEL_URI is models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/PATH or a model package folder.',
+    'The context holds a two-stage Dockerfile (node:20-slim, non-root, HEALTHCHECK on /v2/health/ready),',
+    'the model package, the serving code bundled into one file (serve.mjs), .dockerignore and a README.',
+    'With --pull-at-start the image carries no model: it fetches MODEL_URI from TRESTLE_TRACKING_URI when it starts.',
+    'No Docker is needed to write it; build it with `docker build DIR` (or buildah/podman).',
+  ].join('\n'),
+  options: {
+    out: { type: 'string', valueName: 'DIR', description: 'folder to write (refused if it exists and is not empty)' },
+    force: { type: 'boolean', description: 'replace the --out folder if it is not empty' },
+    'pull-at-start': {
+      type: 'boolean',
+      description: 'do not bake the model in: the image fetches it from the tracking server at start',
+    },
+  },
+  positionals: { min: 0, max: 1 },
+  run: async (ctx) => {
+    const v = ctx.values;
+    const out = v['out'];
+    if (typeof out !== 'string' || out === '') throw new UsageError('--out DIR is required');
+    const uri = ctx.positionals[0];
+    if (uri === undefined) throw new UsageError('give a MODEL_URI');
+    const { buildModelContext } = await import('@trestle/deploy');
+    let client: { close(): Promise<void> } | undefined;
+    let source: unknown;
+    if (/^(models|runs):\//.test(uri)) {
+      const { Trestle } = await import('@trestle/client');
+      const trestle = await Trestle.connect({ config: ctx.config, create: false });
+      client = trestle;
+      source = trestle;
+    }
+    let report;
+    try {
+      report = await buildModelContext({
+        uri,
+        out,
+        force: v['force'] === true,
+        pullAtStart: v['pull-at-start'] === true,
+        ...(source === undefined ? {} : { source: source as never }),
+      });
+    } finally {
+      await client?.close();
+    }
+    const m = report.info.model;
+    const tag = `${m.name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-')}:${m.version}`;
+    ctx.out.result(report, () =>
+      [
+        `Wrote the build context of ${m.name} version ${m.version} (${report.info.flavor} flavor) to ${report.out}`,
+        `  size      ${formatBytes(report.size.bytes)} in ${report.size.files} files (serve.mjs ${formatBytes(report.bundleBytes)})`,
+        `  model     ${m.baked ? 'baked in' : `fetched at start from TRESTLE_TRACKING_URI as ${m.uri}`} (${m.digest.slice(0, 19)}…)`,
+        `  installs  ${report.installs.length === 0 ? 'nothing (no native packages)' : report.installs.join(', ')}`,
+        `  build     docker build -t ${tag} ${out}`,
+        `  run       docker run --rm -p 8080:8080${m.baked ? '' : ' -e TRESTLE_TRACKING_URI=http://HOST:5000'} ${tag}`,
+      ].join('\n'),
+    );
+  },
+};
