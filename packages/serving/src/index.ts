@@ -11,6 +11,7 @@ export * from './predictor.js';
 export { InputSchema, valueKind, type ValueKind } from './signature.js';
 export { Batcher, defaultBatching, type BatchingOptions } from './batcher.js';
 export { ServingMetrics } from './metrics.js';
+export { serveClusterMetrics, joinClusterMetrics } from './cluster-metrics.js';
 export { ModelRuntime, type Role } from './runtime.js';
 export { TrafficRouter, type TrafficMode } from './traffic.js';
 export { ServingApp, type InferenceEvent, type InferenceSink } from './http-app.js';

@@ -68,6 +68,11 @@ export class ServingMetrics {
       registers,
     });
     new Gauge({
+      name: 'trestle_serving_processes',
+      help: 'Serving processes whose figures are included (the workers of --workers N; summed across them)',
+      registers,
+    }).set(1);
+    new Gauge({
       name: 'trestle_serving_queue_rows',
       help: 'Rows waiting for a batch or being predicted',
       registers,
@@ -80,6 +85,8 @@ export class ServingMetrics {
       help: 'Model versions loaded (1) by role: champion, challenger',
       labelNames: ['model', 'version', 'role'],
       registers,
+      // Across --workers: loaded (1) in any worker, not the number of workers.
+      aggregator: 'max',
     });
     this.predictions = new Counter({
       name: 'trestle_serving_predictions_total',
@@ -219,7 +226,20 @@ export class ServingMetrics {
     for (const m of models) this.modelInfo.labels(m.model, m.version, m.role).set(1);
   }
 
-  async text(): Promise<{ contentType: string; body: string }> {
+  private source: (() => Promise<{ contentType: string; body: string }>) | undefined;
+
+  /** What `/metrics` answers: this registry, or what {@link answerWith} set (all workers of a cluster). */
+  text(): Promise<{ contentType: string; body: string }> {
+    return this.source?.() ?? this.ownText();
+  }
+
+  /** This process's metrics only. */
+  async ownText(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** Makes `/metrics` answer with `source` (e.g. the aggregate of `--workers`). */
+  answerWith(source: () => Promise<{ contentType: string; body: string }>): void {
+    this.source = source;
   }
 }

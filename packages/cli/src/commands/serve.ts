@@ -101,6 +101,8 @@ export const serve: Command = {
     const cluster = (await import('node:cluster')).default;
     if (workers > 1 && cluster.isPrimary) {
       ctx.out.info(`Starting ${workers} worker processes on port ${port}…`);
+      // /metrics in any worker answers for all of them, gathered here.
+      (await import('@trestle/serving')).serveClusterMetrics();
       const children = Array.from({ length: workers }, () => cluster.fork());
       const stop = (): void => {
         for (const c of children) c.process.kill('SIGTERM');
@@ -143,6 +145,7 @@ export const serve: Command = {
       log: (line) => process.stderr.write(`serve: ${line}\n`),
     });
     const { running } = served;
+    if (cluster.isWorker) (await import('@trestle/serving')).joinClusterMetrics(running.metrics);
     const champion = running.router.champion;
     const name = champion.predictor.name;
     const example = Object.fromEntries(
@@ -183,6 +186,8 @@ export const serve: Command = {
     });
     ctx.out.info('Draining in-flight requests…');
     await served.close();
+    // A worker's IPC channel to the primary keeps it alive: let go so it exits (the primary waits for that).
+    if (cluster.isWorker) process.disconnect();
     ctx.out.info('Stopped.');
   },
 };
