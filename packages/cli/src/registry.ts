@@ -18,6 +18,11 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/runs.js')).runs,
   },
   {
+    name: 'traces',
+    summary: 'List, show and delete traces recorded by MLflow clients',
+    load: async () => (await import('./commands/traces.js')).traces,
+  },
+  {
     name: 'artifacts',
     summary: 'List and download run artifacts',
     load: async () => (await import('./commands/artifacts.js')).artifacts,
