@@ -37,6 +37,8 @@ export interface OpenMetadataStoreOptions {
    * with `UNAVAILABLE`; default 5000. The wait is asynchronous: the process keeps serving.
    */
   lockWaitMs?: number;
+  /** The clock (epoch ms) of creation, update and deletion times; default `Date.now`. For tests. */
+  now?: () => number;
 }
 
 const URI_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -85,7 +87,7 @@ export async function openMetadataStore(
     );
   }
   if (isPostgresUri(uri)) {
-    const store = await openPostgres(uri, artifactRoot, options.poolSize ?? 10);
+    const store = await openPostgres(uri, artifactRoot, options.poolSize ?? 10, options.now);
     if (options.migrate !== false) await migrateOrClose(store, (err) => err);
     return store;
   }
@@ -111,8 +113,13 @@ async function migrateOrClose(
   }
 }
 
-function storeOver(db: Kysely<MetadataDatabase>, dialect: SqlDialect, artifactRoot: string): SqlMetadataStore {
-  return new SqlMetadataStore({ db, dialect, artifactRoot });
+function storeOver(
+  db: Kysely<MetadataDatabase>,
+  dialect: SqlDialect,
+  artifactRoot: string,
+  now: (() => number) | undefined,
+): SqlMetadataStore {
+  return new SqlMetadataStore({ db, dialect, artifactRoot, ...(now === undefined ? {} : { now }) });
 }
 
 /** Kysely prepares every query; better-sqlite3 statements are reusable, so keep the recent ones. */
@@ -181,7 +188,7 @@ async function openSqlite(
       inMemory ? undefined : file,
     ),
   });
-  return { store: storeOver(db, sqliteDialect, artifactRoot), file: inMemory ? undefined : file };
+  return { store: storeOver(db, sqliteDialect, artifactRoot, options.now), file: inMemory ? undefined : file };
 }
 
 /** A SQLite file with tables but no Trestle migration table belongs to another program: leave it alone. */
@@ -203,7 +210,12 @@ function refuseForeignDatabase(
   }
 }
 
-async function openPostgres(uri: string, artifactRoot: string, poolSize: number): Promise<SqlMetadataStore> {
+async function openPostgres(
+  uri: string,
+  artifactRoot: string,
+  poolSize: number,
+  now: (() => number) | undefined,
+): Promise<SqlMetadataStore> {
   const { default: pg } = await import('pg');
   // int8 (counts, epoch ms, steps) and numeric as JS numbers, for this pool only.
   const asNumber = (text: string): number => Number(text);
@@ -234,5 +246,5 @@ async function openPostgres(uri: string, artifactRoot: string, poolSize: number)
       { cause: err },
     );
   }
-  return storeOver(db, postgresDialect, artifactRoot);
+  return storeOver(db, postgresDialect, artifactRoot, now);
 }

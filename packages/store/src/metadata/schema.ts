@@ -18,6 +18,8 @@ export interface ExperimentsTable {
   lifecycle_stage: string;
   creation_time: number;
   last_update_time: number;
+  /** While deleted: the batch its runs were deleted in (see migration 0003-deletion-batches); else null. */
+  deleted_batch: string | null;
 }
 
 /** `experiment_tags`: primary key (experiment_id, key). */
@@ -42,6 +44,8 @@ export interface RunsTable {
   lifecycle_stage: string;
   /** When the run moved to `deleted`; null while active. */
   deleted_time: number | null;
+  /** The batch of its experiment's deletion when it was deleted with it; null otherwise. */
+  deleted_batch: string | null;
 }
 
 /** `params` and `tags`: primary key (run_id, key), index on (key, value). */

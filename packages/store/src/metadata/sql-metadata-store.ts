@@ -4,7 +4,7 @@
  * dialect. Writes run in explicit transactions (retried when the engine reports a lost race);
  * reads run on the pool.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { CompiledQuery, Kysely, MigrationResultSet } from 'kysely';
 import {
@@ -467,22 +467,18 @@ export class SqlMetadataStore implements MetadataStore {
     await this.#write(async (db) => {
       const row = await this.#experimentRow(db, id);
       if (row.lifecycle_stage === 'deleted') return;
-      // The runs' deleted_time records that they went with the experiment, so a restore brings
-      // back exactly these: make it differ from the time of any run deleted on its own before.
-      const { latest } = await db
-        .selectFrom('runs')
-        .select((eb) => eb.fn.max('deleted_time').as('latest'))
-        .where('experiment_id', '=', id)
-        .executeTakeFirstOrThrow();
-      const now = Math.max(this.#now(), latest === null ? 0 : Number(latest) + 1);
+      // The batch recorded on the experiment and on the runs deleted with it is what a restore
+      // brings back: exactly these runs, not those deleted on their own, whatever the clocks say.
+      const batch = randomUUID();
+      const now = this.#now();
       await db
         .updateTable('experiments')
-        .set({ lifecycle_stage: 'deleted', last_update_time: now })
+        .set({ lifecycle_stage: 'deleted', last_update_time: now, deleted_batch: batch })
         .where('experiment_id', '=', id)
         .execute();
       await db
         .updateTable('runs')
-        .set({ lifecycle_stage: 'deleted', deleted_time: now })
+        .set({ lifecycle_stage: 'deleted', deleted_time: now, deleted_batch: batch })
         .where('experiment_id', '=', id)
         .where('lifecycle_stage', '=', 'active')
         .execute();
@@ -496,15 +492,16 @@ export class SqlMetadataStore implements MetadataStore {
       if (row.lifecycle_stage === 'active') return;
       await db
         .updateTable('experiments')
-        .set({ lifecycle_stage: 'active', last_update_time: this.#now() })
+        .set({ lifecycle_stage: 'active', last_update_time: this.#now(), deleted_batch: null })
         .where('experiment_id', '=', id)
         .execute();
+      if (row.deleted_batch === null) return;
       await db
         .updateTable('runs')
-        .set({ lifecycle_stage: 'active', deleted_time: null })
+        .set({ lifecycle_stage: 'active', deleted_time: null, deleted_batch: null })
         .where('experiment_id', '=', id)
         .where('lifecycle_stage', '=', 'deleted')
-        .where('deleted_time', '=', Number(row.last_update_time))
+        .where('deleted_batch', '=', row.deleted_batch)
         .execute();
     });
   }
@@ -600,6 +597,7 @@ export class SqlMetadataStore implements MetadataStore {
         artifact_uri: `${experiment.artifact_location.replace(/\/+$/, '')}/${runId}/artifacts`,
         lifecycle_stage: 'active',
         deleted_time: null,
+        deleted_batch: null,
       };
       // Plain statement text (no query building): creating runs is a hot path of training scripts.
       await this.#insert('runs', RUN_COLUMNS, RUN_TYPES, [RUN_COLUMNS.map((c) => row[c])], db);
@@ -699,7 +697,7 @@ export class SqlMetadataStore implements MetadataStore {
       await this.#activeExperimentRow(db, row.experiment_id, 'restoring its runs');
       await db
         .updateTable('runs')
-        .set({ lifecycle_stage: 'active', deleted_time: null })
+        .set({ lifecycle_stage: 'active', deleted_time: null, deleted_batch: null })
         .where('run_id', '=', runId)
         .execute();
     });

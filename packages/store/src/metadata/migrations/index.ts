@@ -10,6 +10,7 @@ import type { MetadataDatabase } from '../schema.js';
 import type { MigrationContext } from './context.js';
 import { initialMigration } from './0001-initial.js';
 import { apiTokensMigration } from './0002-api-tokens.js';
+import { deletionBatchesMigration } from './0003-deletion-batches.js';
 import { idempotencyKeysMigration } from './0003-idempotency-keys.js';
 import { registryMigration } from './0004-registry.js';
 import { loggedModelsMigration } from './0005-logged-models.js';
@@ -21,13 +22,14 @@ import { tracesMigration } from './0008-traces.js';
 export type { MigrationContext } from './context.js';
 
 /**
- * Migrations in the order they apply; names never change once released. Numbers are reserved
+ * Migrations in the order they apply (Kysely sorts them by name); names never change once released. Numbers are reserved
  * per part (0003 tracking, 0004 registry, 0005 logged models and traces, 0006 data versions,
  * 0007 monitoring, 0008 traces), so they may land in any order: the Migrator applies whichever are missing.
  */
 const MIGRATIONS: readonly (readonly [name: string, build: (ctx: MigrationContext) => Migration])[] = [
   ['0001-initial', initialMigration],
   ['0002-api-tokens', apiTokensMigration],
+  ['0003-deletion-batches', deletionBatchesMigration],
   ['0003-idempotency-keys', idempotencyKeysMigration],
   ['0004-registry', registryMigration],
   ['0005-logged-models', loggedModelsMigration],
