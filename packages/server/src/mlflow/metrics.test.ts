@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sampleBulkSteps } from './metrics.js';
 import { listOf, startMlflowTestApp, type MlflowTestApp } from './test-support.js';
 
 let t: MlflowTestApp;
@@ -117,7 +118,36 @@ describe('metrics/get-history-bulk-interval', () => {
     expect(sampled.json.metrics.length).toBeLessThan(10);
   });
 
+  it('samples as MLflow does: evenly spaced steps plus the last, every row at a chosen step, across runs', async () => {
+    // A second point at step 2 of run A: both rows come back.
+    await t.post('/runs/log-metric', { run_id: runA, key: 'loss', value: 7, timestamp: 1717000000100, step: 2 });
+    const res = await t.get('/metrics/get-history-bulk-interval', {
+      run_ids: [runA, runB],
+      metric_key: 'loss',
+      max_results: 5,
+    });
+    expect(res.status).toBe(200);
+    const byRun = (id: string): number[] =>
+      listOf<{ run_id: string; step: number }>(res.json.metrics)
+        .filter((m) => m.run_id === id)
+        .map((m) => m.step);
+    expect(byRun(runA)).toEqual([0, 2, 2, 4, 6, 8, 9]);
+    expect(byRun(runB)).toEqual([0, 2, 4]);
+    expect(sampleBulkSteps([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]], 5)).toEqual(new Set([0, 2, 4, 6, 8, 9]));
+    expect(sampleBulkSteps([[0, 10, 20, 30], [5]], 2, 5, 30)).toEqual(new Set([5, 30, 20]));
+  });
+
   it('refuses bad intervals and limits with MLflow’s messages', async () => {
+    const zero = await t.get('/metrics/get-history-bulk-interval', {
+      run_ids: runA,
+      metric_key: 'loss',
+      max_results: 0,
+    });
+    expect(zero.status).toBe(400);
+    expect(zero.json).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: 'max_results must be between 1 and 2500.',
+    });
     const oneSided = await t.get('/metrics/get-history-bulk-interval', {
       run_ids: runA,
       metric_key: 'loss',

@@ -1,5 +1,5 @@
 import { TrestleError } from '@trestle/core';
-import { invalidParameter, missingParameter } from './errors.js';
+import { missingParameter } from './errors.js';
 import { readMaxResults } from './request-message.js';
 import { metricHistoryJson } from '../history-json.js';
 import { JsonText, type MlflowRoute } from './routes.js';
@@ -11,9 +11,52 @@ export const MAX_BULK_RUNS = 100;
 export const MAX_BULK_POINTS_PER_RUN = 2500;
 
 /**
+ * The steps `metrics/get-history-bulk-interval` returns, chosen as MLflow's server chooses them
+ * (`_get_sampled_steps` in `mlflow/server/handlers.py`): over the sorted union of the steps of
+ * all runs within the range, `max_results` evenly spaced ones plus the last, plus every run's
+ * first and last step in the range. Every point at a chosen step is returned, for every run.
+ *
+ * @example sampleBulkSteps([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]], 5) // Set {0, 2, 4, 6, 8, 9}
+ */
+export function sampleBulkSteps(
+  stepsPerRun: readonly (readonly number[])[],
+  maxResults: number,
+  startStep?: number,
+  endStep?: number,
+): Set<number> {
+  const all = [...new Set(stepsPerRun.flat())].sort((a, b) => a - b);
+  const start = startStep ?? 0;
+  const end = endStep ?? all.at(-1) ?? 0;
+  const ends = new Set<number>();
+  for (const steps of stepsPerRun) {
+    if (steps.length === 0) continue;
+    for (const s of [Math.min(...steps), Math.max(...steps)]) if (s >= start && s <= end) ends.add(s);
+  }
+  const startIdx = all.findIndex((s) => s >= start);
+  const from = startIdx === -1 ? all.length : startIdx;
+  let to = all.length;
+  while (to > 0 && (all[to - 1] ?? 0) > end) to--;
+  const chosen = new Set<number>(ends);
+  if (to - from <= maxResults) {
+    for (const s of all.slice(from, to)) chosen.add(s);
+    return chosen;
+  }
+  const count = to - from;
+  const interval = count / maxResults;
+  for (let i = 0; i < maxResults; i++) {
+    const idx = from + Math.floor(i * interval);
+    // As MLflow compares: an absolute index against the count within the range.
+    if (idx < count) chosen.add(all[idx] ?? 0);
+  }
+  chosen.add(all[to - 1] ?? 0);
+  return chosen;
+}
+
+/**
  * MLflow's metric RPCs: `metrics/get-history` (the full history of one metric of one run, paged
  * only when `max_results` is given) and `metrics/get-history-bulk-interval` (a sampled history
- * of one metric over several runs, for charts).
+ * of one metric over several runs, for charts, sampled exactly as MLflow samples it; Trestle's
+ * own API keeps its bucketed downsampling).
  */
 export const metricRoutes: readonly MlflowRoute[] = [
   {
@@ -70,16 +113,23 @@ export const metricRoutes: readonly MlflowRoute[] = [
       }
       const points = msg.int64('max_results') ?? MAX_BULK_POINTS_PER_RUN;
       if (points < 1 || points > MAX_BULK_POINTS_PER_RUN) {
-        throw invalidParameter('max_results', points, `an integer between 1 and ${MAX_BULK_POINTS_PER_RUN}`);
-      }
-      const metrics: (MlflowMetric & { run_id: string })[] = [];
-      for (const runId of runIds) {
-        const history = await metadata.getMetricHistoryDownsampled(runId, key, {
-          points,
-          ...(startStep === undefined ? {} : { startStep }),
-          ...(endStep === undefined ? {} : { endStep }),
+        // MLflow's own wording for this endpoint.
+        throw new TrestleError('INVALID_ARGUMENT', `max_results must be between 1 and ${MAX_BULK_POINTS_PER_RUN}.`, {
+          parameter: 'max_results',
         });
-        metrics.push(...history.map((m) => ({ ...toMlflowMetric(m), run_id: runId })));
+      }
+      const histories = await Promise.all(
+        runIds.map(async (runId) => ({ runId, points: (await metadata.getMetricHistory(runId, key)).items })),
+      );
+      const steps = sampleBulkSteps(
+        histories.map((h) => h.points.map((m) => m.step)),
+        points,
+        startStep,
+        endStep,
+      );
+      const metrics: (MlflowMetric & { run_id: string })[] = [];
+      for (const { runId, points: history } of histories) {
+        for (const m of history) if (steps.has(m.step)) metrics.push({ ...toMlflowMetric(m), run_id: runId });
       }
       return metrics.length > 0 ? { metrics } : {};
     },
