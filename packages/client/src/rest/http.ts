@@ -458,7 +458,7 @@ export class HttpClient {
   /** Sends with retries; resolves with a 2xx response whose deadline still runs, or throws a TrestleError. */
   async #send(request: HttpRequest): Promise<{ response: Response; deadline: IdleDeadline }> {
     const url = this.url(request.path, request.query);
-    const headers: Record<string, string> = { ...request.headers, accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
     const resendable = IDEMPOTENT.has(request.method) || request.idempotent === true;
     if (!resendable && this.#idempotencyKeys) headers[IDEMPOTENCY_KEY_HEADER] = randomUUID();

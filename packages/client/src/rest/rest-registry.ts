@@ -1,5 +1,7 @@
+import type { Readable } from 'node:stream';
 import {
   TrestleError,
+  isTrestleError,
   type ChangeContext,
   type CreateModelVersionInput,
   type CreateRegisteredModelInput,
@@ -31,6 +33,11 @@ import {
   type WireUpdateModelVersion,
 } from '@trestle/core/rest';
 import { pathSegment, type HttpClient, type HttpRequest } from './http.js';
+import { parseSse } from './sse.js';
+import { pollEvents, sleep, type EventStreaming, type WatchOptions } from '../watch-events.js';
+
+/** Errors a reconnect cannot fix: the stream stops with them. */
+const PERMANENT = new Set(['UNAUTHENTICATED', 'PERMISSION_DENIED', 'INVALID_ARGUMENT', 'NOT_FOUND']);
 
 const modelPath = (name: string): string => `${API}/registered-models/${pathSegment(name, 'model name')}`;
 const versionPath = (name: string, version: number): string => `${modelPath(name)}/versions/${version}`;
@@ -69,7 +76,7 @@ function searchQuery(options: RegistrySearchOptions): Record<string, string | nu
  * const registry = new RestRegistry(new HttpClient({ trackingUri: 'http://localhost:5000' }));
  * const v = await registry.getModelVersionByAlias('fraud', 'champion');
  */
-export class RestRegistry implements RegistryStore {
+export class RestRegistry implements RegistryStore, EventStreaming {
   readonly #http: HttpClient;
 
   constructor(http: HttpClient) {
@@ -325,6 +332,66 @@ export class RestRegistry implements RegistryStore {
   async lastEventId(): Promise<number> {
     const [last] = await this.listEvents({ order: 'desc', limit: 1 });
     return last?.id ?? 0;
+  }
+
+  /**
+   * Registry events from the server-sent event stream `GET /api/v1/events`, after
+   * `options.after` (default: the newest event now). A dropped connection (or a server restart)
+   * is re-opened with `Last-Event-ID`, after the server's `retry:` delay and backing off while it
+   * stays down, so no event is lost or repeated. A server that answers without a stream is polled.
+   * Ends when `options.signal` aborts; stops with the error on 401, 403, 400 or 404.
+   *
+   * @example for await (const e of registry.streamEvents({ model: 'fraud', signal })) console.log(e.type, e.alias);
+   */
+  async *streamEvents(options: WatchOptions = {}): AsyncGenerator<RegistryEvent> {
+    const { signal, model, types } = options;
+    let cursor = options.after ?? (await this.lastEventId());
+    let retryMs = 1000;
+    let failures = 0;
+    // A function, not the property: TypeScript would keep the loop condition's narrowing.
+    const aborted = (): boolean => signal?.aborted === true;
+    while (!aborted()) {
+      let body: Readable | undefined;
+      const stop = (): void => void body?.destroy();
+      try {
+        const opened = await this.#http.stream({
+          method: 'GET',
+          path: `${API}/events`,
+          query: { model, types },
+          headers: { accept: 'text/event-stream', 'last-event-id': String(cursor) },
+        });
+        body = opened.body;
+        if (!/^text\/event-stream/i.test(opened.headers.get('content-type') ?? '')) {
+          body.destroy();
+          yield* pollEvents(this, { ...options, after: cursor });
+          return;
+        }
+        signal?.addEventListener('abort', stop, { once: true });
+        failures = 0;
+        for await (const message of parseSse(body)) {
+          if (message.retry !== undefined) retryMs = message.retry;
+          if (message.id === undefined || !/^\d+$/.test(message.id) || message.data === '') continue;
+          cursor = Number(message.id);
+          let event: RegistryEvent;
+          try {
+            event = JSON.parse(message.data) as RegistryEvent;
+          } catch {
+            continue;
+          }
+          yield event;
+          if (aborted()) return;
+        }
+      } catch (err) {
+        if (aborted()) return;
+        if (isTrestleError(err) && PERMANENT.has(err.code)) throw err;
+        failures++;
+      } finally {
+        signal?.removeEventListener('abort', stop);
+        body?.destroy();
+      }
+      // The stream ended (a server restart) or failed: reconnect, backing off while it stays down.
+      await sleep(Math.min(30_000, retryMs * 2 ** Math.min(failures, 5)), signal);
+    }
   }
 }
 
