@@ -3,8 +3,10 @@ import { parseSse, type SseMessage } from './sse.js';
 
 async function parse(chunks: string[]): Promise<SseMessage[]> {
   const out: SseMessage[] = [];
-  const bytes = chunks.map((c) => new TextEncoder().encode(c));
-  for await (const m of parseSse(bytes)) out.push(m);
+  async function* bytes(): AsyncGenerator<Uint8Array> {
+    for (const c of chunks) yield new TextEncoder().encode(c);
+  }
+  for await (const m of parseSse(bytes())) out.push(m);
   return out;
 }
 
