@@ -7,6 +7,12 @@ import type {
   WireDownsampledHistory,
   WireExperiment,
   WireExperimentPage,
+  WireModelLineage,
+  WireModelVersion,
+  WireModelVersionPage,
+  WireRegisteredModel,
+  WireRegisteredModelPage,
+  WireRegistryEventList,
   WireRun,
   WireRunComparison,
   WireRunKeys,
@@ -14,7 +20,18 @@ import type {
   WireSearchRuns,
 } from '@trestle/core/rest';
 
-export type { WireExperiment, WireRun, WireRunComparison, WireRunPage };
+export type {
+  WireExperiment,
+  WireModelLineage,
+  WireModelVersion,
+  WireRegisteredModel,
+  WireRun,
+  WireRunComparison,
+  WireRunPage,
+};
+
+/** One entry of a model's audit trail. */
+export type WireRegistryEvent = WireRegistryEventList['items'][number];
 
 const TOKEN_KEY = 'trestle.token';
 const API = '/api/v1';
@@ -136,6 +153,49 @@ export const api = {
   },
   async artifact(runId: string, path: string): Promise<Blob> {
     return (await request('GET', `/runs/${enc(runId)}/artifacts/${encPath(path)}`)).blob();
+  },
+  registeredModels(params: { filter?: string; pageToken?: string }): Promise<WireRegisteredModelPage> {
+    const q = new URLSearchParams({ maxResults: '200' });
+    if (params.filter !== undefined && params.filter !== '') q.set('filter', params.filter);
+    if (params.pageToken !== undefined) q.set('pageToken', params.pageToken);
+    q.append('orderBy', 'last_updated_timestamp DESC');
+    return json('GET', `/registered-models?${q.toString()}`);
+  },
+  registeredModel(name: string): Promise<WireRegisteredModel> {
+    return json('GET', `/registered-models/${enc(name)}`);
+  },
+  /** Every version of a model, newest first (a page of up to 1,000). */
+  modelVersions(name: string): Promise<WireModelVersionPage> {
+    const filter = `name = '${name.replace(/'/g, "''")}'`;
+    const q = new URLSearchParams({ filter, maxResults: '1000' });
+    q.append('orderBy', 'version_number DESC');
+    return json('GET', `/model-versions?${q.toString()}`);
+  },
+  /** The model versions registered from one run (lineage from the run page). */
+  versionsOfRun(runId: string): Promise<WireModelVersionPage> {
+    const q = new URLSearchParams({ filter: `run_id = '${runId.replace(/'/g, "''")}'`, maxResults: '100' });
+    return json('GET', `/model-versions?${q.toString()}`);
+  },
+  versionLineage(name: string, version: number): Promise<WireModelLineage> {
+    return json('GET', `/registered-models/${enc(name)}/versions/${version}/lineage`);
+  },
+  modelHistory(name: string): Promise<WireRegistryEventList> {
+    return json('GET', `/registered-models/${enc(name)}/history?limit=500`);
+  },
+  /** Sets or moves an alias; the reason goes to the audit trail. */
+  setAlias(name: string, alias: string, version: number, reason: string): Promise<WireModelVersion> {
+    return json('PUT', `/registered-models/${enc(name)}/aliases/${enc(alias)}`, {
+      version,
+      ...(reason === '' ? {} : { reason }),
+    });
+  },
+  /** Moves an alias back to the version it pointed to before its last move. */
+  rollbackAlias(name: string, alias: string, reason: string): Promise<WireModelVersion> {
+    return json(
+      'POST',
+      `/registered-models/${enc(name)}/aliases/${enc(alias)}/rollback`,
+      reason === '' ? {} : { reason },
+    );
   },
   /** Checks a token before the app keeps it. */
   async checkToken(token: string): Promise<void> {

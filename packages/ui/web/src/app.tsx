@@ -4,6 +4,8 @@ import { AUTH_REQUIRED_EVENT, getToken, setToken } from './api';
 import { TokenDialog } from './components/token-dialog';
 import { ComparePage } from './pages/compare-page';
 import { ExperimentsPage } from './pages/experiments-page';
+import { ModelPage } from './pages/model-page';
+import { ModelsPage } from './pages/models-page';
 import { RunPage } from './pages/run-page';
 import { RunsPage } from './pages/runs-page';
 import { linkClick, useLocation } from './router';
@@ -17,6 +19,9 @@ function route(path: string, query: URLSearchParams): ReactNode {
     return <RunsPage key={parts[1]} experimentId={parts[1]} query={query} />;
   if (parts[0] === 'runs' && parts[1] !== undefined) return <RunPage key={parts[1]} runId={parts[1]} query={query} />;
   if (parts[0] === 'compare') return <ComparePage query={query} />;
+  if (parts[0] === 'models' && parts[1] !== undefined)
+    return <ModelPage key={parts[1]} name={parts.slice(1).join('/')} query={query} />;
+  if (parts[0] === 'models') return <ModelsPage query={query} />;
   return (
     <div className="page">
       <h1>Not found</h1>
@@ -58,6 +63,9 @@ export function App(): ReactNode {
         <nav>
           <a href="/" onClick={linkClick('/')} className={path === '/' ? 'active' : ''}>
             Experiments
+          </a>
+          <a href="/models" onClick={linkClick('/models')} className={path.startsWith('/models') ? 'active' : ''}>
+            Models
           </a>
         </nav>
         <div className="spacer" />

@@ -4,7 +4,7 @@
  * grow without a reload.
  */
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
-import { api, errorText, metricNumber, type WireExperiment, type WireRun } from '../api';
+import { api, errorText, metricNumber, type WireExperiment, type WireModelVersion, type WireRun } from '../api';
 import { ArtifactBrowser } from '../components/artifact-browser';
 import { Lazy } from '../components/lazy';
 import { MetricChart } from '../components/metric-chart';
@@ -79,6 +79,15 @@ export function RunPage({ runId, query }: { runId: string; query: URLSearchParam
       live = false;
       clearTimeout(timer);
     };
+  }, [runId]);
+
+  // Lineage forward: the model versions registered from this run.
+  const [registered, setRegistered] = useState<WireModelVersion[]>([]);
+  useEffect(() => {
+    api.versionsOfRun(runId).then(
+      (page) => setRegistered(page.items),
+      () => undefined, // An older server without the registry: the run page works without it.
+    );
   }, [runId]);
 
   const experimentId = run?.info.experimentId;
@@ -159,6 +168,22 @@ export function RunPage({ runId, query }: { runId: string; query: URLSearchParam
               >
                 {parent.slice(0, 12)}
               </a>
+            </dd>
+          </div>
+        )}
+        {registered.length > 0 && (
+          <div>
+            <dt>Registered as</dt>
+            <dd data-testid="registered-as">
+              {registered.map((v) => {
+                const href = `/models/${encodeURIComponent(v.name)}?version=${v.version}`;
+                return (
+                  <a key={`${v.name}:${v.version}`} className="chip" href={href} onClick={linkClick(href)}>
+                    {v.name} v{v.version}
+                    {v.aliases.map((a) => ` @${a}`).join('')}
+                  </a>
+                );
+              })}
             </dd>
           </div>
         )}
