@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.trestle/', 'coverage/', '**/*.d.ts', 'packages/ui/dist/', '.tmp/'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.trestle/',
+      'coverage/',
+      '**/*.d.ts',
+      'packages/ui/dist/',
+      '.tmp/',
+      'test/fixtures/packaging/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
