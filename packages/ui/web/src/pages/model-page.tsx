@@ -31,7 +31,7 @@ function change(d: Readonly<Record<string, unknown>>): string {
 }
 
 /** What one audit entry did, in words. */
-export function describeEvent(e: WireRegistryEvent): string {
+function describeEvent(e: WireRegistryEvent): string {
   const v = (n: number | undefined): string => (n === undefined ? '' : `v${n}`);
   switch (e.type) {
     case 'alias.set':

@@ -5,7 +5,7 @@ import { FilterBar } from '../components/filter-bar';
 import { formatTime } from '../format';
 import { linkClick, navigate, updateQuery } from '../router';
 
-export const modelHref = (name: string, version?: number): string =>
+const modelHref = (name: string, version?: number): string =>
   `/models/${encodeURIComponent(name)}${version === undefined ? '' : `?version=${version}`}`;
 
 export function ModelsPage({ query }: { query: URLSearchParams }): ReactNode {
