@@ -1,12 +1,11 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseSse, type SseMessage } from './sse.js';
 
 async function parse(chunks: string[]): Promise<SseMessage[]> {
   const out: SseMessage[] = [];
-  async function* bytes(): AsyncGenerator<Uint8Array> {
-    for (const c of chunks) yield new TextEncoder().encode(c);
-  }
-  for await (const m of parseSse(bytes())) out.push(m);
+  const bytes = Readable.from(chunks.map((c) => new TextEncoder().encode(c)));
+  for await (const m of parseSse(bytes)) out.push(m);
   return out;
 }
 
