@@ -12,7 +12,8 @@
  * Goals (issue 8): ≥ 20× the reference's req/s on single rows with p99 ≤ 10 ms; logging costs
  * ≤ 10% of throughput. Never asserts. Needs `wrk` and Debian python3-fastapi, python3-uvicorn,
  * python3-sklearn, python3-pandas under /usr/bin/python3 (the reference is skipped, with a
- * note, when they are missing). `TRESTLE_BENCH_SECONDS` sets the length of a measurement (default 8).
+ * note, when they are missing). `TRESTLE_BENCH_SECONDS` sets the length of a measurement (default 8),
+ * `TRESTLE_BENCH_ROWS` the training rows (default 50,000).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,8 @@ import { buildBenchModel, flightsCsv } from './support/serving-model.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const SECONDS = Number(process.env['TRESTLE_BENCH_SECONDS'] ?? 8);
+/** Training rows; a small `TRESTLE_BENCH_ROWS` (with a short `TRESTLE_BENCH_SECONDS`) checks that the benchmark runs. */
+const TRAIN_ROWS = Number(process.env['TRESTLE_BENCH_ROWS'] ?? 50_000);
 const CONNECTIONS = 64;
 
 interface Figures {
@@ -107,7 +110,7 @@ export async function run(): Promise<void> {
   }
   const work = mkdtempSync(join(tmpdir(), 'bench-serving-'));
   const csv = join(work, 'train.csv');
-  const rows = flightsCsv(csv, 50_000);
+  const rows = flightsCsv(csv, TRAIN_ROWS);
   console.log(
     `training the model on ${rows} seeded flights (trestle GBDT; the reference trains its own on the same CSV)…`,
   );
