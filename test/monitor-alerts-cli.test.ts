@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMetadataStore } from '../packages/store/src/index.js';
 import { MonitorService } from '../packages/server/src/index.js';
 import { buildReferenceProfile, normals, rng, WindowAccumulator } from '../packages/monitoring/src/index.js';
+import { loadConfig } from '../packages/core/src/index.js';
+import { startServer } from '../packages/server/src/index.js';
 import { runCli } from './support/cli.js';
 
 const HOUR = 3_600_000;
@@ -154,6 +156,35 @@ describe('trestle monitor run --alerts', () => {
     expect(r.stdout).toMatch(/alert FIRING any-drift: flights version 1 \(@champion\)/);
     expect(r.stderr).toMatch(/monitor: FIRING any-drift/);
     expect(r.stderr).toMatch(/monitor: alert not delivered: fetch failed \(webhook\)/);
+  });
+
+  it('against a server: the same alerts, de-duplicated by a state file in the Trestle home', async () => {
+    const remote = await mkdtemp(join(tmpdir(), 'trestle-monitor-alerts-remote-'));
+    await seed(remote, 0, 2);
+    const server = await startServer({
+      config: loadConfig({ home: remote }, {}),
+      port: 0,
+      logger: false,
+      handleSignals: false,
+      monitoring: false,
+    });
+    const before = rx.got.length;
+    try {
+      const env = { TRESTLE_HOME: join(remote, 'cli'), TRESTLE_TRACKING_URI: server.url };
+      const args = ['monitor', 'run', 'flights', '--alerts', rules, '--webhook', `${rx.url}/remote`, '--json'];
+      const first = await runCli(args, env);
+      expect(first.code, first.stderr).toBe(0);
+      expect(JSON.parse(first.stdout)).toMatchObject({ computed: 2, alerts: [{ status: 'firing' }] });
+      expect(rx.got.slice(before).map((g) => g.path)).toEqual(['/remote']);
+      expect(rx.got.at(-1)!.headers['x-trestle-signature']).toBeUndefined();
+      await seed(remote, 2, 1);
+      const second = await runCli(args, env);
+      expect(JSON.parse(second.stdout)).toMatchObject({ computed: 1, alerts: [] });
+      expect(rx.got.length).toBe(before + 1);
+    } finally {
+      await server.close();
+      await rm(remote, { recursive: true, force: true });
+    }
   });
 
   it('refuses bad alert options with exit 2 and one line saying what to fix', async () => {
