@@ -413,7 +413,8 @@ describe('malformed requests over real sockets', () => {
     // Swagger UI's own files under /docs and the web UI's pages and files are static, not API
     // (the printed tree shows the UI's wildcards under `/` as `/*`). The registry, event stream
     // and logged-model routes are not in the generated table yet: their bad input is tested in
-    // test/registry-rest.test.ts, packages/server/src/mlflow/registry.test.ts and logged-models.test.ts.
+    // test/registry-rest.test.ts, test/registry-malformed.test.ts, packages/server/src/mlflow/registry.test.ts
+    // and logged-models.test.ts.
     const registered = registeredRouteKeys(server.app.printRoutes({ commonPrefix: false })).filter(
       (k) =>
         !/ \/docs\//.test(k) &&

@@ -25,6 +25,7 @@ import {
   UpdateModelVersionBody,
   UpdateRegisteredModelBody,
 } from '@trestle/core/rest';
+import { TrestleError } from '@trestle/core';
 import { changeContext as ctx } from '../change-context.js';
 import type { RoutePlugin } from '../route-types.js';
 
@@ -38,6 +39,16 @@ const WHO =
  */
 export const registryRoutes: RoutePlugin = (app, { stores }, done) => {
   const registry = stores.metadata.registry;
+
+  // The schema's conversion would read `1.5` as version 1: a version in the path is digits only.
+  app.addHook('preValidation', (request, _reply, next) => {
+    const raw = (request.params as Record<string, unknown> | undefined)?.['version'];
+    if (typeof raw === 'string' && !/^\d+$/.test(raw)) {
+      next(new TrestleError('INVALID_ARGUMENT', `model version must be a positive integer such as 3, got '${raw}'`));
+      return;
+    }
+    next();
+  });
 
   app.post(
     '/registered-models',
