@@ -108,4 +108,25 @@ describe('trestle tokens', () => {
       await server.close();
     }
   });
+
+  it('a token created and then revoked from the CLI while a server runs on the same SQLite file is accepted, then refused', async () => {
+    const config = loadConfig({}, env);
+    const server = await startServer({ config, port: 0, logger: false, handleSignals: false, auth: true });
+    const asTokens = (token: string): Promise<Response> =>
+      fetch(`${server.url}/api/v1/tokens`, { headers: { authorization: `Bearer ${token}` } });
+    try {
+      // Two store instances on one file: the server's (open, serving) and the CLI process's.
+      const created = await runCli(['tokens', 'create', '--name', 'live', '--role', 'admin', '--json'], env);
+      expect(created.code, created.stderr).toBe(0);
+      const { token, info } = JSON.parse(created.stdout) as { token: string; info: { tokenId: string } };
+      expect((await asTokens(token)).status).toBe(200);
+      const revoked = await runCli(['tokens', 'revoke', info.tokenId], env);
+      expect(revoked.code, revoked.stderr).toBe(0);
+      const refused = await asTokens(token);
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED');
+    } finally {
+      await server.close();
+    }
+  });
 });

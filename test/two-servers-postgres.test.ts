@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METADATA_MIGRATIONS } from '../packages/store/src/metadata/index.js';
 import {
   createTestDatabase,
-  postgresUnavailable,
-  testPostgresUri,
+  postgresTests,
   type TestDatabase,
 } from '../packages/store/src/metadata/postgres-test-database.js';
 import { spawnServer, type ServerExit, type ServerProcess } from './support/server-process.js';
@@ -19,12 +18,8 @@ import { spawnServer, type ServerExit, type ServerProcess } from './support/serv
  * through both, and every read through one server sees what was written through the other.
  */
 
-const baseUri = testPostgresUri();
-const unavailable = await postgresUnavailable(baseUri);
-const inCi = process.env['CI'] === 'true';
-const skip = unavailable !== undefined && !inCi;
-if (skip)
-  console.warn(`skipping the two-servers PostgreSQL test: ${unavailable} (set TRESTLE_TEST_PG to point at a server)`);
+const postgres = await postgresTests('the two-servers PostgreSQL test');
+const skip = !postgres.run;
 
 /** No request may take longer than this: a deadlock or a lost wake-up shows up as a timeout. */
 const REQUEST_TIMEOUT_MS = 20_000;
@@ -93,7 +88,7 @@ async function createExperiment(server: ServerProcess, name: string): Promise<st
 }
 
 describe.skipIf(skip)(
-  `two trestle servers on one PostgreSQL database${skip ? ` (skipped: ${unavailable})` : ''}`,
+  `two trestle servers on one PostgreSQL database${skip ? ' (skipped: PostgreSQL is not reachable)' : ''}`,
   () => {
     let database: TestDatabase | undefined;
     let artifacts: string | undefined;
@@ -102,9 +97,8 @@ describe.skipIf(skip)(
     let servers: ServerProcess[] = [];
 
     beforeAll(async () => {
-      if (unavailable !== undefined)
-        throw new Error(`CI=true but ${unavailable}: start PostgreSQL or set TRESTLE_TEST_PG`);
-      database = await createTestDatabase(baseUri);
+      postgres.assertReachable();
+      database = await createTestDatabase(postgres.baseUri);
       artifacts = await mkdtemp(join(tmpdir(), 'trestle-two-servers-'));
       const env = { TRESTLE_DB: database.uri, TRESTLE_ARTIFACTS: artifacts };
       // Both at once, before the schema exists: both migrate the same fresh database concurrently.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { METADATA_MIGRATIONS, openMetadataStore } from './index.js';
-import { createTestDatabase, postgresUnavailable, testPostgresUri } from './postgres-test-database.js';
+import { createTestDatabase, postgresTests } from './postgres-test-database.js';
 
 describe('metadata migrations: sqlite', () => {
   it('migrates a fresh database, then does nothing, and reports status', async () => {
@@ -63,13 +63,12 @@ describe('metadata migrations: several processes', () => {
   });
 });
 
-const baseUri = testPostgresUri();
-const unavailable = await postgresUnavailable(baseUri);
+const postgres = await postgresTests('the PostgreSQL migration test');
 
-describe.runIf(unavailable === undefined || process.env['CI'] === 'true')('metadata migrations: postgres', () => {
+describe.runIf(postgres.run)('metadata migrations: postgres', () => {
   it('migrates once when two processes migrate at the same time', async () => {
-    if (unavailable !== undefined) throw new Error(`CI=true but ${unavailable}`);
-    const database = await createTestDatabase(baseUri);
+    postgres.assertReachable();
+    const database = await createTestDatabase(postgres.baseUri);
     try {
       const stores = await Promise.all(
         Array.from({ length: 4 }, () => openMetadataStore(database.uri, { migrate: false, poolSize: 2 })),
@@ -88,6 +87,3 @@ describe.runIf(unavailable === undefined || process.env['CI'] === 'true')('metad
     }
   });
 });
-if (unavailable !== undefined && process.env['CI'] !== 'true') {
-  console.warn(`skipping the PostgreSQL migration test: ${unavailable}`);
-}

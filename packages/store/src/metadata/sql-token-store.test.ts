@@ -8,12 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetadataStore } from '@trestle/core';
 import { sqliteDialect } from './dialects.js';
 import { openMetadataStore } from './open.js';
-import {
-  createTestDatabase,
-  postgresUnavailable,
-  testPostgresUri,
-  type TestDatabase,
-} from './postgres-test-database.js';
+import { createTestDatabase, postgresTests, type TestDatabase } from './postgres-test-database.js';
 import type { MetadataDatabase } from './schema.js';
 import { SqlMetadataStore } from './sql-metadata-store.js';
 import { hashTokenSecret, LAST_USED_RESOLUTION_MS } from './sql-token-store.js';
@@ -79,12 +74,11 @@ secretsAreNotStored('sqlite', async () => {
   };
 });
 
-const baseUri = testPostgresUri();
-const unavailable = await postgresUnavailable(baseUri);
-if (unavailable === undefined || process.env['CI'] === 'true') {
+const postgres = await postgresTests('the PostgreSQL api-token storage test');
+if (postgres.run) {
   secretsAreNotStored('postgres', async () => {
-    if (unavailable !== undefined) throw new Error(`CI=true but ${unavailable}`);
-    const database: TestDatabase = await createTestDatabase(baseUri);
+    postgres.assertReachable();
+    const database: TestDatabase = await createTestDatabase(postgres.baseUri);
     const store = await openMetadataStore(database.uri, { artifactRoot: '/srv/trestle/artifacts' });
     const { default: pg } = await import('pg');
     const client = new pg.Client({ connectionString: database.uri });
@@ -99,8 +93,6 @@ if (unavailable === undefined || process.env['CI'] === 'true') {
       },
     };
   });
-} else {
-  console.warn(`skipping the PostgreSQL api-token storage test: ${unavailable}`);
 }
 
 describe('api tokens: last use', () => {

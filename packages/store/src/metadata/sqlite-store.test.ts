@@ -19,6 +19,8 @@ metadataStoreContract('sqlite', async () => {
   const store = await openMetadataStore(join(dir, 'trestle.db'), { artifactRoot: join(dir, 'artifacts') });
   return {
     store,
+    // A second connection to the same file, as a CLI beside a running server has.
+    openAnother: () => openMetadataStore(join(dir, 'trestle.db'), { artifactRoot: join(dir, 'artifacts') }),
     cleanup: async () => {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
