@@ -86,6 +86,21 @@ describe('trestle build', () => {
     expect((await readdir(work)).filter((f) => f.includes('.tmp-') || f === 'x')).toEqual([]);
   });
 
+  it('--worker writes the worker context; the kinds exclude each other with exit 2', async () => {
+    const out = join(work, 'worker');
+    const r = await runCli(['build', '--worker', '--out', out, '--json'], { TRESTLE_HOME: home });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { kind: string; installs: string[]; size: { files: number } };
+    expect(report).toMatchObject({ kind: 'worker', installs: [], size: { files: 5 } });
+    expect(await readdir(out)).toContain('worker.mjs');
+    const both = await runCli(['build', '--server', '--worker', '--out', join(work, 'y')], {});
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/choose one of MODEL_URI, --server or --worker/);
+    const uriToo = await runCli(['build', pkg, '--server', '--out', join(work, 'y')], {});
+    expect(uriToo.code).toBe(2);
+    expect(uriToo.stderr).toMatch(/--server takes no MODEL_URI/);
+  });
+
   it('has --help', async () => {
     const r = await runCli(['build', '--help'], {});
     expect(r.code).toBe(0);

@@ -42,6 +42,12 @@ export {
   type BuiltModel,
   type ServeBuildInfo,
 } from './build/build-info.js';
+export {
+  buildControlPlaneContext,
+  SERVER_PORT,
+  type ControlPlaneContextOptions,
+  type ControlPlaneReport,
+} from './build/control-plane-context.js';
 export { bundle, type BundleOptions, type BundleResult } from './build/bundle.js';
 export { dockerfile, NODE_IMAGE, type DockerfileSpec } from './build/dockerfile.js';
 export { installManifest } from './build/lockfile.js';

@@ -38,6 +38,8 @@ export interface StartServerOptions {
   banner?: (server: { url: string; bootstrapToken?: string }) => string;
   /** Extra plugins such as the MLflow dialect, as in {@link BuildServerOptions.plugins}. */
   plugins?: BuildServerOptions['plugins'];
+  /** The web UI's folder, as in {@link BuildServerOptions.ui} (a container image ships it beside its bundle). */
+  ui?: BuildServerOptions['ui'];
   /** Install SIGTERM/SIGINT handlers that shut down gracefully; default true. */
   handleSignals?: boolean;
   /**
@@ -135,6 +137,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       config,
       logger: logger === true && sink !== undefined ? { level: 'info', stream: sink } : logger,
       ...(options.plugins === undefined ? {} : { plugins: options.plugins }),
+      ...(options.ui === undefined ? {} : { ui: options.ui }),
       ...(options.auth === true ? { auth: { enabled: true } } : {}),
     });
     await app.listen({ host, port });

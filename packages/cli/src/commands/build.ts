@@ -11,17 +11,21 @@ import { formatBytes } from './data.js';
 export const build: Command = {
   name: 'build',
   summary: 'Write a container build context: a model server, the tracking server + UI, a worker, or compose.yaml',
-  usage: '[MODEL_URI]',
+  usage: 'MODEL_URI | --server | --worker',
   description: [
     'MODEL_URI is models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/PATH or a model package folder.',
     'The context holds a two-stage Dockerfile (node:20-slim, non-root, HEALTHCHECK on /v2/health/ready),',
     'the model package, the serving code bundled into one file (serve.mjs), .dockerignore and a README.',
     'With --pull-at-start the image carries no model: it fetches MODEL_URI from TRESTLE_TRACKING_URI when it starts.',
+    '--server writes the tracking server + web UI image (npm ci installs better-sqlite3, pg, @fastify/swagger-ui);',
+    '--worker the pipeline worker image (TRESTLE_QUEUE, TRESTLE_REMOTE; the project is mounted at /project).',
     'No Docker is needed to write it; build it with `docker build DIR` (or buildah/podman).',
   ].join('\n'),
   options: {
     out: { type: 'string', valueName: 'DIR', description: 'folder to write (refused if it exists and is not empty)' },
     force: { type: 'boolean', description: 'replace the --out folder if it is not empty' },
+    server: { type: 'boolean', description: 'the tracking server with the web UI, instead of a model server' },
+    worker: { type: 'boolean', description: 'a pipeline worker (runs queued stages in a mounted project)' },
     'pull-at-start': {
       type: 'boolean',
       description: 'do not bake the model in: the image fetches it from the tracking server at start',
@@ -33,7 +37,25 @@ export const build: Command = {
     const out = v['out'];
     if (typeof out !== 'string' || out === '') throw new UsageError('--out DIR is required');
     const uri = ctx.positionals[0];
-    if (uri === undefined) throw new UsageError('give a MODEL_URI');
+    const kinds = (['server', 'worker'] as const).filter((k) => v[k] === true);
+    if (kinds.length > 1) throw new UsageError('choose one of MODEL_URI, --server or --worker');
+    const kind = kinds[0];
+    if (kind !== undefined) {
+      if (uri !== undefined) throw new UsageError(`--${kind} takes no MODEL_URI`);
+      if (v['pull-at-start'] === true) throw new UsageError('--pull-at-start goes with a MODEL_URI');
+      const { buildControlPlaneContext } = await import('@trestle/deploy');
+      const r = await buildControlPlaneContext({ kind, out, force: v['force'] === true });
+      ctx.out.result(r, () =>
+        [
+          `Wrote the build context of the ${kind === 'server' ? 'tracking server and web UI' : 'pipeline worker'} to ${r.out}`,
+          `  size      ${formatBytes(r.size.bytes)} in ${r.size.files} files (${kind}.mjs ${formatBytes(r.bundleBytes)})`,
+          `  installs  ${r.installs.length === 0 ? 'nothing (no native packages)' : `${r.installs.join(', ')} (npm ci, the workspace's locked versions)`}`,
+          `  build     docker build -t trestle-${kind} ${out}`,
+        ].join('\n'),
+      );
+      return;
+    }
+    if (uri === undefined) throw new UsageError('give a MODEL_URI, --server or --worker');
     const { buildModelContext } = await import('@trestle/deploy');
     let client: { close(): Promise<void> } | undefined;
     let source: unknown;

@@ -20,6 +20,8 @@ export interface DockerfileSpec {
   /** The context has `healthcheck.mjs` (see {@link healthcheckScript}); none for a process without a port. */
   readonly healthcheck: boolean;
   readonly labels: Readonly<Record<string, string>>;
+  /** Working directory of the running container; default `/app` (where the context's files are). */
+  readonly workdir?: string;
   /** Folders the unprivileged user must be able to write. */
   readonly writable?: readonly string[];
 }
@@ -75,13 +77,13 @@ export function dockerfile(spec: DockerfileSpec): string {
     `ENV ${Object.entries({ NODE_ENV: 'production', ...spec.env })
       .map(([k, v]) => pair(k, v))
       .join(' \\\n    ')}`,
-    'WORKDIR /app',
     'COPY --from=build /app /app',
   );
   if (spec.writable !== undefined && spec.writable.length > 0) {
     lines.push(`RUN mkdir -p ${spec.writable.join(' ')} && chown node:node ${spec.writable.join(' ')}`);
   }
   lines.push(
+    `WORKDIR ${spec.workdir ?? '/app'}`,
     'USER node',
     ...(spec.port === undefined ? [] : [`EXPOSE ${spec.port}`]),
     `LABEL ${Object.entries(spec.labels)
@@ -90,7 +92,7 @@ export function dockerfile(spec: DockerfileSpec): string {
   );
   if (spec.healthcheck) {
     lines.push(
-      `HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 CMD ["node", ${quote(HEALTHCHECK_FILE)}]`,
+      `HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 CMD ["node", ${quote(`/app/${HEALTHCHECK_FILE}`)}]`,
     );
   }
   lines.push(`ENTRYPOINT ["node", ${quote(spec.entry)}]`, '');

@@ -94,7 +94,7 @@ describe('trestle build MODEL_URI: the model-server context', () => {
     expect(text).toMatch(/^USER node$/m);
     expect(text).toMatch(/^EXPOSE 8080$/m);
     expect(text).toContain('HEALTHCHECK');
-    expect(text).toContain('CMD ["node", "healthcheck.mjs"]');
+    expect(text).toContain('CMD ["node", "/app/healthcheck.mjs"]');
     expect(await readFile(join(report.out, 'healthcheck.mjs'), 'utf8')).toContain('"/v2/health/ready"');
     expect(text).toContain('COPY model/ ./model/');
   });
