@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '@trestle/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { modelPackageDigest } from '../packages/deploy/src/k8s/resolve-model.js';
-import { writeTestPackage } from '../packages/deploy/src/build/testing-model.js';
+import { writeTestPackage } from '../packages/deploy/src/testing/model-package.js';
 import { runCli } from './support/cli.js';
 
 let home: string;
@@ -96,6 +96,9 @@ describe('trestle build', () => {
     const both = await runCli(['build', '--server', '--worker', '--out', join(work, 'y')], {});
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/choose one of MODEL_URI, --server or --worker/);
+    const composeAlone = await runCli(['build', '--compose', '--out', join(work, 'y')], {});
+    expect(composeAlone.code).toBe(2);
+    expect(composeAlone.stderr).toMatch(/--compose needs the MODEL_URI its serving service serves/);
     const uriToo = await runCli(['build', pkg, '--server', '--out', join(work, 'y')], {});
     expect(uriToo.code).toBe(2);
     expect(uriToo.stderr).toMatch(/--server takes no MODEL_URI/);

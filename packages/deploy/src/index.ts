@@ -48,7 +48,16 @@ export {
   type ControlPlaneContextOptions,
   type ControlPlaneReport,
 } from './build/control-plane-context.js';
-export { bundle, type BundleOptions, type BundleResult } from './build/bundle.js';
+export {
+  buildCompose,
+  composeFile,
+  COMPOSE_FILE,
+  type ComposeFile,
+  type ComposeService,
+  type ComposeOptions,
+  type ComposeReport,
+} from './build/compose.js';
+export { bundle, runtimeEntry, type BundleOptions, type BundleResult } from './build/bundle.js';
 export { dockerfile, NODE_IMAGE, type DockerfileSpec } from './build/dockerfile.js';
 export { installManifest } from './build/lockfile.js';
 export { folderSize, writeFolderAtomically, type FolderSize } from './build/output-folder.js';

@@ -19,6 +19,7 @@ export const build: Command = {
     'With --pull-at-start the image carries no model: it fetches MODEL_URI from TRESTLE_TRACKING_URI when it starts.',
     '--server writes the tracking server + web UI image (npm ci installs better-sqlite3, pg, @fastify/swagger-ui);',
     '--worker the pipeline worker image (TRESTLE_QUEUE, TRESTLE_REMOTE; the project is mounted at /project).',
+    '--compose writes DIR/compose.yaml for one machine (server + UI, PostgreSQL, MinIO, Redis, serving, worker).',
     'No Docker is needed to write it; build it with `docker build DIR` (or buildah/podman).',
   ].join('\n'),
   options: {
@@ -26,6 +27,10 @@ export const build: Command = {
     force: { type: 'boolean', description: 'replace the --out folder if it is not empty' },
     server: { type: 'boolean', description: 'the tracking server with the web UI, instead of a model server' },
     worker: { type: 'boolean', description: 'a pipeline worker (runs queued stages in a mounted project)' },
+    compose: {
+      type: 'boolean',
+      description: 'the whole platform for one machine: compose.yaml with the server, worker and MODEL_URI contexts',
+    },
     'pull-at-start': {
       type: 'boolean',
       description: 'do not bake the model in: the image fetches it from the tracking server at start',
@@ -40,6 +45,10 @@ export const build: Command = {
     const kinds = (['server', 'worker'] as const).filter((k) => v[k] === true);
     if (kinds.length > 1) throw new UsageError('choose one of MODEL_URI, --server or --worker');
     const kind = kinds[0];
+    if (v['compose'] === true) {
+      if (kind !== undefined) throw new UsageError(`--compose already holds the ${kind}; drop --${kind}`);
+      if (uri === undefined) throw new UsageError('--compose needs the MODEL_URI its serving service serves');
+    }
     if (kind !== undefined) {
       if (uri !== undefined) throw new UsageError(`--${kind} takes no MODEL_URI`);
       if (v['pull-at-start'] === true) throw new UsageError('--pull-at-start goes with a MODEL_URI');
@@ -56,7 +65,7 @@ export const build: Command = {
       return;
     }
     if (uri === undefined) throw new UsageError('give a MODEL_URI, --server or --worker');
-    const { buildModelContext } = await import('@trestle/deploy');
+    const { buildModelContext, buildCompose } = await import('@trestle/deploy');
     let client: { close(): Promise<void> } | undefined;
     let source: unknown;
     if (/^(models|runs):\//.test(uri)) {
@@ -65,15 +74,34 @@ export const build: Command = {
       client = trestle;
       source = trestle;
     }
+    const options = {
+      uri,
+      out,
+      force: v['force'] === true,
+      pullAtStart: v['pull-at-start'] === true,
+      ...(source === undefined ? {} : { source: source as never }),
+    };
+    if (v['compose'] === true) {
+      let composed;
+      try {
+        composed = await buildCompose(options);
+      } finally {
+        await client?.close();
+      }
+      const c = composed;
+      ctx.out.result(c, () =>
+        [
+          `Wrote compose.yaml and the server, worker and serving (${c.model.name} version ${c.model.version}) contexts to ${c.out}`,
+          `  size      ${formatBytes(c.size.bytes)} in ${c.size.files} files`,
+          `  services  ${c.services.join(', ')}`,
+          `  start     cd ${out} && docker compose up --build`,
+        ].join('\n'),
+      );
+      return;
+    }
     let report;
     try {
-      report = await buildModelContext({
-        uri,
-        out,
-        force: v['force'] === true,
-        pullAtStart: v['pull-at-start'] === true,
-        ...(source === undefined ? {} : { source: source as never }),
-      });
+      report = await buildModelContext(options);
     } finally {
       await client?.close();
     }

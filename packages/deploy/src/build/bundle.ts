@@ -4,7 +4,9 @@
  * never takes are replaced by a module that says so when loaded; everything else is inlined.
  */
 import { builtinModules } from 'node:module';
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { TrestleError } from '@trestle/core';
 import { build, type Plugin } from 'esbuild';
 
@@ -28,6 +30,15 @@ export interface BundleResult {
 }
 
 const builtins = new Set(builtinModules);
+
+/**
+ * Path of an entrypoint under `runtime/`: the TypeScript source in the workspace, the compiled
+ * `.js` in a packed install.
+ */
+export function runtimeEntry(name: string): string {
+  const ts = fileURLToPath(new URL(`./runtime/${name}.ts`, import.meta.url));
+  return existsSync(ts) ? ts : fileURLToPath(new URL(`./runtime/${name}.js`, import.meta.url));
+}
 
 /** `@scope/name/sub` → `@scope/name`, `name/sub` → `name`; undefined for a Node built-in or a relative path. */
 export function packageOf(specifier: string): string | undefined {

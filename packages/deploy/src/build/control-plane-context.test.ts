@@ -7,7 +7,7 @@ import { uiBuildState } from '@trestle/ui';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildControlPlaneContext, type ControlPlaneReport } from './control-plane-context.js';
 import { workspaceRoot } from './lockfile.js';
-import { runEntrypoint, runToEnd } from './testing-process.js';
+import { runEntrypoint, runToEnd } from '../testing/entrypoint-process.js';
 
 let work: string;
 const ui = uiBuildState();

@@ -7,10 +7,9 @@
  */
 import { cp, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TrestleError } from '@trestle/core';
 import { uiBuildState } from '@trestle/ui';
-import { bundle } from './bundle.js';
+import { bundle, runtimeEntry } from './bundle.js';
 import { BUILD_INFO_FILE, type ControlPlaneBuildInfo } from './build-info.js';
 import { dockerfile, dockerignore, HEALTHCHECK_FILE, healthcheckScript } from './dockerfile.js';
 import { installManifest } from './lockfile.js';
@@ -45,13 +44,13 @@ interface Plan {
 
 const PLANS: Readonly<Record<'server' | 'worker', Plan>> = {
   server: {
-    entry: 'server-main.ts',
+    entry: 'server-main',
     // Native drivers, and swagger-ui, which serves its static files from its own package folder.
     installs: ['@fastify/swagger-ui', 'better-sqlite3', 'pg'],
     absent: {},
   },
   worker: {
-    entry: 'worker-main.ts',
+    entry: 'worker-main',
     installs: [],
     absent: {
       pg: 'the worker opens no metadata store (stages log to TRESTLE_TRACKING_URI themselves)',
@@ -60,8 +59,6 @@ const PLANS: Readonly<Record<'server' | 'worker', Plan>> = {
     },
   },
 };
-
-const runtimeFile = (name: string): string => fileURLToPath(new URL(`./runtime/${name}`, import.meta.url));
 
 /**
  * Writes the server or worker build context into `out`, atomically.
@@ -81,7 +78,7 @@ export async function buildControlPlaneContext(o: ControlPlaneContextOptions): P
   const file = `${o.kind}.mjs`;
   return writeFolderAtomically(o.out, o.force === true, async (dir) => {
     const { bytes } = await bundle({
-      entry: runtimeFile(plan.entry),
+      entry: runtimeEntry(plan.entry),
       outfile: join(dir, file),
       external: plan.installs,
       absent: plan.absent,

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBuildInfo } from './build-info.js';
 import { modelPackageDigest } from '../k8s/resolve-model.js';
 import { buildModelContext, type BuildReport } from './model-context.js';
-import { TEST_ROWS, writeTestPackage } from './testing-model.js';
-import { runEntrypoint, runToEnd, type RunningEntrypoint } from './testing-process.js';
+import { TEST_ROWS, writeTestPackage } from '../testing/model-package.js';
+import { runEntrypoint, runToEnd, type RunningEntrypoint } from '../testing/entrypoint-process.js';
 
 let pkg: string;
 let work: string;

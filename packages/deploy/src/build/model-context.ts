@@ -6,10 +6,9 @@
  */
 import { cp, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadModel, type LoadedModel, type ModelSource } from '@trestle/models';
 import { modelPackageDigest } from '../k8s/resolve-model.js';
-import { bundle } from './bundle.js';
+import { bundle, runtimeEntry } from './bundle.js';
 import { BUILD_INFO_FILE, type ServeBuildInfo } from './build-info.js';
 import { dockerfile, dockerignore, HEALTHCHECK_FILE, healthcheckScript } from './dockerfile.js';
 import { installManifest } from './lockfile.js';
@@ -60,8 +59,6 @@ function identify(model: LoadedModel, uri: string): { name: string; version: str
   };
 }
 
-const runtimeFile = (name: string): string => fileURLToPath(new URL(`./runtime/${name}`, import.meta.url));
-
 /**
  * Writes the build context of a model server into `out` (atomically: into a temporary sibling,
  * renamed when complete).
@@ -87,7 +84,7 @@ export async function buildModelContext(o: ModelContextOptions): Promise<BuildRe
     const noStore = 'this image reads models from a folder or from TRESTLE_TRACKING_URI, never from a database';
     return await writeFolderAtomically(o.out, o.force === true, async (dir) => {
       const { bytes } = await bundle({
-        entry: runtimeFile('serve-main.ts'),
+        entry: runtimeEntry('serve-main'),
         outfile: join(dir, 'serve.mjs'),
         external: installs,
         absent: {
