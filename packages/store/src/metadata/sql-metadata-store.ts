@@ -955,15 +955,19 @@ export class SqlMetadataStore implements MetadataStore {
     const id = parseExperimentId(experimentId);
     await this.#experimentRow(db, id);
     // A loose index scan: walk the distinct keys of the whole table through its (key, value)
-    // index (one seek per key), then keep a key if one active run of the experiment has it.
+    // index (one seek per key: ORDER BY … LIMIT 1, as SQLite scans the whole range for a MIN
+    // with a WHERE), then keep a key if one active run of the experiment has it.
     // Reading every (run, key) row of a 10,000-run × 1,000-key experiment would touch millions.
+    // The existence check stops at the first run that has the key; a key only other experiments
+    // have costs one primary-key probe per run of this one (measured: 300 such keys × 1,000 runs
+    // ≈ 3 s on a loaded 2-core machine), so stores with many experiments of disjoint keys pay more.
     const keysOf = async (table: 'params' | 'tags' | 'latest_metrics'): Promise<string[]> => {
       const t = sql.table(table);
       const { rows } = await sql<{ key: string | null }>`
         WITH RECURSIVE k(key) AS (
           SELECT MIN(key) FROM ${t}
           UNION ALL
-          SELECT (SELECT MIN(n.key) FROM ${t} n WHERE n.key > k.key) FROM k WHERE k.key IS NOT NULL
+          SELECT (SELECT n.key FROM ${t} n WHERE n.key > k.key ORDER BY n.key LIMIT 1) FROM k WHERE k.key IS NOT NULL
         )
         SELECT k.key FROM k
         WHERE k.key IS NOT NULL AND EXISTS (
