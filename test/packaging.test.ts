@@ -8,7 +8,8 @@
  * better-sqlite3's build, not our packaging. Dependencies come from npm's cache (`npm ci` filled it).
  */
 import { spawn, execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -45,7 +46,8 @@ beforeAll(async () => {
   });
 }, 600_000);
 
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+// The install is ~500 MB of files: removing them takes a while on a busy machine.
+afterAll(() => rm(work, { recursive: true, force: true }), 300_000);
 
 describe('the packed tarballs, installed in an empty folder', () => {
   it('give a trestle command that reports its version and help', async () => {
