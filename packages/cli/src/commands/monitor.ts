@@ -193,8 +193,11 @@ class FileAlertState implements AlertStateStore {
   }
 }
 
-/** The alert configuration of `monitor run`: `--alerts FILE`, plus sinks from `--webhook` and `--slack`. */
-async function alertConfig(values: CommandContext['values']): Promise<AlertConfig | undefined> {
+/**
+ * The alert configuration of `--alerts FILE` (`monitor run`, `server`), plus sinks from
+ * `--webhook` and `--slack` (`monitor run`); a bad file is a usage error naming what to fix.
+ */
+export async function alertConfig(values: CommandContext['values']): Promise<AlertConfig | undefined> {
   const file = values['alerts'];
   const webhook = values['webhook'];
   const slack = values['slack'];

@@ -1,4 +1,5 @@
 import { UsageError, type Command } from '../framework/command.js';
+import { alertConfig } from './monitor.js';
 
 const shown = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
 
@@ -74,6 +75,17 @@ export const server: Command = {
       valueName: 'SECONDS',
       description: 'on Ctrl-C/SIGTERM, how long requests in flight may finish before they are dropped (default 30)',
     },
+    alerts: {
+      type: 'string',
+      valueName: 'FILE',
+      description:
+        "monitoring alert rules and sinks (JSON, as 'trestle monitor run --alerts'), checked on every computed window",
+    },
+    'monitor-interval': {
+      type: 'string',
+      valueName: 'SECONDS',
+      description: 'how often the monitoring job looks for closed windows to compute (default 30)',
+    },
   },
   positionals: { max: 0 },
   run: async (ctx) => {
@@ -81,6 +93,15 @@ export const server: Command = {
     const port = parsePort(ctx.values['port']);
     const shutdownTimeoutMs = parseShutdownTimeout(ctx.values['shutdown-timeout']);
     const logFormat = parseLogFormat(ctx.values['log-format'], ctx.out.json, process.stdout.isTTY === true);
+    const alerts = await alertConfig({ alerts: ctx.values['alerts'] });
+    const interval = ctx.values['monitor-interval'];
+    const intervalSeconds = interval === undefined ? undefined : Number(interval);
+    if (
+      intervalSeconds !== undefined &&
+      (typeof interval !== 'string' || !/^\d+$/.test(interval) || intervalSeconds < 1 || intervalSeconds > 86_400)
+    ) {
+      throw new UsageError(`--monitor-interval expects whole seconds from 1 to 86400, got '${shown(interval)}'`);
+    }
     // Loaded here so that other commands never load the web framework.
     const { startServer, DOCS_PATH, OPENAPI_PATH } = await import('@trestle/server');
     const auth = ctx.values['auth'] === true;
@@ -138,6 +159,10 @@ export const server: Command = {
       shutdownTimeoutMs,
       logFormat,
       banner,
+      monitoring: {
+        ...(alerts === undefined ? {} : { alerts }),
+        ...(intervalSeconds === undefined ? {} : { intervalMs: intervalSeconds * 1000 }),
+      },
     });
     await running.closed;
     ctx.out.info('Server stopped.');
