@@ -22,14 +22,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { loadConfig, runArtifactKey, type Role, type TrestleConfig } from '@trestle/core';
+import { loadConfig, runArtifactKey, traceArtifactKey, type Role, type TrestleConfig } from '@trestle/core';
 import { buildServer, routeAccessOf, WWW_AUTHENTICATE, type Access, type RouteAccess } from '@trestle/server';
 import { openStores, type Stores } from '@trestle/store';
 import { buildReferenceProfile, WindowAccumulator, type ReferenceProfile } from '@trestle/monitoring';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const MLFLOW_ROOT = /^\/(?:api|ajax-api)\/2\.0\/(mlflow|mlflow-artifacts)(\/.*)$/;
+const MLFLOW_ROOT = /^\/(?:api|ajax-api)\/[23]\.0\/(mlflow|mlflow-artifacts)(\/.*)$/;
 
 /** POST routes that only read (relative to `/api/v1` or to an MLflow root's `/mlflow`). */
 const READ_ONLY_POSTS = new Set([
@@ -40,6 +40,7 @@ const READ_ONLY_POSTS = new Set([
   'mlflow:/artifacts/presigned-download-url',
   'mlflow:/registered-models/get-latest-versions',
   'mlflow:/logged-models/search',
+  'mlflow:/traces/search',
 ]);
 
 /** What this test expects a route to need, decided without the server's table. */
@@ -65,6 +66,8 @@ interface World {
   artifactKey: string;
   victimTokenId: string;
   loggedModelId: string;
+  /** A trace with a tag `team` and its traces.json (MLflow trace routes). */
+  traceId: string;
   /** The reference profile of model `experimentName` version 1 (monitoring routes). */
   profile: ReferenceProfile;
 }
@@ -88,6 +91,7 @@ function requestFor(route: RouteAccess, w: World): InjectOptions {
     .replace(':digest', 'sha256:1')
     .replace(':model_id', w.loggedModelId)
     .replace(':tag_key', 'team')
+    .replace(':traceId', w.traceId)
     .replace(':version', '1')
     .replace(/\*$/, wildcardFor(route.url, w));
   const base = { method, url: path };
@@ -169,6 +173,8 @@ function mlflowQueries(w: World): Record<string, Record<string, string>> {
     '/registered-models/alias': { name: w.experimentName, alias: 'champion' },
     '/model-versions/get': { name: w.experimentName, version: '1' },
     '/model-versions/get-download-uri': { name: w.experimentName, version: '1' },
+    '/traces': { experiment_ids: w.experimentId },
+    '/get-trace-artifact': { request_id: w.traceId },
   };
 }
 
@@ -238,6 +244,24 @@ function mlflowBodies(w: World): Record<string, object> {
     '/logged-models/:model_id': { status: 'LOGGED_MODEL_READY' },
     '/logged-models/:model_id/tags': { tags: [{ key: 'team', value: 'changed' }] },
     '/logged-models/:model_id/params': { params: [{ key: 'alpha', value: '0.1' }] },
+    // One body for MLflow 2's StartTrace (experiment_id) and MLflow 3's StartTraceV3 (trace).
+    '/traces': {
+      experiment_id,
+      timestamp_ms: now,
+      trace: {
+        trace_info: {
+          trace_id: `tr-${randomBytes(16).toString('hex')}`,
+          trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id } },
+          request_time: '2025-06-01T10:00:00Z',
+          state: 'OK',
+        },
+      },
+    },
+    '/traces/:traceId': { timestamp_ms: now + 50, status: 'OK' },
+    '/traces/:traceId/tags': { key: 'team', value: 'changed' },
+    '/traces/search': { locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id } }] },
+    '/traces/delete-traces': { experiment_id, request_ids: [w.traceId] },
+    '/traces/link-to-run': { trace_ids: [w.traceId], run_id },
   };
 }
 
@@ -277,7 +301,8 @@ async function snapshot(stores: Stores, config: TrestleConfig, w: World): Promis
   return { experiments, runs, history, tokens, registry, files: await files(config.artifacts) };
 }
 
-const isMlflowPath = (url: string): boolean => MLFLOW_ROOT.test(url);
+// `/v1/traces` is the OTLP endpoint recent MLflow clients post spans to: the dialect answers it.
+const isMlflowPath = (url: string): boolean => MLFLOW_ROOT.test(url) || url === '/v1/traces';
 
 describe('access control on every route', () => {
   let home: string;
@@ -328,6 +353,12 @@ describe('access control on every route', () => {
     await metadata.registry.setAlias(exp.name, 'champion', 2);
     await metadata.registry.createRegisteredModel({ name: 'renamable' });
     const logged = await metadata.loggedModels.createLoggedModel({ experimentId: exp.experimentId, name: 'model' });
+    const trace = await metadata.traces.startTrace({
+      experimentId: exp.experimentId,
+      requestTime: now,
+      tags: { team: 'risk' },
+    });
+    await artifacts.put(traceArtifactKey(exp.experimentId, trace.traceId, 'traces.json'), '{"spans": []}');
     const deletedExp = await metadata.createExperiment({ name: 'gone' });
     await metadata.deleteExperiment(deletedExp.experimentId);
     // Monitoring: model 'guarded' version 1 has a reference profile, a logged prediction and a computed window.
@@ -367,6 +398,7 @@ describe('access control on every route', () => {
       artifactKey: runArtifactKey(run.info, 'model.txt'),
       victimTokenId: victim.info.tokenId,
       loggedModelId: logged.modelId,
+      traceId: trace.traceId,
     };
   });
 

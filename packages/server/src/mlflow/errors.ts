@@ -60,6 +60,8 @@ const API_DOCS_HINT = 'See the API docs for more information about request param
  */
 export function toMlflowError(error: unknown, request: FastifyRequest): { status: number; body: MlflowErrorBody } {
   if (isTrestleError(error)) {
+    const worded = inMlflowWords(error);
+    if (worded !== undefined) return worded;
     const info = ERROR_CODE_INFO[error.code];
     return { status: info.mlflowHttp, body: { error_code: info.mlflow, message: error.message } };
   }
@@ -97,6 +99,31 @@ export function toMlflowError(error: unknown, request: FastifyRequest): { status
       message: `internal error while serving ${request.method} ${request.url.split('?')[0] ?? ''}; the server log has the details (request id ${request.id})`,
     },
   };
+}
+
+/**
+ * The store's run errors as MLflow's server words and codes them, since clients and MLflow's
+ * own tests match on these stable texts: an unknown run is `Run '<id>' not found`; a write to a
+ * deleted run is 400 INVALID_PARAMETER_VALUE "The run <id> must be in the 'active' state."
+ * (MLflow's `_validate_run_active`), where Trestle's own API says INVALID_STATE.
+ */
+function inMlflowWords(error: TrestleError): { status: number; body: MlflowErrorBody } | undefined {
+  const details = error.details as Record<string, unknown> | undefined;
+  const runId = details?.['runId'];
+  if (typeof runId !== 'string' || Object.keys(details ?? {}).length !== 1) return undefined;
+  if (error.code === 'NOT_FOUND') {
+    return { status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: `Run '${runId}' not found` } };
+  }
+  if (error.code === 'FAILED_PRECONDITION') {
+    return {
+      status: 400,
+      body: {
+        error_code: 'INVALID_PARAMETER_VALUE',
+        message: `The run ${runId} must be in the 'active' state. Current state is deleted.`,
+      },
+    };
+  }
+  return undefined;
 }
 
 function bodyTooLargeMessage(request: FastifyRequest): string {

@@ -361,12 +361,44 @@ describe('logging', () => {
     expect(res.json.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
   });
 
-  it('answers logging to a deleted run with MLflow’s INVALID_STATE', async () => {
+  it('answers every write to a deleted run 400 INVALID_PARAMETER_VALUE in MLflow’s words', async () => {
     const runId = await createRun();
     await t.post('/runs/delete', { run_id: runId });
-    const res = await t.post('/runs/set-tag', { run_id: runId, key: 'k', value: 'v' });
+    const writes: [string, object][] = [
+      ['/runs/log-metric', { run_id: runId, key: 'm', value: 1, timestamp: 1 }],
+      ['/runs/log-parameter', { run_id: runId, key: 'p', value: 'v' }],
+      ['/runs/set-tag', { run_id: runId, key: 'k', value: 'v' }],
+      ['/runs/delete-tag', { run_id: runId, key: 'k' }],
+      ['/runs/log-batch', { run_id: runId, tags: [{ key: 'k', value: 'v' }] }],
+      ['/runs/update', { run_id: runId, status: 'FINISHED' }],
+    ];
+    for (const [path, body] of writes) {
+      const res = await t.post(path, body);
+      expect(res.status, path).toBe(400);
+      expect(res.json, path).toEqual({
+        error_code: 'INVALID_PARAMETER_VALUE',
+        message: `The run ${runId} must be in the 'active' state. Current state is deleted.`,
+      });
+    }
+  });
+
+  it('names an unknown run as MLflow does', async () => {
+    const unknown = 'f'.repeat(32);
+    for (const res of [
+      await t.get('/runs/get', { run_id: unknown }),
+      await t.post('/runs/set-tag', { run_id: unknown, key: 'k', value: 'v' }),
+    ]) {
+      expect(res.status).toBe(404);
+      expect(res.json).toEqual({ error_code: 'RESOURCE_DOES_NOT_EXIST', message: `Run '${unknown}' not found` });
+    }
+  });
+
+  it('requires datasets (or MLflow 3 models) in runs/log-inputs', async () => {
+    const runId = await createRun();
+    const res = await t.post('/runs/log-inputs', { run_id: runId });
     expect(res.status).toBe(400);
-    expect(res.json.error_code).toBe('INVALID_STATE');
+    expect(res.json.error_code).toBe('INVALID_PARAMETER_VALUE');
+    expect(res.json.message).toMatch(/^Missing value for required parameter 'datasets'/);
   });
 });
 

@@ -259,6 +259,8 @@ export const runRoutes: readonly MlflowRoute[] = [
       const runId = msg.runId();
       const datasets = msg.messages('datasets').map(readDatasetInput);
       const models = msg.messages('models').map((m) => ({ modelId: m.requiredString('model_id') }));
+      // MLflow requires `datasets`; its 3.x clients send `models` alone for model inputs.
+      if (datasets.length === 0 && models.length === 0) throw missingParameter('datasets');
       if (datasets.length > 0) await metadata.logInputs(runId, datasets);
       if (models.length > 0) await metadata.loggedModels.logRunModels(runId, 'input', models);
       return {};

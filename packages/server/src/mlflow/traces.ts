@@ -360,9 +360,9 @@ export const traceRoutes: readonly MlflowRoute[] = [
   },
   {
     methods: ['PATCH'],
-    url: '/traces/:requestId',
+    url: '/traces/:traceId',
     handle: async (msg, context) => {
-      const info = await context.metadata.traces.endTrace(pathParam(context, 'requestId'), {
+      const info = await context.metadata.traces.endTrace(pathParam(context, 'traceId'), {
         endTime: msg.requiredInt64('timestamp_ms'),
         state: readState(msg, 'status') ?? 'STATE_UNSPECIFIED',
         metadata: readPairs(msg, 'request_metadata'),
@@ -373,9 +373,9 @@ export const traceRoutes: readonly MlflowRoute[] = [
   },
   {
     methods: ['GET'],
-    url: '/traces/:requestId/info',
+    url: '/traces/:traceId/info',
     handle: async (_msg, context) => ({
-      trace_info: toMlflowTraceInfoV2(await context.metadata.traces.getTraceInfo(pathParam(context, 'requestId'))),
+      trace_info: toMlflowTraceInfoV2(await context.metadata.traces.getTraceInfo(pathParam(context, 'traceId'))),
     }),
   },
   {
