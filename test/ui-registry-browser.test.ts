@@ -142,6 +142,17 @@ describe.skipIf(missing !== undefined)('registry pages and column picker in Chro
     expect(await datasets.innerText()).toContain('training');
     expect(await page.getByTestId('lineage-run').innerText()).toBe(seed.runs[0]!.runName);
 
+    // The keyboard moves the selection: ↓ from v2 is v1, ↑ twice is v3 (newest first).
+    await versions.focus();
+    await page.keyboard.press('ArrowDown');
+    await page.getByTestId('lineage').getByRole('heading', { name: 'Lineage of v1' }).waitFor();
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowUp');
+    await page.getByTestId('lineage').getByRole('heading', { name: 'Lineage of v3' }).waitFor();
+    expect(new URL(page.url()).searchParams.get('version')).toBe('3');
+    await versions.locator('tr[data-version="2"]').getByRole('button', { name: 'v2' }).click();
+    await page.getByTestId('lineage').getByRole('heading', { name: 'Lineage of v2' }).waitFor();
+
     const trail = page.getByTestId('history');
     expect(await trail.innerText()).toContain('@champion moved v1 → v2');
     expect(await trail.innerText()).toContain('v2 beats v1 on AUC');

@@ -15,7 +15,7 @@ import {
   type WireRegistryEvent,
 } from '../api';
 import { formatTime } from '../format';
-import { linkClick, updateQuery } from '../router';
+import { linkClick, navigate, updateQuery } from '../router';
 
 const runHref = (runId: string): string => `/runs/${encodeURIComponent(runId)}`;
 
@@ -325,7 +325,24 @@ export function ModelPage({ name, query }: { name: string; query: URLSearchParam
         {versions.length === 0 ? (
           <div className="empty small">No versions registered yet.</div>
         ) : (
-          <table className="table versions" data-testid="versions">
+          <table
+            className="table versions"
+            data-testid="versions"
+            tabIndex={0}
+            onKeyDown={(e) => {
+              // ↑/↓ (or k/j) choose the version whose lineage is shown; Enter opens its run.
+              const at = versions.findIndex((v) => v.version === selected);
+              const go = (i: number): void => {
+                const v = versions[Math.max(0, Math.min(versions.length - 1, i))];
+                if (v !== undefined) updateQuery({ version: String(v.version) });
+              };
+              if (e.key === 'ArrowDown' || e.key === 'j') go(at + 1);
+              else if (e.key === 'ArrowUp' || e.key === 'k') go(at - 1);
+              else if (e.key === 'Enter' && versions[at]?.runId !== undefined) navigate(runHref(versions[at].runId));
+              else return;
+              e.preventDefault();
+            }}
+          >
             <thead>
               <tr>
                 <th>Version</th>
