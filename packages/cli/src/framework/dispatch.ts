@@ -3,6 +3,8 @@ import { isTrestleError, loadConfig } from '@trestle/core';
 import { findWorkspace } from '@trestle/store/workspace';
 import { UsageError, type Command, type CommandGroup, type OptionSpec } from './command.js';
 import { createOutput } from './output.js';
+import { systemErrorMessage } from './system-errors.js';
+import { terminalStyle, withTerminalStyle } from './terminal.js';
 
 /** A top-level entry: loaded only when invoked, so `trestle --version` loads no store driver. */
 export interface RegistryEntry {
@@ -14,6 +16,7 @@ export interface RegistryEntry {
 /** Options every command takes. */
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print machine-readable JSON' },
+  wide: { type: 'boolean', description: 'show tables in full (on a terminal they fit its width, cells cut with …)' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
   db: {
     type: 'string',
@@ -107,12 +110,15 @@ export async function dispatch(argv: string[], registry: RegistryEntry[], io: Io
       },
       io.env,
     );
-    await command.run({
-      values: parsed.values as Record<string, string | boolean | string[] | undefined>,
-      positionals: parsed.positionals,
-      config,
-      out: createOutput(json, io.stdout, io.stderr),
-    });
+    const style = terminalStyle(io.stdout, io.env, { wide: parsed.values['wide'] === true, json });
+    await withTerminalStyle(style, () =>
+      command.run({
+        values: parsed.values as Record<string, string | boolean | string[] | undefined>,
+        positionals: parsed.positionals,
+        config,
+        out: createOutput(json, io.stdout, io.stderr),
+      }),
+    );
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
@@ -120,7 +126,9 @@ export async function dispatch(argv: string[], registry: RegistryEntry[], io: Io
       return 2;
     }
     if (json && isTrestleError(err)) io.stdout.write(`${JSON.stringify({ error: err.toJSON() })}\n`);
-    const message = isTrestleError(err) ? err.message : String((err as Error)?.message ?? err);
+    const message = isTrestleError(err)
+      ? err.message
+      : (systemErrorMessage(err) ?? String((err as Error)?.message ?? err));
     say(`${path}: error: ${message}`);
     if (!isTrestleError(err) && io.env['TRESTLE_DEBUG'] !== undefined) say(String((err as Error)?.stack));
     return 1;
