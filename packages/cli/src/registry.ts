@@ -4,7 +4,7 @@ import type { RegistryEntry } from './framework/dispatch.js';
 export const registry: RegistryEntry[] = [
   {
     name: 'quickstart',
-    summary: 'Train a model on real flight data and track it, end to end',
+    summary: 'Run the flights pipeline end to end: prepare, train a GBDT, evaluate, register (npm start)',
     load: async () => (await import('./commands/quickstart.js')).quickstart,
   },
   {

@@ -1,204 +1,333 @@
-import { createHash } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, lstatSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import type { Dataset } from '@trestle/core';
-import { Trestle } from '@trestle/client';
-import { accuracy, logLoss, predictProba, rocAuc, trainLogisticRegression } from '@trestle/learn';
-import type { Command } from '../framework/command.js';
-import { formatNumber } from '../framework/output.js';
-import {
-  DELAY_THRESHOLD_MINUTES,
-  FLIGHTS_HOLDOUT_RANGE,
-  FLIGHTS_TRAIN_RANGE,
-  buildFlightFeatures,
-  describeFlightsDataset,
-  loadFlights,
-  type TimeRange,
-} from '../quickstart/flights-data.js';
+import { TrestleError } from '@trestle/core';
+import type { Executor, RunSummary, StageResult } from '@trestle/pipelines/pipeline';
+import { UsageError, type Command } from '../framework/command.js';
+import { formatDuration } from '../framework/output.js';
 import { parsePositiveInt } from '../session.js';
-import { UsageError } from '../framework/command.js';
+import { workspaceConfig } from './pipeline-tracker.js';
 
 const EXPERIMENT = 'quickstart-flights';
 
-/** A slice of the flights file as its own dataset version: the digest covers file and range. */
-function sliceOf(file: Dataset, name: string, range: TimeRange): Dataset {
-  const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-  const filter = `date >= ${day(range.fromMs)} AND date < ${day(range.toMs)}`;
-  const digest = createHash('sha256').update(`${file.digest}\n${filter}`).digest('hex').slice(0, 16);
-  const source = JSON.parse(file.source) as Record<string, unknown>;
-  return { ...file, name, digest, source: JSON.stringify({ ...source, filter }) };
-}
+/** The repository root (this file is packages/cli/src/commands/quickstart.ts). */
+const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../../../..');
 
-const f4 = (v: number): string => v.toFixed(4);
-const mean = (y: Uint8Array): number => y.reduce((a, b) => a + b, 0) / y.length;
+/** The pipeline the quickstart runs: `examples/flights/` of the repository. */
+export const QUICKSTART_EXAMPLE = join(REPO_ROOT, 'examples', 'flights');
+
+const STATE: Record<StageResult['state'], string> = {
+  ran: 'ran',
+  unchanged: 'skipped (unchanged)',
+  restored: 'restored from the cache',
+  failed: 'FAILED',
+  blocked: 'not run',
+  'would-run': 'would run',
+};
 
 /**
- * What a model that knows nothing scores on the held-out week: it gives every flight the
- * training set's late rate. Below ½, that rate classifies every flight as "on time", so its
- * accuracy is the test set's on-time share, and its AUC is ½ (all scores tie). A reader needs
- * these to judge the model's numbers: with 86 % of flights on time, 0.86 accuracy is nothing.
+ * Copies the example's files into the working folder, rewriting only those that differ (so
+ * unchanged files keep their mtime and the stage cache's stat check stays cheap), and links
+ * the repository's node_modules there so the stage scripts find tsx and the packages.
  */
-function baselineMetrics(
-  trainY: Uint8Array,
-  testY: Uint8Array,
-): { test_auc: number; test_accuracy: number; test_log_loss: number } {
-  const constant = new Float64Array(testY.length).fill(mean(trainY));
-  return {
-    test_auc: rocAuc(testY, constant),
-    test_accuracy: accuracy(testY, constant),
-    test_log_loss: logLoss(testY, constant),
-  };
-}
-
-function parseL2(value: unknown): number {
-  if (value === undefined) return 1e-4;
-  const l2 = Number(value);
-  if (typeof value !== 'string' || !Number.isFinite(l2) || l2 < 0)
-    throw new UsageError(`--l2 expects a number ≥ 0, got '${JSON.stringify(value)}'`);
-  return l2;
+async function syncExample(work: string, overrides: ReadonlyMap<string, string>): Promise<void> {
+  await mkdir(work, { recursive: true });
+  for (const entry of readdirSync(QUICKSTART_EXAMPLE, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    let text = readFileSync(join(QUICKSTART_EXAMPLE, entry.name), 'utf8');
+    if (entry.name === 'params.yaml' && overrides.size > 0) {
+      const { parse, parseDocument } = await import('yaml');
+      const doc = parseDocument(text);
+      for (const [key, value] of overrides) {
+        const path = key.split('.');
+        if (!doc.hasIn(path)) {
+          const keys = Object.entries(doc.toJS() as Record<string, Record<string, unknown>>).flatMap(([section, v]) =>
+            Object.keys(v).map((k) => `${section}.${k}`),
+          );
+          throw new UsageError(
+            `--set ${key}: examples/flights/params.yaml has no such key (it has ${keys.join(', ')})`,
+          );
+        }
+        doc.setIn(path, parse(value) as unknown);
+      }
+      text = doc.toString();
+    }
+    const target = join(work, entry.name);
+    if (!existsSync(target) || readFileSync(target, 'utf8') !== text) await writeFile(target, text);
+  }
+  const modules = join(work, 'node_modules');
+  let linked = false;
+  try {
+    linked = lstatSync(modules).isSymbolicLink() || lstatSync(modules).isDirectory();
+  } catch {
+    linked = false;
+  }
+  if (!linked) symlinkSync(join(REPO_ROOT, 'node_modules'), modules, 'dir');
 }
 
 /**
- * `trestle quickstart`: the whole loop on real data, as one readable script of steps.
- * Later issues add serving and monitoring here; `--exit` always means "stop when the demo is done".
+ * Runs stage commands like the pipeline's local executor (`sh -c`, output to the log and line
+ * by line to the caller), each in its own process group; on Ctrl-C or SIGTERM it passes the
+ * signal to the stages, then lets this process end as it would have (the SDK ends the open
+ * runs KILLED), so no stage keeps running after the quickstart is gone.
+ */
+function signalForwardingExecutor(): { executor: Executor; dispose(): void } {
+  const children = new Set<ChildProcess>();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    for (const c of children) {
+      try {
+        process.kill(-c.pid!, signal);
+      } catch {
+        // already gone
+      }
+    }
+    dispose();
+    process.kill(process.pid, signal);
+  };
+  const dispose = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const executor: Executor = {
+    run: (proc) =>
+      new Promise((done, fail) => {
+        const log = createWriteStream(proc.log);
+        const child = spawn('sh', ['-c', proc.stage.cmd], {
+          cwd: proc.cwd,
+          env: { ...process.env, ...proc.env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        });
+        children.add(child);
+        const carry = { out: '', err: '' };
+        const lines = (chunk: Buffer, key: 'out' | 'err'): void => {
+          log.write(chunk);
+          const parts = (carry[key] + chunk.toString('utf8')).split('\n');
+          carry[key] = parts.pop()!;
+          for (const l of parts) proc.onLine(l);
+        };
+        child.stdout.on('data', (c: Buffer) => lines(c, 'out'));
+        child.stderr.on('data', (c: Buffer) => lines(c, 'err'));
+        child.on('error', fail);
+        child.on('close', (code, signal) => {
+          children.delete(child);
+          for (const rest of [carry.out, carry.err]) if (rest !== '') proc.onLine(rest);
+          log.end(() => done(code ?? (signal === null ? 1 : 128)));
+        });
+      }),
+  };
+  return { executor, dispose };
+}
+
+function readJson<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Outputs {
+  metrics: Record<string, number> | undefined;
+  gate: { passed: boolean; checks: { check: string; passed: boolean }[] } | undefined;
+  registered: { name: string; version: number; source: string; aliases: string[] } | undefined;
+  summary:
+    | {
+        read: number;
+        train: { from: string; to: string; rows: number; lateRate: number };
+        test: { from: string; to: string; rows: number; lateRate: number };
+      }
+    | undefined;
+  model: { run?: { runId: string } } | undefined;
+}
+
+const f4 = (v: number | undefined): string => (v === undefined ? '   -  ' : v.toFixed(4));
+const pct = (v: number): string => `${(100 * v).toFixed(1)}% late`;
+
+/** The closing text: the figures of the pipeline's outputs and what to do next. */
+function report(
+  summary: RunSummary,
+  o: Outputs,
+  work: string,
+  store: string,
+  pipelineRunId: string | undefined,
+  hasModelsCommand: boolean,
+): string {
+  const count = (s: StageResult['state']): number => summary.results.filter((r) => r.state === s).length;
+  const skipped = count('unchanged');
+  const m = o.metrics ?? {};
+  const lines = [
+    '',
+    skipped === summary.results.length
+      ? `Nothing to do: all ${skipped} stages skipped, nothing they depend on changed (--force reruns them).`
+      : `${count('ran')} stage(s) ran, ${skipped} skipped (unchanged), ${count('restored')} restored from the cache in ${formatDuration(summary.durationMs)}.${pipelineRunId === undefined ? '' : ` Pipeline run ${pipelineRunId}.`}`,
+  ];
+  if (o.summary !== undefined) {
+    const { train, test } = o.summary;
+    lines.push(
+      `Task: does a flight arrive more than 15 minutes late? Trained on ${train.rows.toLocaleString('en-US')} flights (${train.from} to ${train.to}, ${pct(train.lateRate)}),`,
+      `tested on the ${test.rows.toLocaleString('en-US')} flights after them (${test.from} to ${test.to}, ${pct(test.lateRate)}):`,
+    );
+  }
+  lines.push(
+    '                 GBDT     baseline: always "on time"',
+    `  test AUC       ${f4(m['test_auc'])}   ${f4(m['baseline_auc'])}`,
+    `  test accuracy  ${f4(m['test_accuracy'])}   ${f4(m['baseline_accuracy'])}`,
+    `  test log loss  ${f4(m['test_log_loss'])}   ${f4(m['baseline_log_loss'])}   (baseline: the training late rate for every flight)`,
+  );
+  if (o.gate !== undefined) {
+    lines.push(
+      `  gate           ${o.gate.passed ? 'passed' : 'FAILED'}: ${o.gate.checks.map((c) => `${c.passed ? '✓' : '✗'} ${c.check}`).join(', ')}`,
+    );
+  }
+  if (o.registered !== undefined) {
+    const r = o.registered;
+    lines.push(
+      `  registered     ${r.name} version ${r.version}${r.aliases.length > 0 ? ` (${r.aliases.map((a) => `@${a}`).join(', ')})` : ''} from ${r.source}`,
+    );
+  }
+  lines.push(`  store          ${store}`, `  pipeline       ${work}`, '', 'Next:');
+  lines.push(
+    '  npx trestle ui                                      runs, charts and the model in the browser',
+    '  npx trestle runs list --experiment quickstart-flights',
+    ...(hasModelsCommand
+      ? ['  npx trestle models list                             the registry (flights-delay and its history)']
+      : []),
+    '  npx trestle serve models:/flights-delay@champion    serve the champion over HTTP',
+    '  edit examples/flights/params.yaml and npm start     only the stages whose inputs changed rerun',
+  );
+  return lines.join('\n');
+}
+
+/**
+ * `trestle quickstart`: the whole loop on real data as a pipeline. It runs
+ * `examples/flights/trestle.yaml` (prepare → train → evaluate → register) in a working copy
+ * under the Trestle folder (`.trestle/quickstart/`), tracked in the configured store; a second
+ * run skips every stage whose inputs did not change.
  */
 export const quickstart: Command = {
   name: 'quickstart',
-  summary: 'Train a model on 622,708 real US flights (of the 3 million in vega-datasets) and track the run',
+  summary: 'Run the flights pipeline: train a GBDT on 622,708 real US flights, evaluate, register it',
   description: [
-    'Reads the US domestic flights departing 1 January – 7 February 2001 (about 623,000 of the',
-    "3 million flights of Jan–Jun 2001 in vega-datasets' flights-3m.parquet), trains an L2 logistic",
-    'regression on January to predict whether a flight ARRIVES more than 15 minutes late, from its',
-    'scheduled hour, weekday, distance, origin and destination, evaluates it on 1–7 February beside',
-    'the baseline that always answers "on time", and logs params, per-iteration loss, metrics, both',
-    'dataset inputs and the model to the store.',
+    'Runs the pipeline of examples/flights (trestle.yaml) in a working copy under the Trestle folder',
+    '(.trestle/quickstart/, or $TRESTLE_HOME/quickstart/): prepare reads the flights departing',
+    "1 January – 7 February 2001 from vega-datasets' flights-3m.parquet and writes January as the",
+    'training table and 1–7 February as the test table; train fits a histogram GBDT to predict',
+    'whether a flight ARRIVES more than 15 minutes late (hour, weekday, distance, origin, destination)',
+    'and logs the run with the model; evaluate scores it beside the always-"on time" baseline and',
+    "applies a gate; register makes it the next version of 'flights-delay' and, if the gate passed,",
+    'its @champion. The pipeline is tracked as a run with a child run per stage. Stages whose inputs',
+    'did not change are skipped, so running it again is quick. Edit examples/flights and rerun.',
   ].join('\n'),
   options: {
     exit: { type: 'boolean', description: 'stop when the demo is done (for scripts and tests)' },
     experiment: { type: 'string', valueName: 'NAME', description: `experiment to log to (default ${EXPERIMENT})` },
-    l2: { type: 'string', valueName: 'X', description: 'L2 penalty (default 1e-4)' },
-    'max-iterations': { type: 'string', valueName: 'N', description: 'L-BFGS iterations at most (default 200)' },
+    set: {
+      type: 'string',
+      valueName: 'KEY=VALUE',
+      multiple: true,
+      description: 'override a parameter of examples/flights/params.yaml for this run (e.g. train.rounds=50)',
+    },
+    rows: {
+      type: 'string',
+      valueName: 'N',
+      description: 'keep at most N flights of each window, evenly spaced (a quick run; default all)',
+    },
+    force: { type: 'boolean', description: 'run every stage, even unchanged ones' },
   },
   positionals: { max: 0 },
   async run(ctx) {
-    const say = (s: string): void => ctx.out.info(s);
-    const l2 = parseL2(ctx.values['l2']);
-    const maxIterations = parsePositiveInt(ctx.values['max-iterations'], 'max-iterations', 200);
+    const started = performance.now();
     const experiment = typeof ctx.values['experiment'] === 'string' ? ctx.values['experiment'] : EXPERIMENT;
-    const t0 = performance.now();
-    const secs = (from: number): string => `${((performance.now() - from) / 1000).toFixed(1)} s`;
+    const overrides = new Map<string, string>();
+    for (const kv of (ctx.values['set'] as string[] | undefined) ?? []) {
+      const at = kv.indexOf('=');
+      if (at <= 0) throw new UsageError(`--set expects KEY=VALUE (e.g. train.rounds=50), got '${kv}'`);
+      overrides.set(kv.slice(0, at).trim(), kv.slice(at + 1).trim());
+    }
+    if (ctx.values['rows'] !== undefined)
+      overrides.set('prepare.max_rows', String(parsePositiveInt(ctx.values['rows'], 'rows', 0)));
+    const config = workspaceConfig(ctx.config, process.cwd());
+    const work = join(resolve(config.home), 'quickstart');
+    await syncExample(work, overrides);
+    ctx.out.info(`Running the pipeline ${join('examples', 'flights', 'trestle.yaml')} in ${work}`);
 
-    const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-    const lastDay = (ms: number): string => day(ms - 1);
-    say(
-      `1. Reading the flights departing ${day(FLIGHTS_TRAIN_RANGE.fromMs)} to ${lastDay(FLIGHTS_HOLDOUT_RANGE.toMs)} from vega-datasets flights-3m.parquet (US domestic flights, Jan–Jun 2001) ...`,
-    );
-    let t = performance.now();
-    const range = { fromMs: FLIGHTS_TRAIN_RANGE.fromMs, toMs: FLIGHTS_HOLDOUT_RANGE.toMs };
-    const [cols, file] = await Promise.all([loadFlights({ range }), describeFlightsDataset()]);
-    say(
-      `   ${cols.rows.toLocaleString('en-US')} flights read in ${secs(t)} (file sha256 ${file.digest.slice(0, 12)}…)`,
-    );
-
-    const threshold = DELAY_THRESHOLD_MINUTES;
-    say(
-      `2. Task: predict whether a flight arrives more than ${threshold} minutes late (arrival delay > ${threshold} min),`,
-    );
-    const train = buildFlightFeatures(cols, FLIGHTS_TRAIN_RANGE);
-    const test = buildFlightFeatures(cols, FLIGHTS_HOLDOUT_RANGE, train.encoder);
-    say('   from its scheduled departure hour and weekday (estimated: departure − arrival delay), its distance,');
-    say(
-      `   and its origin and destination (January's ${train.encoder.origins.length} busiest airports each, the others as "other")`,
-    );
-    const rate = (y: Uint8Array): string => `${((100 * y.reduce((a, b) => a + b, 0)) / y.length).toFixed(1)}% late`;
-    say(
-      `   train: ${day(FLIGHTS_TRAIN_RANGE.fromMs)} to ${lastDay(FLIGHTS_TRAIN_RANGE.toMs)}, ${train.y.length.toLocaleString('en-US')} flights, ${rate(train.y)}`,
-    );
-    say(
-      `   test:  ${day(FLIGHTS_HOLDOUT_RANGE.fromMs)} to ${lastDay(FLIGHTS_HOLDOUT_RANGE.toMs)} (held out, later in time), ${test.y.length.toLocaleString('en-US')} flights, ${rate(test.y)}`,
-    );
-
-    const trestle = await Trestle.connect({ config: ctx.config });
+    const { DataRepo } = await import('@trestle/pipelines');
+    const { buildGraph, loadPipeline, pipelineFile, runPipeline, failureMessage } =
+      await import('@trestle/pipelines/pipeline');
+    const { Trestle } = await import('@trestle/client');
+    const { RunTracker } = await import('./pipeline-tracker.js');
+    const graph = buildGraph(loadPipeline(pipelineFile(work, undefined)));
+    const repo = new DataRepo({ root: work, home: join(work, '.trestle') });
+    const trestle = await Trestle.connect({ config, create: true });
+    const tracker = new RunTracker(trestle, config, work, experiment);
+    const forwarding = signalForwardingExecutor();
+    const executor = forwarding.executor;
     try {
-      const run = await trestle.startRun({
-        experiment,
-        name: 'flights-logreg',
-        params: {
-          model: 'logistic-regression',
-          optimizer: 'L-BFGS',
-          l2,
-          max_iterations: maxIterations,
-          features: 'hour,weekday,log_distance,origin,destination',
-          top_k_airports: train.encoder.origins.length,
-          delay_threshold_minutes: train.encoder.delayThresholdMinutes,
-          train_rows: train.y.length,
-          test_rows: test.y.length,
+      const summary = await runPipeline({
+        graph,
+        repo,
+        jobs: availableParallelism(),
+        force: ctx.values['force'] === true,
+        tracker,
+        executor,
+        onEvent: (e) => {
+          if (e.type === 'start') ctx.out.info(`▶ ${e.stage}`);
+          else if (e.result !== undefined) {
+            const r = e.result;
+            ctx.out.info(
+              `${r.state === 'failed' ? '✗' : r.state === 'blocked' ? '·' : '✓'} ${e.stage}: ${STATE[r.state]} (${r.reason}${r.state === 'ran' ? `, ${formatDuration(r.durationMs)}` : ''})`,
+            );
+            if (r.state === 'failed' && (r.tail?.length ?? 0) > 0)
+              ctx.out.info(`  last lines of ${r.log ?? 'its output'}:\n${r.tail!.map((l) => `  | ${l}`).join('\n')}`);
+          }
         },
-        tags: { task: 'binary-classification', dataset: 'flights-3m' },
+        onLine: (stage, line) => ctx.out.info(`  [${stage}] ${line}`),
       });
-      await run.logInput({ ...sliceOf(file, 'flights-2001-01', FLIGHTS_TRAIN_RANGE), context: 'training' });
-      await run.logInput({ ...sliceOf(file, 'flights-2001-02-w1', FLIGHTS_HOLDOUT_RANGE), context: 'evaluation' });
-
-      say(`3. Training (run ${run.id} in experiment '${experiment}') ...`);
-      t = performance.now();
-      const model = trainLogisticRegression(train.X, train.y, {
-        l2,
-        maxIterations,
-        onIteration: ({ iteration, loss }) => void run.logMetric('train_loss', loss, iteration),
-      });
-      say(
-        `   ${model.iterations} iterations in ${secs(t)}, ${model.converged ? 'converged' : 'stopped at the iteration limit'}, final loss ${formatNumber(model.lossHistory.at(-1) ?? NaN)}`,
-      );
-
-      say('4. Evaluating on the held-out week, beside the baseline ...');
-      const pTest = predictProba(model, test.X);
-      const pTrain = predictProba(model, train.X);
-      const metrics = {
-        test_auc: rocAuc(test.y, pTest),
-        test_accuracy: accuracy(test.y, pTest),
-        test_log_loss: logLoss(test.y, pTest),
-        train_auc: rocAuc(train.y, pTrain),
-        train_log_loss: logLoss(train.y, pTrain),
+      const failure = failureMessage(summary);
+      if (failure !== undefined) {
+        const failed = summary.results.find((r) => r.state === 'failed');
+        throw new TrestleError(
+          'FAILED_PRECONDITION',
+          `the quickstart's stage '${failed?.stage ?? '?'}' failed: ${failed?.reason ?? failure} (log: ${join(work, failed?.log ?? '.trestle/logs')}); run the quickstart again to resume from there`,
+        );
+      }
+      const outputs: Outputs = {
+        metrics: readJson(join(work, 'metrics.json')),
+        gate: readJson(join(work, 'gate.json')),
+        registered: readJson(join(work, 'registered.json')),
+        summary: readJson(join(work, 'data', 'summary.json')),
+        model: readJson(join(work, 'model', 'trestle-model.json')),
       };
-      await run.logMetrics(metrics, model.iterations);
-      const baseline = baselineMetrics(train.y, test.y);
-
-      say('5. Saving the model and its feature encoder as artifacts ...');
-      const artifacts = [
-        await run.logText('model/model.json', JSON.stringify(model)),
-        await run.logText('model/encoder.json', JSON.stringify(train.encoder)),
-      ];
-      const finished = await run.end();
-
-      const summary = {
-        runId: finished.info.runId,
-        experimentId: finished.info.experimentId,
+      const store = config.trackingUri ?? config.db;
+      const result = {
+        runId: tracker.runId,
         experiment,
-        status: finished.info.status,
-        metrics,
-        baseline,
-        task: { label: `arrival delay > ${threshold} min`, positiveRate: { train: mean(train.y), test: mean(test.y) } },
-        rows: { read: cols.rows, train: train.y.length, test: test.y.length },
-        iterations: model.iterations,
-        artifacts: artifacts.map((a) => ({ path: a.path, size: a.size, sha256: a.sha256 })),
-        seconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
+        workdir: work,
+        stages: summary.results.map((r) => ({ stage: r.stage, state: r.state, reason: r.reason, ms: r.durationMs })),
+        trainRunId: outputs.model?.run?.runId,
+        metrics: outputs.metrics,
+        gate: outputs.gate,
+        registered: outputs.registered,
+        rows:
+          outputs.summary === undefined
+            ? undefined
+            : { read: outputs.summary.read, train: outputs.summary.train.rows, test: outputs.summary.test.rows },
+        store,
+        seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
       };
-      ctx.out.result(summary, () =>
-        [
-          '',
-          `Run ${finished.info.runId} ${finished.info.status} in ${summary.seconds} s`,
-          `Held-out week, ${test.y.length.toLocaleString('en-US')} flights (${rate(test.y)}):`,
-          '                 model    baseline: always "on time"',
-          `  test AUC       ${f4(metrics.test_auc)}   ${f4(baseline.test_auc)}   (train AUC ${f4(metrics.train_auc)})`,
-          `  test accuracy  ${f4(metrics.test_accuracy)}   ${f4(baseline.test_accuracy)}`,
-          `  test log loss  ${f4(metrics.test_log_loss)}   ${f4(baseline.test_log_loss)}   (baseline: January's late rate for every flight)`,
-          `  store          ${ctx.config.trackingUri ?? ctx.config.db}`,
-          '',
-          'Look at it:',
-          '  npx trestle runs list',
-          `  npx trestle runs show ${finished.info.runId.slice(0, 8)}`,
-        ].join('\n'),
-      );
+      const { registry } = await import('../registry.js');
+      const hasModels = registry.some((e) => e.name === 'models');
+      ctx.out.result(result, () => report(summary, outputs, work, store, tracker.runId, hasModels));
     } finally {
+      forwarding.dispose();
+      await repo.close();
       await trestle.close();
     }
   },

@@ -505,6 +505,57 @@ export function buildFlightFeatures(
   return { X: { rows: n, denseNames: ['log_distance'], dense, categorical }, y, encoder: enc, rows };
 }
 
+/**
+ * The columns a tree model takes, for some rows: what is known before departure, as plain
+ * values (no encoding: the GBDT bins numbers and splits categories itself), and the label.
+ *
+ * - `hour` (0–23) and `weekday` (`Sun`–`Sat`) of the estimated scheduled departure
+ *   `departure − arrival delay` (see {@link buildFlightFeatures} for why it is estimated);
+ * - `distance` in miles; `origin`, `destination` as IATA codes;
+ * - `late`: 1 when the arrival delay exceeds {@link DELAY_THRESHOLD_MINUTES}, else 0.
+ *
+ * @param selection row indices, or a {@link TimeRange} of departures.
+ * @example
+ * const train = flightTableColumns(cols, FLIGHTS_TRAIN_RANGE);
+ * train.origin[0]; // 'LAS'
+ */
+export function flightTableColumns(
+  cols: FlightsColumns,
+  selection: TimeRange | Int32Array,
+): {
+  rows: number;
+  hour: Float64Array;
+  weekday: string[];
+  distance: Float64Array;
+  origin: string[];
+  destination: string[];
+  late: Float64Array;
+} {
+  const rows = selection instanceof Int32Array ? selection : selectRows(cols, selection);
+  const n = rows.length;
+  const hour = new Float64Array(n);
+  const weekday = new Array<string>(n);
+  const distance = new Float64Array(n);
+  const origin = new Array<string>(n);
+  const destination = new Array<string>(n);
+  const late = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    if (!(r >= 0 && r < cols.rows))
+      throw new TrestleError('INVALID_ARGUMENT', `row index ${r} is outside 0…${cols.rows - 1}`);
+    const delay = cols.delay[r]!;
+    const scheduled = cols.departureMs[r]! - delay * MS_PER_MINUTE;
+    const day = Math.floor(scheduled / MS_PER_DAY);
+    hour[i] = Math.floor((scheduled - day * MS_PER_DAY) / MS_PER_HOUR);
+    weekday[i] = WEEKDAYS[(((day + 4) % 7) + 7) % 7]!; // 1970-01-01 was a Thursday
+    distance[i] = cols.distance[r]!;
+    origin[i] = cols.airports[cols.origin[r]!]!;
+    destination[i] = cols.airports[cols.destination[r]!]!;
+    late[i] = delay > DELAY_THRESHOLD_MINUTES ? 1 : 0;
+  }
+  return { rows: n, hour, weekday, distance, origin, destination, late };
+}
+
 const COLUMNS = ['date', 'delay', 'distance', 'origin', 'destination'] as const;
 
 /** Timestamps as wall-clock milliseconds (numbers), not Date objects. */
