@@ -30,6 +30,36 @@ const STATE: Record<StageResult['state'], string> = {
 };
 
 /**
+ * `params.yaml` with `section.key` values replaced, comments and layout kept. The example's
+ * file is two levels deep (`section:` then indented `key: value` lines), which is all this edits;
+ * a key that is not there is a usage error naming the keys that are.
+ */
+function overrideParams(text: string, overrides: ReadonlyMap<string, string>): string {
+  const lines = text.split('\n');
+  const at = new Map<string, number>();
+  let section: string | undefined;
+  lines.forEach((line, i) => {
+    const top = /^([\w-]+):\s*(#.*)?$/.exec(line);
+    if (top !== null) section = top[1];
+    const nested = /^\s+([\w-]+):/.exec(line);
+    if (nested !== null && section !== undefined) at.set(`${section}.${nested[1]}`, i);
+  });
+  for (const [key, value] of overrides) {
+    const i = at.get(key);
+    if (i === undefined)
+      throw new UsageError(
+        `--set ${key}: examples/flights/params.yaml has no such key (it has ${[...at.keys()].join(', ')})`,
+      );
+    if (value === '' || /[#\n]/.test(value)) throw new UsageError(`--set ${key}: give a plain value, got '${value}'`);
+    lines[i] = lines[i]!.replace(
+      /^(\s+[\w-]+:\s*)([^#]*?)(\s*#.*)?$/,
+      (_m, head: string, _old: string, comment?: string) => `${head}${value}${comment ?? ''}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
  * Copies the example's files into the working folder, rewriting only those that differ (so
  * unchanged files keep their mtime and the stage cache's stat check stays cheap), and links
  * the repository's node_modules there so the stage scripts find tsx and the packages.
@@ -39,23 +69,7 @@ async function syncExample(work: string, overrides: ReadonlyMap<string, string>)
   for (const entry of readdirSync(QUICKSTART_EXAMPLE, { withFileTypes: true })) {
     if (!entry.isFile()) continue;
     let text = readFileSync(join(QUICKSTART_EXAMPLE, entry.name), 'utf8');
-    if (entry.name === 'params.yaml' && overrides.size > 0) {
-      const { parse, parseDocument } = await import('yaml');
-      const doc = parseDocument(text);
-      for (const [key, value] of overrides) {
-        const path = key.split('.');
-        if (!doc.hasIn(path)) {
-          const keys = Object.entries(doc.toJS() as Record<string, Record<string, unknown>>).flatMap(([section, v]) =>
-            Object.keys(v).map((k) => `${section}.${k}`),
-          );
-          throw new UsageError(
-            `--set ${key}: examples/flights/params.yaml has no such key (it has ${keys.join(', ')})`,
-          );
-        }
-        doc.setIn(path, parse(value) as unknown);
-      }
-      text = doc.toString();
-    }
+    if (entry.name === 'params.yaml') text = overrideParams(text, overrides);
     const target = join(work, entry.name);
     if (!existsSync(target) || readFileSync(target, 'utf8') !== text) await writeFile(target, text);
   }
