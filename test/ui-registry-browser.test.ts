@@ -110,7 +110,7 @@ describe.skipIf(missing !== undefined)('registry pages and column picker in Chro
     const filter = page.getByLabel('filter');
     await filter.fill("name LIKE 'fraud%'");
     await filter.press('Enter');
-    await page.getByTestId('model-count').getByText('1 models').waitFor();
+    await page.getByTestId('model-count').getByText('1 model', { exact: true }).waitFor();
     expect(await models.getByRole('link').allInnerTexts()).toEqual([MODEL]);
     expect(new URL(page.url()).searchParams.get('filter')).toBe("name LIKE 'fraud%'");
 

@@ -56,7 +56,9 @@ export function ModelsPage({ query }: { query: URLSearchParams }): ReactNode {
       <div className="page-head">
         <h1>Models</h1>
         <span className="muted" data-testid="model-count">
-          {items === undefined ? 'loading…' : `${list.length}${next === undefined ? '' : '+'} models`}
+          {items === undefined
+            ? 'loading…'
+            : `${list.length}${next === undefined ? '' : '+'} ${list.length === 1 && next === undefined ? 'model' : 'models'}`}
         </span>
       </div>
       <FilterBar
