@@ -139,6 +139,11 @@ describe.each(['embedded', 'http'] as const)('trestle models (%s)', (mode) => {
     expect((await json<{ version: ModelVersion }>('show', 'flights@champion')).version.version).toBe(1);
     expect(await predict('models:/flights@champion')).toBe(await predict(`runs:/${run1}/model`));
 
+    // `train --register` records who registered, as `models` commands do.
+    const created = await json<{ events: RegistryEvent[] }>('history', 'flights', '--type', 'version.created');
+    expect(created.events.map((e) => e.version)).toEqual([2, 1]);
+    for (const e of created.events) expect(e.actor).not.toBe('');
+
     const all = await models('history', 'flights');
     expect(all.code).toBe(0);
     const lines = all.stdout.trim().split('\n');
@@ -231,6 +236,16 @@ describe.each(['embedded', 'http'] as const)('trestle models (%s)', (mode) => {
     if (typeof message === 'string') expect(r.stderr.trim()).toBe(message);
     else expect(r.stderr).toMatch(message);
   });
+
+  if (mode === 'embedded') {
+    it('predicting from models:/ with no store says so in one line and creates none', async () => {
+      const empty = join(dir, 'empty', '.trestle');
+      const r = await runCli(['predict', 'models:/flights@champion', '--data', csv], { TRESTLE_HOME: empty });
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(existsSync(empty)).toBe(false);
+    });
+  }
 
   it('refuses a --tracking-uri that is not a URL', async () => {
     const r = await runCli(['models', 'list', '--tracking-uri', 'localhost:5000'], modelsEnv);

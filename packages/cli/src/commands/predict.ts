@@ -52,7 +52,8 @@ export const predict: Command = {
     const started = performance.now();
     const { Trestle } = await import('@trestle/client');
     const needsStore = uri.startsWith('runs:') || uri.startsWith('models:');
-    const trestle = needsStore ? await Trestle.connect({ config: ctx.config }) : undefined;
+    // Reading a model never creates a store.
+    const trestle = needsStore ? await Trestle.connect({ config: ctx.config, create: false }) : undefined;
     const model = await (async () => {
       try {
         return await loadModel(uri, {

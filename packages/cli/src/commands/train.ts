@@ -1,8 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import type { Trestle } from '@trestle/client';
 import { TrestleError } from '@trestle/core';
 import type { Command, CommandContext } from '../framework/command.js';
 import { UsageError } from '../framework/command.js';
@@ -263,28 +264,19 @@ async function runTrain(ctx: CommandContext): Promise<void> {
   );
 }
 
-/** What --register needs of the client (the registry's SDK method), checked at run time. */
-type Registering = {
-  registerModel?: (
-    name: string,
-    source: string,
-    options: { runId: string; aliases: string[] },
-  ) => Promise<{ version: number }>;
-};
-
+/** Registers the logged package as the next version of `name`, recorded with the OS user as the actor. */
 async function registerPackage(
-  trestle: object,
+  trestle: Trestle,
   name: string,
   source: string,
   runId: string,
   aliases: string[],
 ): Promise<{ version: number }> {
-  const client = trestle as Registering;
-  if (typeof client.registerModel !== 'function') {
-    throw new TrestleError(
-      'FAILED_PRECONDITION',
-      `the run is logged (${source}) but cannot be registered: this build has no model registry`,
-    );
+  let actor: string | undefined;
+  try {
+    actor = userInfo().username;
+  } catch {
+    actor = undefined;
   }
-  return client.registerModel.call(trestle, name, source, { runId, aliases });
+  return trestle.registerModel(name, source, { runId, aliases }, actor === undefined || actor === '' ? {} : { actor });
 }
