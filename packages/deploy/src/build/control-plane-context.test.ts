@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { validate } from 'dockerfile-utils';
@@ -7,7 +7,7 @@ import { uiBuildState } from '@trestle/ui';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildControlPlaneContext, type ControlPlaneReport } from './control-plane-context.js';
 import { workspaceRoot } from './lockfile.js';
-import { runEntrypoint, runToEnd } from '../testing/entrypoint-process.js';
+import { installLocked, runEntrypoint, runToEnd } from '../testing/entrypoint-process.js';
 
 let work: string;
 const ui = uiBuildState();
@@ -19,24 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
-
-/**
- * What `npm ci` does in the Dockerfile's build stage, offline: every package of the context's
- * lockfile, copied from the workspace's node_modules (the same versions, already built for this
- * machine). Nothing else is there, so the bundle runs only if the lockfile covers its imports.
- */
-async function installLocked(dir: string): Promise<string[]> {
-  const lock = JSON.parse(await readFile(join(dir, 'package-lock.json'), 'utf8')) as {
-    packages: Record<string, unknown>;
-  };
-  const paths = Object.keys(lock.packages).filter((p) => p !== '');
-  const root = workspaceRoot();
-  for (const p of paths) {
-    await mkdir(dirname(join(dir, p)), { recursive: true });
-    await cp(join(root, p), join(dir, p), { recursive: true, dereference: true });
-  }
-  return paths;
-}
 
 async function alone(report: ControlPlaneReport): Promise<string> {
   const dir = join(await mkdtemp(join(tmpdir(), 'deploy-cp-alone-')), report.kind);

@@ -9,7 +9,7 @@ import { readBuildInfo } from './build-info.js';
 import { modelPackageDigest } from '../k8s/resolve-model.js';
 import { buildModelContext, type BuildReport } from './model-context.js';
 import { TEST_ROWS, writeTestPackage } from '../testing/model-package.js';
-import { runEntrypoint, runToEnd, type RunningEntrypoint } from '../testing/entrypoint-process.js';
+import { installLocked, runEntrypoint, runToEnd, type RunningEntrypoint } from '../testing/entrypoint-process.js';
 
 let pkg: string;
 let work: string;
@@ -124,6 +124,51 @@ describe('trestle build MODEL_URI: the model-server context', () => {
       'serve: error: models:/flights-delay@champion is fetched from the tracking server: set TRESTLE_TRACKING_URI (e.g. http://trestle:5000)',
     );
   });
+});
+
+describe('trestle build of a model with only the onnx flavor', () => {
+  it('installs onnxruntime-node (and only it) with npm ci and serves the ONNX predictions', async () => {
+    const onnxOnly = join(work, 'onnx-only');
+    await cp(pkg, onnxOnly, { recursive: true });
+    const manifestPath = join(onnxOnly, 'trestle-model.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as {
+      flavor: string;
+      flavors: Record<string, { path: string }>;
+    };
+    if (manifest.flavors['onnx'] === undefined) {
+      console.warn('skipping the onnx-only build: the test package has no onnx flavor');
+      return;
+    }
+    await rm(join(onnxOnly, manifest.flavors['builtin']!.path));
+    delete manifest.flavors['builtin'];
+    manifest.flavor = 'onnx';
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    const r = await buildModelContext({ uri: onnxOnly, out: join(work, 'onnx-image') });
+    expect(r.info.flavor).toBe('onnx');
+    expect(r.installs).toEqual(['onnxruntime-node']);
+    const text = await readFile(join(r.out, 'Dockerfile'), 'utf8');
+    expect(text).toContain('RUN npm ci --omit=dev');
+    expect(validate(text)).toEqual([]);
+    const dir = join(await mkdtemp(join(tmpdir(), 'deploy-onnx-alone-')), 'image');
+    await cp(r.out, dir, { recursive: true });
+    const installed = await installLocked(dir);
+    expect(installed).toContain('node_modules/onnxruntime-node');
+    expect(installed).toContain('node_modules/onnxruntime-common');
+    const server = await runEntrypoint(dir, 'serve.mjs', { TRESTLE_PORT: '0', TRESTLE_HOST: '127.0.0.1' });
+    try {
+      const url = server.banner['url'] as string;
+      const res = await fetch(`${url}/predict`, { method: 'POST', body: JSON.stringify(TEST_ROWS) });
+      expect(res.status).toBe(200);
+      const got = ((await res.json()) as { predictions: { probability: number }[] }).predictions;
+      const model = await loadModel(onnxOnly);
+      const want = Array.from((await model.predictRows(TEST_ROWS)).outputs['probability'] as Float64Array);
+      await model.close();
+      got.forEach((p, i) => expect(p.probability).toBeCloseTo(want[i]!, 5));
+    } finally {
+      await server.stop();
+      await rm(dirname(dir), { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('trestle build: bad input leaves nothing half-written', () => {

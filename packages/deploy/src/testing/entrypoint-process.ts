@@ -3,6 +3,9 @@
  * for its first JSON line on stdout (for tests; not exported from the package index).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { workspaceRoot } from '../build/lockfile.js';
 
 export interface RunningEntrypoint {
   /** The first stdout line, parsed. */
@@ -64,4 +67,22 @@ export async function runToEnd(
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   return { code, stderr };
+}
+
+/**
+ * What `npm ci` does in a Dockerfile's build stage, offline: every package of the context's
+ * lockfile, copied from the workspace's node_modules (the same versions, already built for this
+ * machine). Nothing else is there, so a bundle runs only if the lockfile covers its imports.
+ */
+export async function installLocked(dir: string): Promise<string[]> {
+  const lock = JSON.parse(await readFile(join(dir, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, unknown>;
+  };
+  const paths = Object.keys(lock.packages).filter((p) => p !== '');
+  const root = workspaceRoot();
+  for (const p of paths) {
+    await mkdir(dirname(join(dir, p)), { recursive: true });
+    await cp(join(root, p), join(dir, p), { recursive: true, dereference: true });
+  }
+  return paths;
 }
