@@ -52,7 +52,8 @@ describe('proxied artifact service', () => {
 
     const download = await t.app.inject({ method: 'GET', url: filesUrl(`${runRoot}/data/blob.json`) });
     expect(download.statusCode).toBe(200);
-    expect(download.headers['content-type']).toBe('application/octet-stream');
+    // MLflow sends JSON (and its other text extensions) as text/plain, for the web UI to show.
+    expect(download.headers['content-type']).toBe('text/plain');
     expect(download.headers['content-disposition']).toContain('filename="blob.json"');
     expect(download.rawPayload.length).toBe(bytes.length);
     expect(sha256(download.rawPayload)).toBe(sha256(bytes));
@@ -110,6 +111,31 @@ describe('proxied artifact service', () => {
     const res = await t.inject({ method: 'GET', url: '/api/2.0/mlflow-artifacts/artifacts?path=..%2F..%2Fetc' });
     expect(res.status).toBe(400);
     expect(res.json.error_code).toBe('INVALID_PARAMETER_VALUE');
+    // The run's artifacts/list answers MLflow's "Invalid path".
+    const list = await t.get('/artifacts/list', { run_id: runId, path: '../x' });
+    expect(list.status).toBe(400);
+    expect(list.json.error_code).toBe('INVALID_PARAMETER_VALUE');
+    expect(list.json.message).toMatch(/^Invalid path/);
+  });
+
+  it('sends each download with the Content-Type MLflow guesses from its name', async () => {
+    const cases: [string, string][] = [
+      ['roc.png', 'image/png'],
+      ['photo.JPG', 'image/jpeg'],
+      ['report.pdf', 'application/pdf'],
+      ['train.log', 'text/plain'],
+      ['model/MLmodel', 'text/plain'],
+      ['conda.yaml', 'text/plain'],
+      ['page.html', 'text/html'],
+      ['model.onnx', 'application/octet-stream'],
+    ];
+    for (const [name, type] of cases) {
+      await t.artifacts.put(`${runRoot}/${name}`, Buffer.from('x'));
+      const res = await t.app.inject({ method: 'GET', url: filesUrl(`${runRoot}/${name}`) });
+      expect(res.headers['content-type'], name).toBe(type);
+      expect(res.headers['x-content-type-options'], name).toBe('nosniff');
+      expect(res.headers['content-disposition'], name).toMatch(/^attachment;/);
+    }
   });
 
   // app.inject parses URLs as browsers do (dot segments resolved, `\` read as `/`), so these go over a socket.

@@ -1,13 +1,14 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ArtifactEntry, ArtifactStore } from '@trestle/core';
-import { TrestleError } from '@trestle/core';
+import { isTrestleError, TrestleError } from '@trestle/core';
 import { normalizeArtifactPath } from '@trestle/store';
 import { mlflowNotFoundHandler, MlflowProtocolError } from './errors.js';
 import { RequestMessage } from './request-message.js';
 import type { MlflowRoute } from './routes.js';
 import { runArtifactKey } from '@trestle/core';
 import { runArtifactUri } from './translate.js';
+import { artifactContentType } from './content-type.js';
 
 /** MLflow's `FileInfo`; `file_size` is left out for directories. */
 export interface MlflowFileInfo {
@@ -35,7 +36,15 @@ export function fileInfo(entry: ArtifactEntry, path: string): MlflowFileInfo {
  * @example checkedArtifactPath('model/MLmodel') // 'model/MLmodel'
  */
 export function checkedArtifactPath(path: string, options: { allowRoot?: boolean } = {}): string {
-  return normalizeArtifactPath(path, { allowRoot: options.allowRoot === true });
+  try {
+    return normalizeArtifactPath(path, { allowRoot: options.allowRoot === true });
+  } catch (err) {
+    // MLflow's `validate_path_is_safe` answers "Invalid path"; clients and its tests look for it.
+    if (isTrestleError(err, 'INVALID_ARGUMENT')) {
+      throw new TrestleError('INVALID_ARGUMENT', `Invalid path: ${err.message}`, err.details, { cause: err });
+    }
+    throw err;
+  }
 }
 
 /**
@@ -171,7 +180,7 @@ export function proxiedArtifactService(app: FastifyInstance, options: ProxiedArt
     const name = baseName(key);
     const asciiName = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
     return reply
-      .header('Content-Type', 'application/octet-stream')
+      .header('Content-Type', artifactContentType(name))
       .header(
         'Content-Disposition',
         `attachment; filename="${asciiName}"; filename*=UTF-8''${encodeURIComponent(name)}`,
