@@ -1,4 +1,5 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@trestle/core';
@@ -113,6 +114,26 @@ describe.skipIf(!available)('serving a real model package', () => {
     } finally {
       await onnx.close();
     }
+  });
+});
+
+describe.skipIf(!available)('the inference log spool of a worker', () => {
+  it('is a folder of its own (spoolSuffix), filled while the control plane is away', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'serving-spool-'));
+    const worker = await serveModel({
+      uri: dir,
+      config: loadConfig({}, { TRESTLE_HOME: home }),
+      port: 0,
+      // Nothing listens on port 9 (discard): shipping fails at once, so the records are spooled.
+      controlPlane: 'http://127.0.0.1:9',
+      spoolSuffix: '-2',
+    });
+    const res = await fetch(worker.running.url + '/predict', { method: 'POST', body: JSON.stringify(rows) });
+    expect(res.status).toBe(200);
+    await worker.close();
+    const spooled = await readdir(join(home, 'spool', 'flights-model-2'));
+    expect(spooled.filter((f) => /^segment-\d+\.jsonl$/.test(f)).length).toBeGreaterThan(0);
+    expect(existsSync(join(home, 'spool', 'flights-model'))).toBe(false);
   });
 });
 

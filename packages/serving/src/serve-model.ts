@@ -31,6 +31,8 @@ export interface ServeModelOptions {
   readonly controlPlane?: string | false;
   /** Spool folder; default `<home>/spool/<model>`. */
   readonly spoolDir?: string;
+  /** Appended to the spool folder's name: each worker of `--workers N` needs a folder of its own. */
+  readonly spoolSuffix?: string;
   readonly spoolMaxBytes?: number;
   readonly windowMs?: number;
   /** Alias poll period (ms), the fallback of the event stream. Default 10,000. */
@@ -115,7 +117,9 @@ export async function serveModel(o: ServeModelOptions): Promise<ServedModel> {
             sink: (metrics) =>
               (logger = new InferenceLogger({
                 controlPlane: new HttpControlPlane(cpUrl, o.config.trackingToken),
-                spoolDir: o.spoolDir ?? join(o.config.home, 'spool', champion.name.replace(/[^\w.-]+/g, '_')),
+                spoolDir:
+                  (o.spoolDir ?? join(o.config.home, 'spool', champion.name.replace(/[^\w.-]+/g, '_'))) +
+                  (o.spoolSuffix ?? ''),
                 ...(o.spoolMaxBytes === undefined ? {} : { spoolMaxBytes: o.spoolMaxBytes }),
                 ...(o.windowMs === undefined ? {} : { windowMs: o.windowMs }),
                 runtimes: () => running?.router.all().map((r) => r.runtime) ?? [],

@@ -140,7 +140,9 @@ export const serve: Command = {
           ? { traffic: { kind: 'shadow' as const } }
           : {}),
       ...(controlPlane === undefined ? {} : { controlPlane }),
-      ...(typeof v['spool'] === 'string' ? { spoolDir: v['spool'] + worker } : {}),
+      ...(typeof v['spool'] === 'string' ? { spoolDir: v['spool'] } : {}),
+      // Two workers appending to one spool would interleave and delete each other's segments.
+      ...(worker === '' ? {} : { spoolSuffix: worker }),
       ...(windowSeconds === undefined ? {} : { windowMs: windowSeconds * 1000 }),
       log: (line) => process.stderr.write(`serve: ${line}\n`),
     });
