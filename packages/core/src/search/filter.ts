@@ -6,7 +6,8 @@ import { TokenStream, isKeyword, parseNumber, tokenize } from './lexer.js';
 import type { ParseContext } from './parse-error.js';
 import { searchError, syntaxError } from './parse-error.js';
 
-export type { SearchTarget } from './identifiers.js';
+export type { FieldRule, SearchTarget } from './identifiers.js';
+export { searchFieldNames, searchFieldRule } from './identifiers.js';
 
 /**
  * Parses a search filter into a tree; an empty or blank filter gives `undefined`.

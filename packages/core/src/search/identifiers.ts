@@ -410,3 +410,27 @@ function quoteKey(key: string): string {
 export function comparatorList(rule: FieldRule): string {
   return rule.comparators.join(', ');
 }
+
+/**
+ * The rule of one field of a search (after aliases: `created` is `start_time`), or `undefined`
+ * when the search has no such field. Stores compile from this, so the parser and the SQL agree.
+ *
+ * @example searchFieldRule('runs', 'attribute', 'start_time')?.value // 'number'
+ */
+export function searchFieldRule(target: SearchTarget, entity: SearchEntity, key: string): FieldRule | undefined {
+  const fields = SEARCH_FIELDS[target].entities[entity];
+  if (fields === undefined) return undefined;
+  if (fields.open) return fields.rule;
+  return fields.fields.get(fields.aliases.get(key) ?? key);
+}
+
+/**
+ * The keys of a closed entity of a search (its attributes, datasets), for messages; `[]` for an
+ * open one (metrics, params, tags) or one the search does not have.
+ *
+ * @example searchFieldNames('experiments', 'attribute') // ['name', 'creation_time', 'last_update_time', 'experiment_id']
+ */
+export function searchFieldNames(target: SearchTarget, entity: SearchEntity): string[] {
+  const fields = SEARCH_FIELDS[target].entities[entity];
+  return fields === undefined || fields.open ? [] : [...fields.fields.keys()];
+}

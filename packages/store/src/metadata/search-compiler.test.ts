@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Comparison, FilterExpr, OrderBy } from '@trestle/core';
+import { searchFieldNames, searchFieldRule } from '@trestle/core';
+import type { Comparison, FieldRule, FilterExpr, OrderBy } from '@trestle/core';
+import { openMetadataStore } from './open.js';
 import { sqliteDialect } from './dialects.js';
 import type { MetadataDatabase } from './schema.js';
 import { compileExperimentSearch, compileRunSearch } from './search-compiler.js';
@@ -164,5 +166,27 @@ describe('search compiler (hand-built ASTs on SQLite)', () => {
     expect(await plan(cmp('metric', 'acc', '>', 0.5))).toMatch(/latest_metrics_key_value/);
     expect(await plan(cmp('param', 'model', '=', 'x'))).toMatch(/params_key_value/);
     expect(await plan(cmp('tag', 'share', '=', 'x'))).toMatch(/tags_key_value/);
+  });
+});
+
+describe('search fields: one table in core', () => {
+  // Every field the parser accepts compiles to SQL that runs: the compiler has no list of its own to drift.
+  const literal = (rule: FieldRule): string =>
+    rule.value === 'number' ? '>= 0' : rule.oneOf !== undefined ? `= '${rule.oneOf[0]}'` : `= 'x'`;
+
+  it.each(['runs', 'experiments'] as const)('filters and orders %s by every attribute core allows', async (target) => {
+    const store = await openMetadataStore(':memory:');
+    try {
+      for (const key of searchFieldNames(target, 'attribute')) {
+        const filter = `attributes.${key} ${literal(searchFieldRule(target, 'attribute', key)!)}`;
+        const search =
+          target === 'runs'
+            ? store.searchRuns({ experimentIds: ['0'], filter, orderBy: [`attributes.${key} DESC`] })
+            : store.searchExperiments({ filter, orderBy: [`attributes.${key} DESC`] });
+        await expect(search, filter).resolves.toMatchObject({ items: expect.any(Array) });
+      }
+    } finally {
+      await store.close();
+    }
   });
 });

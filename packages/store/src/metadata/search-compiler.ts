@@ -14,8 +14,8 @@
  */
 import { sql } from 'kysely';
 import type { Expression, RawBuilder, SqlBool } from 'kysely';
-import { SYSTEM_TAGS, TrestleError } from '@trestle/core';
-import type { Comparator, Comparison, FilterExpr, OrderBy } from '@trestle/core';
+import { searchFieldNames, searchFieldRule, SYSTEM_TAGS, TrestleError } from '@trestle/core';
+import type { Comparator, Comparison, FilterExpr, OrderBy, SearchTarget } from '@trestle/core';
 import type { SqlDialect } from './dialects.js';
 
 /** SQL pieces of a search: extra joins (for ordering), the WHERE condition and the ORDER BY items. */
@@ -25,28 +25,10 @@ export interface CompiledSearch {
   orderBy: RawBuilder<unknown>[];
 }
 
-type AttributeType = 'string' | 'integer';
-
-const RUN_ATTRIBUTES: Readonly<Record<string, AttributeType>> = {
-  run_id: 'string',
-  run_name: 'string',
-  user_id: 'string',
-  status: 'string',
-  artifact_uri: 'string',
-  lifecycle_stage: 'string',
-  start_time: 'integer',
-  end_time: 'integer',
-};
-
-const EXPERIMENT_ATTRIBUTES: Readonly<Record<string, AttributeType>> = {
-  // Filtered as a string (ids are strings in the API), ordered as the integer it is.
-  experiment_id: 'string',
-  name: 'string',
-  artifact_location: 'string',
-  lifecycle_stage: 'string',
-  creation_time: 'integer',
-  last_update_time: 'integer',
-};
+/** The field rules are core's (`searchFieldRule`), the same the parser checked: only the SQL lives here. */
+const isNumber = (target: SearchTarget, key: string): boolean =>
+  searchFieldRule(target, 'attribute', key)?.value === 'number';
+const attributeNames = (target: SearchTarget): string => searchFieldNames(target, 'attribute').join(', ');
 
 const NUMERIC_OPS: ReadonlySet<Comparator> = new Set(['=', '!=', '>', '>=', '<', '<=']);
 const STRING_OPS: ReadonlySet<Comparator> = new Set(['=', '!=', 'LIKE', 'ILIKE']);
@@ -150,11 +132,10 @@ function runComparison(dialect: SqlDialect, c: Comparison): RawBuilder<SqlBool> 
     case 'metadata':
       throw invalid(c, `runs have no metadata; filter on metrics, params, tags, attributes or datasets`);
     case 'attribute': {
-      const type = RUN_ATTRIBUTES[c.key];
-      if (type === undefined)
-        throw invalid(c, `unknown attribute; use one of ${Object.keys(RUN_ATTRIBUTES).join(', ')}`);
+      if (searchFieldRule('runs', 'attribute', c.key) === undefined)
+        throw invalid(c, `unknown attribute; use one of ${attributeNames('runs')}`);
       const column = sql.ref(`r.${c.key}`);
-      return type === 'integer'
+      return isNumber('runs', c.key)
         ? compareNumber(column, c, true)
         : compareString(dialect, column, c, c.key === 'run_id');
     }
@@ -166,11 +147,11 @@ function experimentComparison(dialect: SqlDialect, c: Comparison): RawBuilder<Sq
     return sql<SqlBool>`e.experiment_id IN (SELECT et.experiment_id FROM experiment_tags et WHERE et.key = ${c.key} AND ${compareTextValue(dialect, sql.ref('et.value'), c)})`;
   }
   if (c.entity !== 'attribute') throw invalid(c, `experiments can be filtered by attributes and tags only`);
-  const type = EXPERIMENT_ATTRIBUTES[c.key];
-  if (type === undefined)
-    throw invalid(c, `unknown attribute; use one of ${Object.keys(EXPERIMENT_ATTRIBUTES).join(', ')}`);
+  if (searchFieldRule('experiments', 'attribute', c.key) === undefined)
+    throw invalid(c, `unknown attribute; use one of ${attributeNames('experiments')}`);
+  // Ids are strings in the API (filtered as text), integers in the table (ordered as such).
   const column = c.key === 'experiment_id' ? sql`CAST(e.experiment_id AS TEXT)` : sql.ref(`e.${c.key}`);
-  return type === 'integer' ? compareNumber(column, c, true) : compareString(dialect, column, c, false);
+  return isNumber('experiments', c.key) ? compareNumber(column, c, true) : compareString(dialect, column, c, false);
 }
 
 function direction(o: OrderBy): RawBuilder<unknown> {
@@ -210,8 +191,8 @@ export function compileRunSearch(
         items.push(sql`${alias}.value ${direction(o)} NULLS LAST`);
         break;
       case 'attribute':
-        if (RUN_ATTRIBUTES[o.key] === undefined)
-          throw unsupportedOrder(o, `unknown attribute; use one of ${Object.keys(RUN_ATTRIBUTES).join(', ')}`);
+        if (searchFieldRule('runs', 'attribute', o.key) === undefined)
+          throw unsupportedOrder(o, `unknown attribute; use one of ${attributeNames('runs')}`);
         items.push(sql`${sql.ref(`r.${o.key}`)} ${direction(o)} NULLS LAST`);
         break;
       case 'dataset':
@@ -241,13 +222,10 @@ export function compileExperimentSearch(
         sql`LEFT JOIN experiment_tags ${alias} ON ${alias}.experiment_id = e.experiment_id AND ${alias}.key = ${o.key}`,
       );
       items.push(sql`${alias}.value ${direction(o)} NULLS LAST`);
-    } else if (o.entity === 'attribute' && EXPERIMENT_ATTRIBUTES[o.key] !== undefined) {
+    } else if (o.entity === 'attribute' && searchFieldRule('experiments', 'attribute', o.key) !== undefined) {
       items.push(sql`${sql.ref(`e.${o.key}`)} ${direction(o)} NULLS LAST`);
     } else {
-      throw unsupportedOrder(
-        o,
-        `experiments are ordered by ${Object.keys(EXPERIMENT_ATTRIBUTES).join(', ')} or tags.*`,
-      );
+      throw unsupportedOrder(o, `experiments are ordered by ${attributeNames('experiments')} or tags.*`);
     }
   });
   items.push(sql`e.creation_time DESC`, sql`e.experiment_id ASC`);
