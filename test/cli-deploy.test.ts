@@ -96,3 +96,28 @@ describe('trestle deploy', () => {
     expect((await runCli(['deploy', 'k8s', 'models:/flights/1', '--out', out, '--force'], env())).code).toBe(0);
   });
 });
+
+describe('trestle init --ci', () => {
+  it('writes the workflow, refuses to overwrite it, and names what is wrong in one line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cli-init-'));
+    const env = { TRESTLE_HOME: join(dir, '.trestle') };
+    const r = await runCli(['init', '--ci', 'gitlab', '--dir', dir, '--model', 'flights', '--json'], env);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ path: join(dir, '.gitlab-ci.yml'), provider: 'gitlab', model: 'flights' });
+    expect(await readFile(join(dir, '.gitlab-ci.yml'), 'utf8')).toContain('MODEL_NAME: flights');
+    const again = await runCli(['init', '--ci', 'gitlab', '--dir', dir], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/exists: pass --force to replace it/);
+    expect((await runCli(['init', '--ci', 'gitlab', '--dir', dir, '--force'], env)).code).toBe(0);
+    for (const [args, message] of [
+      [['init', '--ci', 'jenkins', '--dir', dir], /unknown CI 'jenkins': choose github or gitlab/],
+      [['init', '--dir', dir], /--ci github\|gitlab is required/],
+      [['init', '--ci', 'github', '--dir', dir, '--gate', 'metrics.auc >>> 1'], /./],
+    ] as const) {
+      const bad = await runCli([...args], env);
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.stderr).toMatch(message);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});

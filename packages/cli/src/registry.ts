@@ -103,6 +103,11 @@ export const registry: RegistryEntry[] = [
     load: async () => (await import('./commands/build.js')).build,
   },
   {
+    name: 'init',
+    summary: 'Write a CI/CD workflow: trestle init --ci github|gitlab',
+    load: async () => (await import('./commands/init.js')).init,
+  },
+  {
     name: 'db',
     summary: 'Manage the metadata store schema (upgrade, status)',
     load: async () => (await import('./commands/db.js')).db,

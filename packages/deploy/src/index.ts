@@ -61,3 +61,14 @@ export { bundle, runtimeEntry, type BundleOptions, type BundleResult } from './b
 export { dockerfile, NODE_IMAGE, type DockerfileSpec } from './build/dockerfile.js';
 export { installManifest } from './build/lockfile.js';
 export { folderSize, writeFolderAtomically, type FolderSize } from './build/output-folder.js';
+export {
+  ciWorkflow,
+  writeCiWorkflow,
+  ciWorkflowPath,
+  parseCiProvider,
+  CI_PROVIDERS,
+  DEFAULT_GATE,
+  type CiProvider,
+  type CiWorkflowOptions,
+  type WriteCiWorkflowOptions,
+} from './ci/workflows.js';
