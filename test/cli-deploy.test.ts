@@ -73,6 +73,8 @@ describe('trestle deploy', () => {
     [['deploy', 'k8s', 'models:/flights@nope', '--out', 'never'], 1, /nope/],
     [['deploy', 'k8s', 'models:/flights/x', '--out', 'never'], 1, /not a number/],
     [['deploy', 'sync', '--out', 'nowhere'], 1, /has no trestle-deploy\.json/],
+    [['deploy', 'terraform', '--cloud', 'ibm', '--out', 'never'], 2, /unknown cloud 'ibm': choose aws, gcp, azure/],
+    [['deploy', 'terraform', '--out', 'never'], 2, /--cloud aws\|gcp\|azure is required/],
   ])('%j fails with one readable line', async (args, code, message) => {
     const r = await runCli(
       args.map((a) => (a === 'x' || a === 'never' || a === 'nowhere' ? join(work, a) : a)),
@@ -94,6 +96,19 @@ describe('trestle deploy', () => {
     oneLine(r.stderr);
     expect(await readdir(out)).toEqual(['notes.md']);
     expect((await runCli(['deploy', 'k8s', 'models:/flights/1', '--out', out, '--force'], env())).code).toBe(0);
+  });
+});
+
+describe('trestle deploy terraform', () => {
+  it('writes the module (--json)', async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'cli-tf-')), 'infra');
+    const r = await runCli(['deploy', 'terraform', '--cloud', 'azure', '--out', out, '--json'], {
+      TRESTLE_HOME: join(out, '..', '.trestle'),
+    });
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as { cloud: string; files: string[] };
+    expect(result.cloud).toBe('azure');
+    expect((await readdir(out)).sort()).toEqual([...result.files].sort());
   });
 });
 

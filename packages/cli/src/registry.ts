@@ -94,7 +94,7 @@ export const registry: RegistryEntry[] = [
   },
   {
     name: 'deploy',
-    summary: 'Deploy a model: Kubernetes manifests and GitOps sync',
+    summary: 'Deploy a model: Kubernetes manifests, GitOps sync, Terraform module',
     load: async () => (await import('./commands/deploy.js')).deploy,
   },
   {

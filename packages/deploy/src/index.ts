@@ -72,3 +72,11 @@ export {
   type CiWorkflowOptions,
   type WriteCiWorkflowOptions,
 } from './ci/workflows.js';
+export {
+  terraformModule,
+  writeTerraformModule,
+  parseCloud,
+  CLOUD_NAMES,
+  type WriteTerraformOptions,
+} from './terraform/module.js';
+export type { Cloud, CloudModule } from './terraform/clouds.js';

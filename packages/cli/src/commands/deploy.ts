@@ -146,9 +146,50 @@ const sync: Command = {
   },
 };
 
-/** `trestle deploy …`: Kubernetes manifests, GitOps sync. */
+/**
+ * `trestle deploy terraform --cloud aws|gcp|azure --out DIR`: a Terraform module for the platform.
+ *
+ * @example trestle deploy terraform --cloud aws --out infra && cd infra && terraform init
+ */
+const terraform: Command = {
+  name: 'terraform',
+  summary: 'Write a Terraform module: artifact storage, managed PostgreSQL, Trestle on Kubernetes',
+  description: [
+    'aws: S3 + RDS; gcp: Cloud Storage (S3 API, HMAC key) + Cloud SQL; azure: Azure Files + PostgreSQL',
+    'flexible server. Server, workers and serving run on an existing cluster (kubernetes provider).',
+    'You run terraform init, plan and apply; see terraform.tfvars.example for the inputs.',
+  ].join('\n'),
+  options: {
+    cloud: { type: 'string', valueName: 'aws|gcp|azure', description: 'the cloud to write the module for' },
+    out: OUT,
+    force: FORCE,
+  },
+  positionals: { max: 0 },
+  run: async (ctx) => {
+    const cloudName = str(ctx.values, 'cloud');
+    if (cloudName === undefined) throw new UsageError('--cloud aws|gcp|azure is required');
+    const out = outOption(ctx.values);
+    const { writeTerraformModule, parseCloud } = await import('@trestle/deploy');
+    const { isTrestleError } = await import('@trestle/core');
+    try {
+      parseCloud(cloudName);
+    } catch (err) {
+      if (isTrestleError(err, 'INVALID_ARGUMENT')) throw new UsageError(err.message);
+      throw err;
+    }
+    const r = await writeTerraformModule({ cloud: cloudName, out, force: ctx.values['force'] === true });
+    ctx.out.result(r, () =>
+      [
+        `Wrote a Terraform module for ${r.cloud} to ${out}: ${r.files.join(', ')}.`,
+        `Next (you run): cd ${out} && cp terraform.tfvars.example terraform.tfvars && terraform init && terraform apply`,
+      ].join('\n'),
+    );
+  },
+};
+
+/** `trestle deploy …`: Kubernetes manifests, GitOps sync, Terraform. */
 export const deploy: CommandGroup = {
   name: 'deploy',
-  summary: 'Deploy a registered model: Kubernetes manifests, GitOps sync',
-  commands: [k8s, sync],
+  summary: 'Deploy a registered model: Kubernetes manifests, GitOps sync, Terraform',
+  commands: [k8s, sync, terraform],
 };
