@@ -1,9 +1,17 @@
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getReferencesInExpression, parse } from '@cdktf/hcl2json';
 import { describe, expect, it } from 'vitest';
 import { CLOUD_NAMES, terraformModule, writeTerraformModule } from './module.js';
+
+// Its type declarations pull in the DOM library (`/// <reference lib="dom" />`), which breaks
+// the type checking of the rest of the repository: loaded by a variable specifier, typed here.
+const HCL2JSON: string = '@cdktf/hcl2json';
+const hcl = (await import(HCL2JSON)) as {
+  parse: (file: string, text: string) => Promise<Record<string, unknown>>;
+  getReferencesInExpression: (file: string, expression: string) => Promise<{ value: string }[]>;
+};
+const { parse, getReferencesInExpression } = hcl;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 

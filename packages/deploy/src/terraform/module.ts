@@ -397,7 +397,7 @@ export function terraformModule(cloud: Cloud): GeneratedFile[] {
   const c = CLOUDS[cloud];
   const header = `# Written by 'trestle deploy terraform --cloud ${cloud}'.\n`;
   const trim = (s: string): string => `${s.trim()}\n`;
-  const required = [...c.variables.matchAll(/variable "(\w+)" \{\n  type\s+= \w+(?:\(\w+\))?\n  description/g)].map(
+  const required = [...c.variables.matchAll(/variable "(\w+)" \{\n {2}type\s+= \w+(?:\(\w+\))?\n {2}description/g)].map(
     (m) => m[1]!,
   );
   return [
