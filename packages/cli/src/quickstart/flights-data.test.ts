@@ -12,6 +12,7 @@ import {
   describeFlightsDataset,
   fileDigest,
   fitFlightFeatureEncoder,
+  flightTableColumns,
   loadFlights,
   monthRange,
   parseFlightFeatureEncoder,
@@ -226,6 +227,41 @@ describe('buildFlightFeatures', () => {
       /not a flight feature encoder/,
     );
     await expectCode(() => parseFlightFeatureEncoder('{'), 'INVALID_ARGUMENT', /not valid JSON/);
+  });
+});
+
+describe("flightTableColumns (the pipeline's tables)", () => {
+  it('gives the raw columns known before departure, the same hour and weekday as the encoded features, and the label', () => {
+    const t = flightTableColumns(cols, FLIGHTS_HOLDOUT_RANGE);
+    const f = buildFlightFeatures(cols, FLIGHTS_HOLDOUT_RANGE, buildFlightFeatures(cols, FLIGHTS_TRAIN_RANGE).encoder);
+    expect(t.rows).toBe(114_469);
+    const hour = f.X.categorical.find((c) => c.name === 'hour')!;
+    const weekday = f.X.categorical.find((c) => c.name === 'weekday')!;
+    let mismatches = 0;
+    for (let i = 0; i < t.rows; i++) {
+      const r = f.rows[i]!;
+      if (
+        String(t.hour[i]).padStart(2, '0') !== hour.levels[hour.codes[i]!] ||
+        t.weekday[i] !== weekday.levels[weekday.codes[i]!] ||
+        t.late[i] !== f.y[i] ||
+        t.distance[i] !== cols.distance[r] ||
+        t.origin[i] !== cols.airports[cols.origin[r]!] ||
+        t.destination[i] !== cols.airports[cols.destination[r]!]
+      )
+        mismatches++;
+    }
+    expect(mismatches).toBe(0);
+    // Row 0 of the file: scheduled ≈ Sun 31 Dec 23:28, LAS → PHL, 2176 miles, 33 min late.
+    const first = flightTableColumns(cols, Int32Array.of(0));
+    expect([
+      first.hour[0],
+      first.weekday[0],
+      first.distance[0],
+      first.origin[0],
+      first.destination[0],
+      first.late[0],
+    ]).toEqual([23, 'Sun', 2176, 'LAS', 'PHL', 1]);
+    expect(() => flightTableColumns(cols, Int32Array.of(-1))).toThrow(/outside/);
   });
 });
 
