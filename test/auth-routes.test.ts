@@ -95,6 +95,7 @@ function requestFor(route: RouteAccess, w: World): InjectOptions {
     .replace(':version', '1')
     .replace(/\*$/, wildcardFor(route.url, w));
   const base = { method, url: path };
+  if (route.url === '/get-artifact') return { ...base, query: { run_id: w.runId, path: 'model.txt' } };
   if (method === 'PUT' && route.url.endsWith('*')) {
     return { ...base, payload: Buffer.from('replaced bytes'), headers: { 'content-type': 'application/octet-stream' } };
   }
@@ -174,6 +175,7 @@ function mlflowQueries(w: World): Record<string, Record<string, string>> {
     '/model-versions/get': { name: w.experimentName, version: '1' },
     '/model-versions/get-download-uri': { name: w.experimentName, version: '1' },
     '/traces': { experiment_ids: w.experimentId },
+    '/metrics/get-history-bulk': { run_id: w.runId, metric_key: 'loss' },
     '/get-trace-artifact': { request_id: w.traceId },
   };
 }
@@ -302,7 +304,7 @@ async function snapshot(stores: Stores, config: TrestleConfig, w: World): Promis
 }
 
 // `/v1/traces` is the OTLP endpoint recent MLflow clients post spans to: the dialect answers it.
-const isMlflowPath = (url: string): boolean => MLFLOW_ROOT.test(url) || url === '/v1/traces';
+const isMlflowPath = (url: string): boolean => MLFLOW_ROOT.test(url) || ['/v1/traces', '/get-artifact'].includes(url);
 
 describe('access control on every route', () => {
   let home: string;

@@ -51,7 +51,7 @@ if (!Number.isSafeInteger(SEED))
 const COUNT = 4000;
 /** Routes of the registry (issue 7) and MLflow 3 logged models, outside this table for now. */
 const REGISTRY_ROUTE =
-  / \/api\/v1\/(registered-models|model-versions|registry\/|events|datasets\/)|\/mlflow\/(registered-models|model-versions|logged-models|traces|get-trace-artifact)(\/|$)| \/v1\/traces$/;
+  / \/api\/v1\/(registered-models|model-versions|registry\/|events|datasets\/)|\/mlflow\/(registered-models|model-versions|logged-models|traces|get-trace-artifact|metrics\/get-history-bulk)(\/|$)| \/(v1\/traces|get-artifact)$/;
 const CONCURRENCY = 8;
 const REQUEST_TIMEOUT_MS = 20_000;
 

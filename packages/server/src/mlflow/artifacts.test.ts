@@ -118,6 +118,20 @@ describe('proxied artifact service', () => {
     expect(list.json.message).toMatch(/^Invalid path/);
   });
 
+  it('serves /get-artifact (the web UI’s viewer) with MLflow’s type, and errors in MLflow’s shape', async () => {
+    await t.artifacts.put(`${runRoot}/plots/roc.png`, Buffer.from('png bytes'));
+    const res = await t.app.inject({ method: 'GET', url: `/get-artifact?run_uuid=${runId}&path=plots/roc.png` });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('image/png');
+    expect(res.body).toBe('png bytes');
+    const escape = await t.inject({ method: 'GET', url: `/get-artifact?run_id=${runId}&path=../x` });
+    expect(escape.status).toBe(400);
+    expect(escape.json.message).toMatch(/^Invalid path/);
+    const missing = await t.inject({ method: 'GET', url: `/get-artifact?run_id=${runId}&path=nope.txt` });
+    expect(missing.status).toBe(404);
+    expect(missing.json.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
+  });
+
   it('sends each download with the Content-Type MLflow guesses from its name', async () => {
     const cases: [string, string][] = [
       ['roc.png', 'image/png'],

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ArtifactEntry, ArtifactStore } from '@trestle/core';
+import type { ArtifactEntry, ArtifactStore, MetadataStore } from '@trestle/core';
 import { isTrestleError, TrestleError } from '@trestle/core';
 import { normalizeArtifactPath } from '@trestle/store';
 import { mlflowNotFoundHandler, MlflowProtocolError } from './errors.js';
@@ -139,6 +139,30 @@ export const artifactRoutes: readonly MlflowRoute[] = [
     },
   },
 ];
+
+/**
+ * MLflow's `GET /get-artifact?run_id=…&path=…` (the web UI's artifact viewer, served at the
+ * root as MLflow serves it): one file of a run, with MLflow's Content-Type, as an attachment.
+ */
+export function getArtifactRoute(
+  app: FastifyInstance,
+  stores: { metadata: MetadataStore; artifacts: ArtifactStore },
+): void {
+  app.get('/get-artifact', { schema: { hide: true } }, async (request, reply) => {
+    const msg = RequestMessage.fromQuery(request.query);
+    const runId = msg.string('run_id') || msg.string('run_uuid');
+    if (!runId) throw new TrestleError('INVALID_ARGUMENT', "Missing value for required parameter 'run_id'.");
+    const path = checkedArtifactPath(msg.requiredString('path'));
+    const { info } = await stores.metadata.getRun(runId);
+    const stream = await stores.artifacts.get(runArtifactKey(info, path));
+    const name = baseName(path);
+    return reply
+      .header('Content-Type', artifactContentType(name))
+      .header('Content-Disposition', `attachment; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, '_')}"`)
+      .header('X-Content-Type-Options', 'nosniff')
+      .send(stream);
+  });
+}
 
 /** Options of {@link proxiedArtifactService}. */
 export interface ProxiedArtifactServiceOptions {

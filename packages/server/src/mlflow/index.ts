@@ -5,7 +5,7 @@
  * state lives in the stores passed in.
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { artifactRoutes, proxiedArtifactService } from './artifacts.js';
+import { artifactRoutes, getArtifactRoute, proxiedArtifactService } from './artifacts.js';
 import { mlflowErrorHandler, mlflowNotFoundHandler } from './errors.js';
 import { experimentRoutes } from './experiments.js';
 import { parseJsonBody } from './json-body.js';
@@ -28,7 +28,8 @@ export const MLFLOW_API_ROOTS = ['/api/2.0', '/ajax-api/2.0'] as const;
 /** The roots of MLflow 3's endpoints (`since 3.0` in its protos: traces v3). */
 export const MLFLOW_V3_API_ROOTS = ['/api/3.0', '/ajax-api/3.0'] as const;
 
-const MLFLOW_URL = /^\/(?:api|ajax-api)\/(?:2\.0\/(?:mlflow|mlflow-artifacts)|3\.0\/mlflow)(?:[/?]|$)/;
+const MLFLOW_URL =
+  /^\/(?:(?:api|ajax-api)\/(?:2\.0\/(?:mlflow|mlflow-artifacts)|3\.0\/mlflow)(?:[/?]|$)|get-artifact(?:\?|$))/;
 
 /**
  * Whether a request URL belongs to the dialect (and is answered in MLflow's error shape).
@@ -115,6 +116,7 @@ export const mlflowPlugin: FastifyPluginAsync<MlflowPluginOptions> = async (app,
       prefix: `${root}/mlflow`,
     });
   }
+  getArtifactRoute(app, stores);
   // Recent MLflow 3 clients also send each span to the OTLP endpoint; this answer (MLflow's own
   // for stores without span logging) makes them stop and keep uploading whole traces.
   app.post('/v1/traces', { schema: { hide: true } }, (_request, reply) =>

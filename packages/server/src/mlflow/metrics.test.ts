@@ -87,6 +87,28 @@ describe('metrics/get-history', () => {
   });
 });
 
+describe('metrics/get-history-bulk (the web UI’s helper)', () => {
+  it('returns the whole history of several runs under /ajax-api, runs in id order, and MLflow’s messages', async () => {
+    const res = await t.get(
+      '/metrics/get-history-bulk',
+      { run_id: [runB, runA], metric_key: 'loss', max_results: 12 },
+      { root: '/ajax-api/2.0' },
+    );
+    expect(res.status).toBe(200);
+    const rows = listOf<{ run_id: string; step: number }>(res.json.metrics);
+    const [first, second] = [runA, runB].sort();
+    const firstCount = first === runA ? 10 : 5;
+    expect(rows.slice(0, firstCount).every((m) => m.run_id === first)).toBe(true);
+    expect(rows).toHaveLength(12);
+    expect(rows[firstCount]?.run_id).toBe(second);
+    const none = await t.get('/metrics/get-history-bulk', { metric_key: 'loss' }, { root: '/ajax-api/2.0' });
+    expect(none.json).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: 'GetMetricHistoryBulk request must specify at least one run_id.',
+    });
+  });
+});
+
 describe('metrics/get-history-bulk-interval', () => {
   it('returns the metric of several runs, each point with its run_id', async () => {
     const res = await t.get('/metrics/get-history-bulk-interval', { run_ids: [runA, runB], metric_key: 'loss' });

@@ -7,6 +7,8 @@ import { toMlflowMetric, type MlflowMetric } from './translate.js';
 
 /** At most this many runs per `get-history-bulk-interval` call (MLflow's `MAX_RUNS_GET_METRIC_HISTORY_BULK`). */
 export const MAX_BULK_RUNS = 100;
+/** Largest answer of `metrics/get-history-bulk` (MLflow's `MAX_HISTORY_RESULTS`). */
+export const MAX_BULK_HISTORY = 25_000;
 /** Default and largest `max_results` per run of `get-history-bulk-interval` (MLflow's `MAX_RESULTS_PER_RUN`). */
 export const MAX_BULK_POINTS_PER_RUN = 2500;
 
@@ -59,6 +61,37 @@ export function sampleBulkSteps(
  * own API keeps its bucketed downsampling).
  */
 export const metricRoutes: readonly MlflowRoute[] = [
+  {
+    // The web UI's `metrics/get-history-bulk` (`get_metric_history_bulk_handler`): the whole
+    // history of one metric for up to 100 runs (`run_id` repeated), runs in id order.
+    methods: ['GET'],
+    url: '/metrics/get-history-bulk',
+    handle: async (msg, { metadata }) => {
+      const runIds = msg.strings('run_id');
+      if (runIds.length === 0) {
+        throw new TrestleError('INVALID_ARGUMENT', 'GetMetricHistoryBulk request must specify at least one run_id.');
+      }
+      if (runIds.length > MAX_BULK_RUNS) {
+        throw new TrestleError(
+          'INVALID_ARGUMENT',
+          `GetMetricHistoryBulk request cannot specify more than ${MAX_BULK_RUNS} run_ids. Received ${runIds.length} run_ids.`,
+        );
+      }
+      const key = msg.string('metric_key');
+      if (key === undefined) {
+        throw new TrestleError('INVALID_ARGUMENT', 'GetMetricHistoryBulk request must specify a metric_key.');
+      }
+      const limit = Math.min(msg.int64('max_results') ?? MAX_BULK_HISTORY, MAX_BULK_HISTORY);
+      const metrics: (MlflowMetric & { run_id: string })[] = [];
+      for (const runId of [...runIds].sort()) {
+        const points = (await metadata.getMetricHistory(runId, key)).items
+          .slice(0, limit)
+          .sort((a, b) => a.timestamp - b.timestamp || a.step - b.step || a.value - b.value);
+        metrics.push(...points.map((m) => ({ ...toMlflowMetric(m), run_id: runId })));
+      }
+      return { metrics: metrics.slice(0, limit) };
+    },
+  },
   {
     methods: ['GET'],
     url: '/metrics/get-history',
