@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './experiment.js';
 export * from './run.js';
+export * from './compare-runs.js';
 export * from './dataset.js';
 export * from './page.js';
 export * from './ids.js';

@@ -1,4 +1,4 @@
-import type { Run } from '@trestle/core';
+import { compareRunValues, type Run } from '@trestle/core';
 import { encodeMetricValue, toWireRun, type WireMetricValue } from '@trestle/core/rest';
 
 /** One param or metric across the compared runs: a value per run (null where a run lacks it). */
@@ -17,36 +17,17 @@ export interface RunComparison {
 }
 
 /**
- * Lines up the params and latest metric values of several runs, key by key (sorted), and
- * marks the keys whose values differ. NaN equals NaN here: two runs that both diverged agree.
+ * Runs side by side for `POST /runs/compare`: core's {@link compareRunValues} (exact equality,
+ * NaN equals NaN), metric values encoded for the wire.
  *
  * @example
  * compareRuns([a, b]).params // [{ key: 'l2', values: ['0.1', '0.2'], differs: true }]
  */
 export function compareRuns(runs: Run[]): RunComparison {
-  const keysOf = (pick: (r: Run) => { key: string }[]): string[] =>
-    [...new Set(runs.flatMap((r) => pick(r).map((x) => x.key)))].sort();
-  const line = <V>(key: string, values: (V | null)[]): ComparedKey<V> => ({
-    key,
-    values,
-    differs: new Set(values.map((v) => JSON.stringify(v))).size > 1,
-  });
+  const { params, metrics } = compareRunValues(runs);
   return {
     runs: runs.map(toWireRun),
-    params: keysOf((r) => r.data.params).map((key) =>
-      line(
-        key,
-        runs.map((r) => r.data.params.find((p) => p.key === key)?.value ?? null),
-      ),
-    ),
-    metrics: keysOf((r) => r.data.metrics).map((key) =>
-      line(
-        key,
-        runs.map((r) => {
-          const metric = r.data.metrics.find((m) => m.key === key);
-          return metric === undefined ? null : encodeMetricValue(metric.value);
-        }),
-      ),
-    ),
+    params,
+    metrics: metrics.map((m) => ({ ...m, values: m.values.map((v) => (v === null ? null : encodeMetricValue(v))) })),
   };
 }

@@ -1,4 +1,5 @@
 import {
+  compareRunValues,
   isTrestleError,
   killRun,
   parseFilter,
@@ -255,31 +256,26 @@ const compare: Command = {
         runs.push(await backend.getRun(runId));
       }
       if (runs.length < 2) throw new UsageError('compare needs at least two different runs');
-      const rows: { kind: 'param' | 'metric'; key: string; values: (string | number | undefined)[] }[] = [];
-      const keysOf = (pick: (r: Run) => { key: string }[]): string[] =>
-        [...new Set(runs.flatMap((r) => pick(r).map((x) => x.key)))].sort();
-      for (const key of keysOf((r) => r.data.params)) {
-        rows.push({ kind: 'param', key, values: runs.map((r) => r.data.params.find((p) => p.key === key)?.value) });
-      }
-      for (const key of keysOf((r) => r.data.metrics)) {
-        rows.push({ kind: 'metric', key, values: runs.map((r) => r.data.metrics.find((m) => m.key === key)?.value) });
-      }
       // What is printed is what is compared: 0.58401 and 0.58399 both print 0.584, so they do not differ here.
-      const shown = (v: string | number | undefined): string =>
-        v === undefined ? '-' : typeof v === 'number' ? formatNumber(v) : v;
-      const differs = (values: (string | number | undefined)[]): boolean => new Set(values.map(shown)).size > 1;
+      const shown = (v: string | number | null): string =>
+        v === null ? '-' : typeof v === 'number' ? formatNumber(v) : v;
+      const compared = compareRunValues(runs, shown);
+      const rows = [
+        ...compared.params.map((p) => ({ kind: 'param' as const, ...p })),
+        ...compared.metrics.map((m) => ({ kind: 'metric' as const, ...m })),
+      ].map((r) => ({ ...r, values: r.values.map((v) => v ?? undefined) }));
       ctx.out.result(
         {
           runs: runs.map((r) => ({ runId: r.info.runId, runName: r.info.runName, status: r.info.status })),
-          rows: rows.map((r) => ({ ...r, differs: differs(r.values) })),
+          rows,
         },
         () =>
           table(
             ['', 'key', ...runs.map((r) => `${r.info.runName} (${r.info.runId.slice(0, 8)})`)],
             rows.map((r) => [
-              differs(r.values) ? '*' : ' ',
+              r.differs ? '*' : ' ',
               `${r.kind === 'param' ? 'params' : 'metrics'}.${r.key}`,
-              ...r.values.map(shown),
+              ...r.values.map((v) => shown(v ?? null)),
             ]),
             { keepHeaderCase: true },
           ),
