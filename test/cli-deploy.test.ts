@@ -112,6 +112,19 @@ describe('trestle deploy terraform', () => {
   });
 });
 
+describe('trestle deploy helm', () => {
+  it('writes the chart (--json), refuses a non-empty folder', async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'cli-helm-')), 'chart');
+    const env = { TRESTLE_HOME: join(out, '..', '.trestle') };
+    const r = await runCli(['deploy', 'helm', '--out', out, '--json'], env);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { files: string[] }).files).toContain('Chart.yaml');
+    const again = await runCli(['deploy', 'helm', '--out', out], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
 describe('trestle init --ci', () => {
   it('writes the workflow, refuses to overwrite it, and names what is wrong in one line', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cli-init-'));

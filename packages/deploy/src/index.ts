@@ -80,3 +80,4 @@ export {
   type WriteTerraformOptions,
 } from './terraform/module.js';
 export type { Cloud, CloudModule } from './terraform/clouds.js';
+export { helmChart, writeHelmChart } from './k8s/helm-chart.js';

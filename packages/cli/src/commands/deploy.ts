@@ -187,9 +187,32 @@ const terraform: Command = {
   },
 };
 
+/**
+ * `trestle deploy helm --out DIR`: the control plane's Helm chart.
+ *
+ * @example trestle deploy helm --out charts/trestle && helm install trestle charts/trestle -f values.prod.yaml
+ */
+const helm: Command = {
+  name: 'helm',
+  summary: 'Write a Helm chart for the control plane (server + UI, workers, serving; PostgreSQL, S3, Redis as values)',
+  options: { out: OUT, force: FORCE },
+  positionals: { max: 0 },
+  run: async (ctx) => {
+    const out = outOption(ctx.values);
+    const { writeHelmChart } = await import('@trestle/deploy');
+    const r = await writeHelmChart({ out, force: ctx.values['force'] === true });
+    ctx.out.result(r, () =>
+      [
+        `Wrote the Helm chart to ${out} (${r.files.length} files).`,
+        `Next (you run): helm install trestle ${out} --set postgresql.url=… --set s3.bucket=…`,
+      ].join('\n'),
+    );
+  },
+};
+
 /** `trestle deploy …`: Kubernetes manifests, GitOps sync, Terraform. */
 export const deploy: CommandGroup = {
   name: 'deploy',
-  summary: 'Deploy a registered model: Kubernetes manifests, GitOps sync, Terraform',
-  commands: [k8s, sync, terraform],
+  summary: 'Deploy a registered model: Kubernetes manifests, GitOps sync, Helm chart, Terraform',
+  commands: [k8s, sync, helm, terraform],
 };
