@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type ModelVersion, type RegisteredModel, type RegistryEvent } from '@trestle/core';
 import { startServer, type RunningServer } from '@trestle/server';
@@ -190,6 +191,19 @@ describe.each(['embedded', 'http'] as const)('trestle models (%s)', (mode) => {
     });
     expect(await predict('models:/flights-copy@challenger')).toBe(await predict(`runs:/${run2}/model`));
     if (mode === 'embedded') {
+      // A package folder on this machine (here: the run's own copy in the artifact store).
+      const { version: v1 } = await json<{ version: ModelVersion }>('show', 'flights/1');
+      const run = await runCli(['runs', 'show', run1, '--json'], modelsEnv);
+      const experimentId = (JSON.parse(run.stdout) as { run: { info: { experimentId: string } } }).run.info
+        .experimentId;
+      const packageDir = join(dir, 'client', '.trestle', 'artifacts', experimentId, run1, 'artifacts', 'model');
+      const fromFolder = await json<{ version: ModelVersion }>('register', 'flights-folder', packageDir);
+      expect(fromFolder.version.source).toBe(pathToFileURL(packageDir).href);
+      expect(fromFolder.version.runId).toBeUndefined();
+      expect(v1.runId).toBe(run1);
+      expect(await predict('models:/flights-folder/1')).toBe(await predict(`runs:/${run1}/model`));
+      await models('delete', 'flights-folder', '--yes');
+
       const folder = join(dir, 'client', '.trestle', 'artifacts');
       expect(existsSync(folder)).toBe(true);
       const notAPackage = await models('register', 'flights-copy', folder);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Trestle } from '@trestle/client';
 import {
   TrestleError,
@@ -278,7 +278,12 @@ async function registrationSource(
       `cannot register '${source}': give runs:/RUN_ID/PATH, models:/m-<logged model id> or a model package folder`,
     );
   }
-  const path = source.startsWith('file:') ? new URL(source).pathname : resolve(source);
+  let path: string;
+  try {
+    path = source.startsWith('file:') ? fileURLToPath(source) : resolve(source);
+  } catch {
+    throw new UsageError(`'${source}' is not a file URL of this machine; give the folder's path`);
+  }
   if (!existsSync(path)) throw new TrestleError('NOT_FOUND', `no model package at '${source}' (no such folder)`);
   // Refuse what would not load now rather than a version nobody can serve later.
   const { loadModel } = await import('@trestle/models');
