@@ -12,6 +12,12 @@ export interface CreateRunInput {
   startTime?: number;
   tags?: Tag[];
   userId?: string;
+  /**
+   * Whether `userId` is also recorded as the `mlflow.user` tag (default true). MLflow's
+   * dialect passes false: MLflow keeps a run's tags as the client sent them, and a run created
+   * without `mlflow.user` has none (filters on `tags.mlflow.user` depend on it).
+   */
+  userTag?: boolean;
   /** Makes this a child run (recorded as the `mlflow.parentRunId` tag). */
   parentRunId?: string;
 }

@@ -24,7 +24,10 @@ describe('runs/create and get', () => {
       user_id: 'alice',
       start_time: 1717000000000,
       run_name: 'rf-1',
-      tags: [{ key: 'mlflow.source.name', value: 'train.py' }],
+      tags: [
+        { key: 'mlflow.source.name', value: 'train.py' },
+        { key: 'mlflow.user', value: 'alice' },
+      ],
     });
     expect(res.status).toBe(200);
     const runId = res.json.run.info.run_id as string;
@@ -55,6 +58,20 @@ describe('runs/create and get', () => {
     const got = await t.get('/runs/get', { run_id: runId });
     expect(got.status).toBe(200);
     expect(got.json.run).toEqual(res.json.run);
+  });
+
+  it('adds no mlflow.user tag the client did not send (MlflowClient.create_run), as MLflow does', async () => {
+    const res = await t.post('/runs/create', { experiment_id: experimentId, user_id: 'unknown' });
+    expect(res.status).toBe(200);
+    const runId = res.json.run.info.run_id as string;
+    expect(res.json.run.info.user_id).toBe('unknown');
+    const tags = listOf<{ key: string }>(res.json.run.data.tags).map((x) => x.key);
+    expect(tags).not.toContain('mlflow.user');
+    const found = await t.post('/runs/search', {
+      experiment_ids: [experimentId],
+      filter: "tags.mlflow.user = 'unknown'",
+    });
+    expect(listOf<{ info: { run_id: string } }>(found.json.runs).map((r) => r.info.run_id)).not.toContain(runId);
   });
 
   it('defaults experiment_id to the Default experiment 0 and takes int64 as strings', async () => {

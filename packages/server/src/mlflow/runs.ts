@@ -130,7 +130,8 @@ export const runRoutes: readonly MlflowRoute[] = [
     methods: ['POST'],
     url: '/runs/create',
     handle: async (msg, { metadata }) => {
-      // The store takes the run name and user from the `mlflow.runName` / `mlflow.user` tags when these are absent.
+      // The store takes the run name and user from the `mlflow.runName` / `mlflow.user` tags when these are
+      // absent; it adds no `mlflow.user` tag the client did not send, as MLflow's server does not.
       const tags = readKeyValues(msg, 'tags');
       const runName = msg.string('run_name');
       const userId = msg.string('user_id');
@@ -139,6 +140,7 @@ export const runRoutes: readonly MlflowRoute[] = [
         experimentId: msg.string('experiment_id') || DEFAULT_EXPERIMENT_ID,
         ...(runName ? { runName } : {}),
         ...(userId ? { userId } : {}),
+        userTag: false,
         ...(startTime ? { startTime } : {}),
         ...(tags.length > 0 ? { tags } : {}),
       });

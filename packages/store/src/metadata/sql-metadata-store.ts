@@ -564,7 +564,7 @@ export class SqlMetadataStore implements MetadataStore {
     const startTime =
       input.startTime === undefined ? this.#now() : validateInteger('startTime (epoch ms)', input.startTime);
     tags.set(SYSTEM_TAGS.runName, runName);
-    if (userId !== '') tags.set(SYSTEM_TAGS.user, userId);
+    if (userId !== '' && input.userTag !== false) tags.set(SYSTEM_TAGS.user, userId);
     if (input.parentRunId !== undefined) tags.set(SYSTEM_TAGS.parentRunId, String(input.parentRunId));
 
     return this.#write(async (db) => {
