@@ -33,12 +33,19 @@ import {
 } from '../packages/store/src/metadata/postgres-test-database.js';
 import { spawnServer, type ServerProcess } from '../test/support/server-process.js';
 
+/**
+ * `TRESTLE_BENCH_SCALE` (0 < s ≤ 1, default 1) shrinks every size, to check that the benchmark
+ * runs (a smaller size's figures do not answer the goals, and the table says so).
+ */
+const SCALE = Math.min(1, Math.max(0.0001, Number(process.env['TRESTLE_BENCH_SCALE'] ?? 1) || 1));
+const scaled = (n: number, min = 1): number => Math.max(min, Math.round(n * SCALE));
+
 const CLIENTS = 4;
 /** Each timed throughput round stops after this long (or its call cap, whichever comes first). */
-const ROUND_MS = 2000;
-const ROUNDS = 5;
-const SEARCH_RUNS = 1000;
-const HISTORY_POINTS = 100_000;
+const ROUND_MS = scaled(2000, 200);
+const ROUNDS = scaled(5, 2);
+const SEARCH_RUNS = scaled(1000, 50);
+const HISTORY_POINTS = scaled(100_000, 2_000);
 
 /** The issue's reference: MLflow 2.17.2's tracking server on SQLite, on a machine of this kind. */
 const MLFLOW = {
@@ -523,6 +530,10 @@ function printTable(engine: string, figures: Figure[]): void {
 export async function run(): Promise<void> {
   const started = performance.now();
   const loadAtStart = loadavg()[0]!;
+  if (SCALE < 1)
+    console.log(
+      `TRESTLE_BENCH_SCALE=${SCALE}: A SMALLER SIZE than the goals name (${ROUNDS} rounds of ${ROUND_MS} ms, ${SEARCH_RUNS} runs searched, ${HISTORY_POINTS.toLocaleString('en')}-point history): these figures do not answer them.`,
+    );
   printTable('SQLite', await sqliteBench());
   const pgFigures = await postgresBench();
   if (typeof pgFigures === 'string')

@@ -23,10 +23,17 @@ import {
   testPostgresUri,
 } from '../packages/store/src/metadata/postgres-test-database.js';
 
-const INGEST_POINTS = 200_000;
+/**
+ * `TRESTLE_BENCH_SCALE` (0 < s ≤ 1, default 1) shrinks every size, to check that the benchmark
+ * runs (a smaller size's figures do not answer the goals, and the table says so).
+ */
+const SCALE = Math.min(1, Math.max(0.0001, Number(process.env['TRESTLE_BENCH_SCALE'] ?? 1) || 1));
+const scaled = (n: number, min = 1): number => Math.max(min, Math.round(n * SCALE));
+
+const INGEST_POINTS = scaled(200_000, 2_000);
 const INGEST_ROUNDS = 3;
-const LONG_METRIC_POINTS = 1_000_000;
-const SEARCH_RUNS = 10_000;
+const LONG_METRIC_POINTS = scaled(1_000_000, 2_000);
+const SEARCH_RUNS = scaled(10_000, 100);
 
 /** One printed figure. */
 interface Figure {
@@ -128,7 +135,7 @@ async function longMetricIngest(store: MetadataStore, figures: Figure[]): Promis
     }
   });
   figures.push({
-    name: 'long metric: ingest 1,000,000 points (one key)',
+    name: `long metric: ingest ${LONG_METRIC_POINTS.toLocaleString('en')} points (one key)`,
     value: LONG_METRIC_POINTS / (ingestMs / 1000),
     unit: 'points/s',
   });
@@ -261,9 +268,9 @@ async function sqliteBench(): Promise<Figure[]> {
     });
     console.log('SQLite: ingest …');
     await ingest(store, (rows) => Promise.resolve(insertAll(rows)), figures);
-    console.log('SQLite: 1,000,000-point metric …');
+    console.log(`SQLite: ${LONG_METRIC_POINTS.toLocaleString('en')}-point metric …`);
     await longMetricReads(store, await longMetricIngest(store, figures), figures);
-    console.log('SQLite: 10,000 runs …');
+    console.log(`SQLite: ${SEARCH_RUNS.toLocaleString('en')} runs …`);
     await search(store, await searchSetup(store, figures, 1), figures);
   } finally {
     bareDb.close();
@@ -298,9 +305,9 @@ async function postgresBench(): Promise<Figure[] | string> {
     };
     console.log('PostgreSQL: ingest …');
     await ingest(store, bare, figures);
-    console.log('PostgreSQL: 1,000,000-point metric …');
+    console.log(`PostgreSQL: ${LONG_METRIC_POINTS.toLocaleString('en')}-point metric …`);
     const longRun = await longMetricIngest(store, figures);
-    console.log('PostgreSQL: 10,000 runs …');
+    console.log(`PostgreSQL: ${SEARCH_RUNS.toLocaleString('en')} runs …`);
     const experimentId = await searchSetup(store, figures, 8);
     // Measured twice: as loaded, and after VACUUM ANALYZE, which autovacuum does shortly after
     // a bulk load on a default server (planner statistics, visibility map for index-only scans).
@@ -322,6 +329,10 @@ async function postgresBench(): Promise<Figure[] | string> {
 /** Runs the benchmark and prints its tables. */
 export async function run(): Promise<void> {
   const started = performance.now();
+  if (SCALE < 1)
+    console.log(
+      `TRESTLE_BENCH_SCALE=${SCALE}: A SMALLER SIZE than the goals name (${INGEST_POINTS.toLocaleString('en')} points ingested, ${LONG_METRIC_POINTS.toLocaleString('en')}-point metric, ${SEARCH_RUNS.toLocaleString('en')} runs): these figures do not answer them.`,
+    );
   printTable('SQLite', await sqliteBench());
   const pgFigures = await postgresBench();
   if (typeof pgFigures === 'string')
