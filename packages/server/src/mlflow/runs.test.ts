@@ -419,6 +419,33 @@ describe('logging', () => {
   });
 });
 
+describe('runs/search with NaN metrics, as MLflow', () => {
+  it('matches NaN only with != and sorts it after every number and before missing values, both ways', async () => {
+    const e = (await t.post('/experiments/create', { name: 'nan-search' })).json.experiment_id as string;
+    const ids: Record<string, string> = {};
+    for (const [name, value] of [
+      ['one', 1],
+      ['nan', 'NaN'],
+      ['three', 3],
+      ['none', undefined],
+    ] as const) {
+      const id = (await t.post('/runs/create', { experiment_id: e, run_name: name })).json.run.info.run_id as string;
+      ids[id] = name;
+      if (value !== undefined) await t.post('/runs/log-metric', { run_id: id, key: 'm', value, timestamp: 1 });
+    }
+    const names = async (body: object): Promise<string[]> =>
+      listOf<{ info: { run_id: string } }>(
+        (await t.post('/runs/search', { experiment_ids: [e], ...body })).json.runs,
+      ).map((r) => ids[r.info.run_id] ?? '?');
+    expect((await names({ filter: 'metrics.m != 1' })).sort()).toEqual(['nan', 'three']);
+    for (const op of ['=', '<', '>', '<=', '>=']) {
+      expect(await names({ filter: `metrics.m ${op} 2` }), op).not.toContain('nan');
+    }
+    expect(await names({ order_by: ['metrics.m ASC'] })).toEqual(['one', 'three', 'nan', 'none']);
+    expect(await names({ order_by: ['metrics.m DESC'] })).toEqual(['three', 'one', 'nan', 'none']);
+  });
+});
+
 describe('runs/search', () => {
   let runs: Record<string, string>;
   beforeEach(async () => {

@@ -94,8 +94,8 @@ describe('search compiler (hand-built ASTs on SQLite)', () => {
     expect(await sorted(or())).toEqual([]);
   });
 
-  it('never matches NaN or a missing metric', async () => {
-    expect(await sorted(cmp('metric', 'acc', '!=', 0.5))).toEqual(['b']);
+  it('matches NaN only with != (as MLflow), never a missing metric', async () => {
+    expect(await sorted(cmp('metric', 'acc', '!=', 0.5))).toEqual(['b', 'c']);
     expect(await sorted(cmp('metric', 'acc', '>', -1e300))).toEqual(['a', 'b']);
   });
 
@@ -117,9 +117,9 @@ describe('search compiler (hand-built ASTs on SQLite)', () => {
     expect(await sorted(cmp('dataset', 'context', '=', 'training'))).toEqual(['a']);
   });
 
-  it('orders missing and NaN values last in both directions', async () => {
-    expect(await names(undefined, [{ entity: 'metric', key: 'acc', direction: 'ASC' }])).toEqual(['a', 'b', 'd', 'c']);
-    expect(await names(undefined, [{ entity: 'metric', key: 'acc', direction: 'DESC' }])).toEqual(['b', 'a', 'd', 'c']);
+  it('orders NaN after every number and before missing values, in both directions (as MLflow)', async () => {
+    expect(await names(undefined, [{ entity: 'metric', key: 'acc', direction: 'ASC' }])).toEqual(['a', 'b', 'c', 'd']);
+    expect(await names(undefined, [{ entity: 'metric', key: 'acc', direction: 'DESC' }])).toEqual(['b', 'a', 'c', 'd']);
     expect(await names(undefined, [{ entity: 'param', key: 'model', direction: 'DESC' }])).toEqual([
       'b',
       'a',

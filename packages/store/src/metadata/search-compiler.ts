@@ -116,7 +116,10 @@ function combine(expr: FilterExpr, leaf: (c: Comparison) => RawBuilder<SqlBool>)
 function runComparison(dialect: SqlDialect, c: Comparison): RawBuilder<SqlBool> {
   switch (c.entity) {
     case 'metric':
-      return sql<SqlBool>`r.run_id IN (SELECT lm.run_id FROM latest_metrics lm WHERE lm.key = ${c.key} AND lm.is_nan = 0 AND ${compareNumber(sql.ref('lm.value'), c, false)})`;
+      // As in MLflow, a NaN value is unequal to every number and matches no other comparison.
+      return c.op === '!='
+        ? sql<SqlBool>`r.run_id IN (SELECT lm.run_id FROM latest_metrics lm WHERE lm.key = ${c.key} AND (lm.is_nan = 1 OR (lm.is_nan = 0 AND ${compareNumber(sql.ref('lm.value'), c, false)})))`
+        : sql<SqlBool>`r.run_id IN (SELECT lm.run_id FROM latest_metrics lm WHERE lm.key = ${c.key} AND lm.is_nan = 0 AND ${compareNumber(sql.ref('lm.value'), c, false)})`;
     case 'param':
       return sql<SqlBool>`r.run_id IN (SELECT p.run_id FROM params p WHERE p.key = ${c.key} AND ${compareTextValue(dialect, sql.ref('p.value'), c)})`;
     case 'tag':
@@ -181,6 +184,8 @@ export function compileRunSearch(
     switch (o.entity) {
       case 'metric':
         joins.push(sql`LEFT JOIN latest_metrics ${alias} ON ${alias}.run_id = r.run_id AND ${alias}.key = ${o.key}`);
+        // MLflow's order in both directions: numbers, then NaN, then runs without the metric.
+        items.push(sql`CASE WHEN ${alias}.run_id IS NULL THEN 2 WHEN ${alias}.is_nan = 1 THEN 1 ELSE 0 END ASC`);
         items.push(sql`CASE WHEN ${alias}.is_nan = 1 THEN NULL ELSE ${alias}.value END ${direction(o)} NULLS LAST`);
         break;
       case 'param':
