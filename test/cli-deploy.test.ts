@@ -22,6 +22,7 @@ describe('trestle deploy', () => {
     const pkg = join(work, 'pkg');
     await mkdir(pkg);
     await writeFile(join(pkg, 'trestle-model.json'), '{"flavor":"builtin"}');
+    await writeFile(join(work, 'garbage'), 'clusters: [unclosed\n  : :');
     const trestle = await Trestle.connect({ config: loadConfig({}, { TRESTLE_HOME: home }) });
     const run = await trestle.startRun({ experiment: 'cli-deploy' });
     await run.logArtifact(pkg, 'model');
@@ -75,9 +76,15 @@ describe('trestle deploy', () => {
     [['deploy', 'sync', '--out', 'nowhere'], 1, /has no trestle-deploy\.json/],
     [['deploy', 'terraform', '--cloud', 'ibm', '--out', 'never'], 2, /unknown cloud 'ibm': choose aws, gcp, azure/],
     [['deploy', 'terraform', '--out', 'never'], 2, /--cloud aws\|gcp\|azure is required/],
+    [
+      ['deploy', 'k8s', 'models:/flights@champion', '--out', 'never', '--apply', '--kubeconfig', 'garbage'],
+      1,
+      /kubeconfig .*garbage does not parse/,
+    ],
+    [['deploy', 'status', '--out', 'never', '--kubeconfig', 'garbage'], 1, /has no kustomization\.yaml/],
   ])('%j fails with one readable line', async (args, code, message) => {
     const r = await runCli(
-      args.map((a) => (a === 'x' || a === 'never' || a === 'nowhere' ? join(work, a) : a)),
+      args.map((a) => (a === 'x' || a === 'never' || a === 'nowhere' || a === 'garbage' ? join(work, a) : a)),
       env(),
     );
     expect(r.code).toBe(code);

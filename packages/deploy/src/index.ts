@@ -81,3 +81,13 @@ export {
 } from './terraform/module.js';
 export type { Cloud, CloudModule } from './terraform/clouds.js';
 export { helmChart, writeHelmChart } from './k8s/helm-chart.js';
+export {
+  applyFolder,
+  deploymentStatus,
+  loadKubeConfig,
+  readManifestFolder,
+  FIELD_MANAGER,
+  type ApplyOptions,
+  type ClusterOptions,
+  type RolloutState,
+} from './k8s/apply.js';

@@ -23,6 +23,13 @@ function outOption(values: CommandContext['values']): string {
   return out;
 }
 
+function cluster(values: CommandContext['values']): { kubeconfig?: string; context?: string } {
+  return {
+    ...(str(values, 'kubeconfig') === undefined ? {} : { kubeconfig: str(values, 'kubeconfig')! }),
+    ...(str(values, 'context') === undefined ? {} : { context: str(values, 'context')! }),
+  };
+}
+
 const OUT = {
   type: 'string',
   valueName: 'DIR',
@@ -63,6 +70,18 @@ const k8s: Command = {
       description: "the canary's share of pods, 1-99 (default 10)",
     },
     force: FORCE,
+    apply: { type: 'boolean', description: 'also apply to the cluster (server-side apply) and wait for the rollout' },
+    kubeconfig: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'kubeconfig for --apply (default KUBECONFIG, ~/.kube/config)',
+    },
+    context: { type: 'string', valueName: 'NAME', description: 'kubeconfig context for --apply' },
+    timeout: {
+      type: 'string',
+      valueName: 'SECONDS',
+      description: 'how long --apply waits for the rollout (default 300)',
+    },
   },
   positionals: { min: 1, max: 1 },
   run: async (ctx) => {
@@ -77,7 +96,9 @@ const k8s: Command = {
     if (canaryUri !== undefined && (replicas ?? 2) < 2) {
       throw new UsageError('--canary needs --replicas of at least 2 (one stable pod, one canary pod)');
     }
-    const { writeKubernetesFolder, registryResolver } = await import('@trestle/deploy');
+    const { writeKubernetesFolder, registryResolver, loadKubeConfig } = await import('@trestle/deploy');
+    // A kubeconfig that does not parse is refused before anything is written.
+    if (v['apply'] === true) await loadKubeConfig(cluster(v));
     const resolver = registryResolver(ctx.config);
     try {
       const r = await writeKubernetesFolder({
@@ -94,12 +115,27 @@ const k8s: Command = {
       });
       const at = (m: { name: string; version?: string; digest: string }): string =>
         `${m.name}${m.version === undefined ? '' : ` version ${m.version}`} (${m.digest.slice(0, 19)}…)`;
-      ctx.out.result(r, () =>
+      const timeout = intOption(v, 'timeout', 1, 86_400);
+      const rollout =
+        v['apply'] === true
+          ? await (
+              await import('@trestle/deploy')
+            ).applyFolder({
+              dir: out,
+              ...cluster(v),
+              ...(str(v, 'namespace') === undefined ? {} : { namespace: str(v, 'namespace')! }),
+              ...(timeout === undefined ? {} : { timeoutMs: timeout * 1000 }),
+              log: (line) => ctx.out.info(line),
+            })
+          : undefined;
+      ctx.out.result({ ...r, ...(rollout === undefined ? {} : { rollout }) }, () =>
         [
           `Wrote ${r.files.length} files to ${out} for ${at(r.model)}${r.canary === undefined ? '' : `, canary ${at(r.canary)}`}:`,
           ...r.objects.map((o) => `  ${o.kind.padEnd(24)} ${o.name}`),
           '',
-          `Apply with: kubectl apply -k ${out}`,
+          rollout === undefined
+            ? `Apply with: kubectl apply -k ${out} (or --apply)`
+            : `Applied ${rollout.applied.length} objects; rolled out ${rollout.rollouts.map((x) => x.name).join(', ')}.`,
           `After moving the alias: trestle deploy sync --out ${out}`,
         ].join('\n'),
       );
@@ -188,6 +224,41 @@ const terraform: Command = {
 };
 
 /**
+ * `trestle deploy status --out DIR`: the rollout of the folder's Deployments in the cluster.
+ *
+ * @example trestle deploy status --out deploy/k8s --context prod
+ */
+const status: Command = {
+  name: 'status',
+  summary: "Show the rollout of a manifests folder's Deployments in the cluster",
+  options: {
+    out: { type: 'string', valueName: 'DIR', description: "folder written by 'trestle deploy k8s'" },
+    kubeconfig: { type: 'string', valueName: 'FILE', description: 'kubeconfig (default KUBECONFIG, ~/.kube/config)' },
+    context: { type: 'string', valueName: 'NAME', description: 'kubeconfig context' },
+    namespace: { type: 'string', valueName: 'NS', description: 'namespace of objects that name none' },
+  },
+  positionals: { max: 0 },
+  run: async (ctx) => {
+    const out = outOption(ctx.values);
+    const { deploymentStatus } = await import('@trestle/deploy');
+    const ns = str(ctx.values, 'namespace');
+    const states = await deploymentStatus({
+      dir: out,
+      ...cluster(ctx.values),
+      ...(ns === undefined ? {} : { namespace: ns }),
+    });
+    ctx.out.result({ deployments: states }, () =>
+      states
+        .map(
+          (s) =>
+            `${s.name.padEnd(30)} ${s.ready ? 'ready     ' : 'rolling   '} ${s.updated}/${s.desired} updated, ${s.available} available${s.modelVersion === undefined ? '' : `, model version ${s.modelVersion}`}`,
+        )
+        .join('\n'),
+    );
+  },
+};
+
+/**
  * `trestle deploy helm --out DIR`: the control plane's Helm chart.
  *
  * @example trestle deploy helm --out charts/trestle && helm install trestle charts/trestle -f values.prod.yaml
@@ -214,5 +285,5 @@ const helm: Command = {
 export const deploy: CommandGroup = {
   name: 'deploy',
   summary: 'Deploy a registered model: Kubernetes manifests, GitOps sync, Helm chart, Terraform',
-  commands: [k8s, sync, helm, terraform],
+  commands: [k8s, sync, status, helm, terraform],
 };
