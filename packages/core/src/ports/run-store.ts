@@ -48,6 +48,11 @@ export interface SearchRunsOptions {
   maxResults?: number;
   pageToken?: string;
   viewType?: ViewType;
+  /**
+   * Accept any string in `status = '…'` (it then matches nothing), as MLflow's run search does;
+   * default false: an unknown status is `INVALID_ARGUMENT` naming the statuses.
+   */
+  anyStatus?: boolean;
 }
 
 /** Options of {@link RunStore.getMetricHistory}. */

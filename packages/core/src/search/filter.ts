@@ -26,10 +26,24 @@ export { searchFieldNames, searchFieldRule } from './identifiers.js';
  * //   { kind: 'comparison', entity: 'param', key: 'l2', op: '=', value: '0.1', position: 22 } ] }
  * parseFilter("status = 'FAILED' OR (created > 1717000000000 AND tags.team LIKE 'ml%')", 'runs')
  */
-export function parseFilter(filter: string | undefined, target: SearchTarget): FilterExpr | undefined {
+export function parseFilter(
+  filter: string | undefined,
+  target: SearchTarget,
+  options: ParseFilterOptions = {},
+): FilterExpr | undefined {
   if (filter === undefined || filter.trim() === '') return undefined;
   const ctx: ParseContext = { subject: 'filter', prefix: '', details: {} };
-  return new FilterParser(new TokenStream(tokenize(filter, ctx)), target, ctx).parse();
+  return new FilterParser(new TokenStream(tokenize(filter, ctx)), target, ctx, options.anyValue === true).parse();
+}
+
+/** Options of {@link parseFilter}. */
+export interface ParseFilterOptions {
+  /**
+   * Accept any string where a field takes a closed set of values (run status), as MLflow
+   * does: such a comparison then matches nothing. Default false: an unknown value is
+   * `INVALID_ARGUMENT` naming the values there are.
+   */
+  anyValue?: boolean;
 }
 
 /** Deeper nesting is refused rather than risking the stack on hostile input. */
@@ -60,6 +74,7 @@ class FilterParser {
     private readonly tokens: TokenStream,
     private readonly target: SearchTarget,
     private readonly ctx: ParseContext,
+    private readonly anyValue = false,
   ) {}
 
   parse(): FilterExpr {
@@ -173,7 +188,12 @@ class FilterParser {
     }
 
     const value = this.readString(field);
-    if (field.rule.oneOf !== undefined && (op === '=' || op === '!=') && !field.rule.oneOf.includes(value)) {
+    if (
+      !this.anyValue &&
+      field.rule.oneOf !== undefined &&
+      (op === '=' || op === '!=') &&
+      !field.rule.oneOf.includes(value)
+    ) {
       throw searchError(
         this.ctx,
         `invalid value ${token.text} for ${field.label} at position ${token.position}; ` +

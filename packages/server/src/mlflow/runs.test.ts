@@ -420,6 +420,14 @@ describe('logging', () => {
 });
 
 describe('runs/search with NaN metrics, as MLflow', () => {
+  it('accepts any status string in attributes.status, matching nothing when it is no status', async () => {
+    const res = await t.post('/runs/search', { experiment_ids: ['0'], filter: "attributes.status = 'DONE'" });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({});
+    const running = await t.post('/runs/search', { experiment_ids: ['0'], filter: "attributes.status = 'RUNNING'" });
+    expect(running.status).toBe(200);
+  });
+
   it('matches NaN only with != and sorts it after every number and before missing values, both ways', async () => {
     const e = (await t.post('/experiments/create', { name: 'nan-search' })).json.experiment_id as string;
     const ids: Record<string, string> = {};

@@ -112,6 +112,8 @@ function searchOptions(msg: RequestMessage): SearchRunsOptions {
   const viewType = msg.enumOf('run_view_type', VIEW_TYPES);
   return {
     experimentIds: msg.strings('experiment_ids'),
+    // MLflow accepts any status string in a filter; one that is no status matches nothing.
+    anyStatus: true,
     ...(filter ? { filter } : {}),
     ...(orderBy.length > 0 ? { orderBy } : {}),
     ...(maxResults === undefined ? {} : { maxResults }),

@@ -932,7 +932,7 @@ export class SqlMetadataStore implements MetadataStore {
       throw new TrestleError('INVALID_ARGUMENT', 'experimentIds must be a list of experiment ids');
     }
     const experimentIds = options.experimentIds.map((id) => parseExperimentId(id, 'INVALID_ARGUMENT'));
-    const filter = parseFilter(options.filter, 'runs');
+    const filter = parseFilter(options.filter, 'runs', { anyValue: options.anyStatus === true });
     const orderBy = parseOrderBy(options.orderBy, 'runs');
     const limit = validateMaxResults(options.maxResults);
     const { offset } = decodePageToken(options.pageToken);
