@@ -32,6 +32,8 @@ interface Manifest {
   bin?: Record<string, string>;
   dependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
 
 export interface PackResult {
@@ -125,6 +127,7 @@ function undeclaredImports(dir: string, manifest: Omit<Manifest, 'exports'>): st
     manifest.name,
     ...Object.keys(manifest.dependencies ?? {}),
     ...Object.keys(manifest.optionalDependencies ?? {}),
+    ...Object.keys(manifest.peerDependencies ?? {}),
     ...(GUARDED_IMPORTS.get(manifest.name) ?? []),
   ]);
   const missing = new Set<string>();
@@ -160,6 +163,8 @@ function publishedManifest(source: Manifest): Omit<Manifest, 'exports'> & Record
     ...(source.bin === undefined ? {} : { bin: source.bin }),
     dependencies,
     ...(source.optionalDependencies === undefined ? {} : { optionalDependencies: source.optionalDependencies }),
+    ...(source.peerDependencies === undefined ? {} : { peerDependencies: source.peerDependencies }),
+    ...(source.peerDependenciesMeta === undefined ? {} : { peerDependenciesMeta: source.peerDependenciesMeta }),
   };
 }
 

@@ -56,7 +56,10 @@ describe('import boundaries', () => {
   it('the client package declares no dependency on a driver, runtime or web framework', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'packages/client/package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
+      peerDependenciesMeta?: Record<string, { optional?: boolean }>;
     };
     expect(Object.keys(pkg.dependencies)).toEqual(['@trestle/core']);
+    // The embedded store (SQLite and the drivers) is an optional peer: installed with the CLI, not with the SDK.
+    expect(pkg.peerDependenciesMeta?.['@trestle/store']?.optional).toBe(true);
   });
 });

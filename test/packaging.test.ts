@@ -8,7 +8,7 @@
  * better-sqlite3's build, not our packaging. Dependencies come from npm's cache (`npm ci` filled it).
  */
 import { spawn, execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,8 +22,10 @@ const work = mkdtempSync(join(tmpdir(), 'trestle-pack-'));
 const app = join(work, 'app');
 const trestle = join(app, 'node_modules', '.bin', 'trestle');
 
+let tarballs: string[] = [];
+
 beforeAll(async () => {
-  const { tarballs } = await packWorkspace({ out: join(work, 'pack') });
+  ({ tarballs } = await packWorkspace({ out: join(work, 'pack') }));
   cpSync(join(ROOT, 'test', 'fixtures', 'packaging'), app, { recursive: true });
   const sqliteVersion = (
     JSON.parse(readFileSync(join(ROOT, 'node_modules/better-sqlite3/package.json'), 'utf8')) as { version: string }
@@ -97,6 +99,26 @@ describe('the packed tarballs, installed in an empty folder', () => {
       server.kill('SIGTERM');
     }
   }, 120_000);
+
+  it('let the SDK install alone, without the store and its drivers, and say what the embedded store needs', async () => {
+    const sdk = join(work, 'sdk-only');
+    cpSync(join(ROOT, 'test', 'fixtures', 'packaging'), sdk, { recursive: true });
+    const pick = (name: string): string => {
+      const file = tarballs.find((t) => t.includes(`trestle-${name}-`));
+      if (file === undefined) throw new Error(`no tarball for @trestle/${name}`);
+      return file;
+    };
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', pick('core'), pick('client')], {
+      cwd: sdk,
+    });
+    for (const heavy of ['@trestle/store', 'better-sqlite3', 'pg', 'kysely']) {
+      expect(existsSync(join(sdk, 'node_modules', heavy)), heavy).toBe(false);
+    }
+    const env = { ...process.env, TRESTLE_TRACKING_URI: '', TRESTLE_HOME: join(sdk, 'home') };
+    await expect(run(process.execPath, ['log-run.mjs'], { cwd: sdk, env })).rejects.toMatchObject({
+      stderr: expect.stringMatching(/the embedded store needs the @trestle\/store package: install it/),
+    });
+  }, 300_000);
 
   it('ship type declarations that a strict TypeScript project compiles against', async () => {
     writeFileSync(

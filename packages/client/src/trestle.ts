@@ -21,6 +21,7 @@ import { ActiveRun } from './active-run.js';
 import { exitGuard } from './exit/exit-guard.js';
 import type { FinishTarget } from './exit/finish-job.js';
 import type { MetricBufferOptions } from './metric-buffer.js';
+import { importStore } from './embedded-store.js';
 
 /** Options of {@link Trestle.connect}. Anything absent comes from the environment, then defaults. */
 export interface ConnectOptions {
@@ -127,7 +128,7 @@ export class Trestle {
         registry,
       });
     }
-    const { openStores } = await import('@trestle/store');
+    const { openStores } = await importStore();
     const { metadata, artifacts } = await openStores(config, process.cwd(), { create: options.create ?? true });
     return new Trestle(metadata, artifacts, config, options.buffer, {
       exitTimeoutMs: options.exitTimeoutMs,

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { TrackingBackend } from '@trestle/core';
 import { EXIT_STATE, type FinishJob, type FinishOutcome } from './finish-job.js';
+import { importStore } from '../embedded-store.js';
 
 const { state, message, warm } = workerData as {
   state: SharedArrayBuffer;
@@ -17,7 +18,7 @@ const { state, message, warm } = workerData as {
 /** Loads the modules a target needs, ahead of the exit (see `ExitWorker.warm`). */
 async function preload(kind: 'rest' | 'embedded'): Promise<void> {
   if (kind === 'rest') await import('../rest/index.js');
-  else await import('@trestle/store');
+  else await importStore();
 }
 
 async function open(job: FinishJob): Promise<TrackingBackend> {
@@ -32,7 +33,7 @@ async function open(job: FinishJob): Promise<TrackingBackend> {
       warn: () => undefined,
     }).backend;
   }
-  const { openMetadataStore } = await import('@trestle/store');
+  const { openMetadataStore } = await importStore();
   return openMetadataStore(job.target.db, { artifactRoot: job.target.artifacts, migrate: false });
 }
 
