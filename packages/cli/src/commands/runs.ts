@@ -13,6 +13,7 @@ import {
 } from '@trestle/core';
 import { UsageError, type Command, type CommandContext, type CommandGroup } from '../framework/command.js';
 import { metrics } from './run-metrics.js';
+import { withSpinner } from '../framework/progress.js';
 import { formatDuration, formatNumber, formatTime, table } from '../framework/output.js';
 import { allExperimentIds, parsePositiveInt, resolveExperiment, resolveRunId, withTrestle } from '../session.js';
 
@@ -145,8 +146,13 @@ function searchCommand(name: 'list' | 'search'): Command {
           ...(Array.isArray(v['order-by']) ? { orderBy: v['order-by'] } : {}),
           ...(typeof v['page-token'] === 'string' ? { pageToken: v['page-token'] } : {}),
         };
-        const page = await backend.searchRuns(options);
-        const names = ctx.out.json ? new Map<string, string>() : await experimentNamesOf(backend, page.items);
+        const { page, names } = await withSpinner(process.stderr, ctx.out.json, 'searching runs', async () => {
+          const found = await backend.searchRuns(options);
+          return {
+            page: found,
+            names: ctx.out.json ? new Map<string, string>() : await experimentNamesOf(backend, found.items),
+          };
+        });
         ctx.out.result({ runs: page.items, nextPageToken: page.nextPageToken }, () =>
           [
             runTable(page.items, names),

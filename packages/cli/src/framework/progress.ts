@@ -70,3 +70,38 @@ export function terminalProgress(stream: NodeJS.WriteStream, json: boolean): Pro
     },
   };
 }
+
+const SPINNER_FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/**
+ * Runs `work` with a spinner on a terminal: `⠋ label… 1.4s`, shown only once the work has
+ * taken `afterMs` (default 1 s: quick calls print nothing), redrawn every 100 ms, erased when
+ * the work settles. Nothing at all when `stream` is not a terminal or in `--json` mode.
+ *
+ * @example const page = await withSpinner(process.stderr, ctx.out.json, 'searching runs', () => backend.searchRuns(o));
+ */
+export async function withSpinner<T>(
+  stream: NodeJS.WriteStream,
+  json: boolean,
+  label: string,
+  work: () => Promise<T>,
+  afterMs = 1000,
+): Promise<T> {
+  if (json || stream.isTTY !== true) return work();
+  const started = Date.now();
+  let frame = 0;
+  let drawn = false;
+  const timer = setInterval(() => {
+    const elapsed = Date.now() - started;
+    if (elapsed < afterMs) return;
+    const line = `${SPINNER_FRAMES[frame++ % SPINNER_FRAMES.length]} ${label}… ${(elapsed / 1000).toFixed(1)}s`;
+    stream.write(`\r\x1b[2K${line.slice(0, (stream.columns || 120) - 1)}`);
+    drawn = true;
+  }, 100);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+    if (drawn) stream.write('\r\x1b[2K');
+  }
+}
