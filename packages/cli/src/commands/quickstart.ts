@@ -5,9 +5,9 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { TrestleError } from '@trestle/core';
+import { TrestleError, type TrestleConfig } from '@trestle/core';
 import type { Executor, RunSummary, StageResult } from '@trestle/pipelines/pipeline';
-import { UsageError, type Command } from '../framework/command.js';
+import { UsageError, type Command, type CommandContext } from '../framework/command.js';
 import { formatDuration } from '../framework/output.js';
 import { parsePositiveInt } from '../session.js';
 import { workspaceConfig } from './pipeline-tracker.js';
@@ -220,6 +220,46 @@ function report(
 }
 
 /**
+ * After the pipeline: serve the champion with a server beside it, send held-out flights as
+ * traffic, print what came back, then wait for Ctrl-C (or stop at once with `--exit`).
+ */
+async function demo(ctx: CommandContext, config: TrestleConfig, work: string, result: object): Promise<void> {
+  const { startDemo, demoReport } = await import('../quickstart/demo.js');
+  // Ctrl-C while the children start or run stops them (serve first) and ends the quickstart.
+  let interrupted: (() => void) | undefined;
+  const signalled = new Promise<void>((done) => (interrupted = done));
+  const onSignal = (): void => interrupted?.();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const started = startDemo({ config, work, requests: DEMO_REQUESTS, info: (l) => ctx.out.info(l) });
+    const running = await Promise.race([started, signalled.then(() => undefined)]);
+    if (running === undefined) {
+      await (await started.catch(() => undefined))?.stop();
+      return;
+    }
+    try {
+      if (ctx.out.json) ctx.out.result({ ...result, demo: running.result }, () => '');
+      else ctx.out.result(running.result, () => demoReport(running.result));
+      if (ctx.values['exit'] !== true) {
+        ctx.out.info('\nThe server and the model keep running. Press Ctrl-C to stop both.');
+        await signalled;
+        ctx.out.info('Stopping trestle serve and trestle server…');
+      }
+    } finally {
+      await running.stop();
+    }
+    if (ctx.values['exit'] !== true) ctx.out.info('Stopped.');
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Held-out flights the demo sends as traffic, one request each. */
+const DEMO_REQUESTS = 300;
+
+/**
  * `trestle quickstart`: the whole loop on real data as a pipeline. It runs
  * `examples/flights/trestle.yaml` (prepare → train → evaluate → register) in a working copy
  * under the Trestle folder (`.trestle/quickstart/`), tracked in the configured store; a second
@@ -227,7 +267,7 @@ function report(
  */
 export const quickstart: Command = {
   name: 'quickstart',
-  summary: 'Run the flights pipeline: train a GBDT on 622,708 real US flights, evaluate, register it',
+  summary: 'Run the flights pipeline (train a GBDT on 622,708 real US flights, evaluate, register), then serve it',
   description: [
     'Runs the pipeline of examples/flights (trestle.yaml) in a working copy under the Trestle folder',
     '(.trestle/quickstart/, or $TRESTLE_HOME/quickstart/): prepare reads the flights departing',
@@ -238,6 +278,9 @@ export const quickstart: Command = {
     "applies a gate; register makes it the next version of 'flights-delay' and, if the gate passed,",
     'its @champion. The pipeline is tracked as a run with a child run per stage. Stages whose inputs',
     'did not change are skipped, so running it again is quick. Edit examples/flights and rerun.',
+    'Then it starts trestle server on the same store and trestle serve models:/flights-delay@champion',
+    '(free ports), sends 300 held-out flights of data/test.csv as traffic, prints predictions beside',
+    'what happened and the URLs to try, and keeps both running until Ctrl-C (--exit: stop at once).',
   ].join('\n'),
   options: {
     exit: { type: 'boolean', description: 'stop when the demo is done (for scripts and tests)' },
@@ -283,6 +326,7 @@ export const quickstart: Command = {
     const tracker = new RunTracker(trestle, config, work, experiment);
     const forwarding = signalForwardingExecutor();
     const executor = forwarding.executor;
+    let closed = false;
     try {
       const summary = await runPipeline({
         graph,
@@ -338,11 +382,24 @@ export const quickstart: Command = {
       };
       const { registry } = await import('../registry.js');
       const hasModels = registry.some((e) => e.name === 'models');
-      ctx.out.result(result, () => report(summary, outputs, work, store, tracker.runId, hasModels));
-    } finally {
+      const text = (): string => report(summary, outputs, work, store, tracker.runId, hasModels);
+      if (!ctx.out.json) ctx.out.result(result, text);
       forwarding.dispose();
       await repo.close();
       await trestle.close();
+      closed = true;
+      if (outputs.registered?.aliases.includes('champion') !== true) {
+        ctx.out.info('No @champion (the gate did not pass): nothing to serve.');
+        if (ctx.out.json) ctx.out.result(result, text);
+        return;
+      }
+      await demo(ctx, config, work, result);
+    } finally {
+      if (!closed) {
+        forwarding.dispose();
+        await repo.close();
+        await trestle.close();
+      }
     }
   },
 };

@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../packages/core/src/index.js';
+import { startServer, type RunningServer } from '../packages/server/src/index.js';
+import { demoReport, type DemoResult } from '../packages/cli/src/quickstart/demo.js';
+import { runCli } from './support/cli.js';
+import { QUICKSTART_SLICE } from './support/quickstart.js';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * `npm start -- --exit` after the pipeline: `trestle server` and `trestle serve
+ * models:/flights-delay@champion` as real child processes, 300 held-out flights as traffic,
+ * the predictions back beside the real outcome, both children gone when it ends.
+ */
+describe('npm start: serving the champion with real held-out flights', () => {
+  let home: string;
+  let demo: DemoResult;
+  let workdir: string;
+  let server: RunningServer | undefined;
+
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'trestle-qs-demo-'));
+    const r = await runCli(['quickstart', '--exit', '--json', ...QUICKSTART_SLICE], { TRESTLE_HOME: home });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { demo: DemoResult; workdir: string };
+    demo = out.demo;
+    workdir = out.workdir;
+  }, 300_000);
+
+  afterAll(async () => {
+    await server?.close();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('sends held-out flights of data/test.csv and gets a prediction for each, beside the real outcome', () => {
+    expect(demo.server.started).toBe(true);
+    expect(demo.serve.logging).toBe(demo.server.url);
+    expect(demo).toMatchObject({ requests: 300, failed: 0 });
+    expect(demo.predictions).toHaveLength(300);
+    const table = readFileSync(join(workdir, 'data', 'test.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    const header = table[0]!.split(',');
+    const rows = new Set(table.slice(1));
+    for (const p of demo.predictions) {
+      expect(['0', '1']).toContain(p.predicted);
+      expect(p.probability).toBeGreaterThan(0);
+      expect(p.probability).toBeLessThan(1);
+      expect(p.predicted).toBe(p.probability! >= 0.5 ? '1' : '0');
+      // Each flight and its outcome is a row of the prepare stage's test table.
+      const row = header.map((h) => (h === 'late' ? p.actual : String(p.flight[h]))).join(',');
+      expect(rows.has(row), row).toBe(true);
+    }
+    expect(demo.agree).toBe(demo.predictions.filter((p) => p.predicted === p.actual).length);
+    // Not every prediction alike: the model ranks flights.
+    expect(new Set(demo.predictions.map((p) => p.probability!.toFixed(3))).size).toBeGreaterThan(10);
+  });
+
+  it('prints the predictions and the URLs, with a curl line for one of those flights', () => {
+    const text = demoReport(demo);
+    expect(text).toContain(`Serving flights-delay version ${demo.serve.version} on ${demo.serve.url}`);
+    expect(text).toMatch(/\w{3} → \w{3}, \d+ mi, \d+h, weekday \w+\s+(on time|late) \(\d+%\)\s+(on time|late)/);
+    const curl = new RegExp(`curl -s ${demo.serve.url}/predict -d '(\\{.*\\})'`).exec(text);
+    expect(JSON.parse(curl![1]!)).toEqual(demo.predictions[0]!.flight);
+    expect(text).toContain(`web UI        ${demo.server.url}/`);
+    expect(text).toContain(`${demo.serve.url}/v2/models/flights-delay/infer`);
+    expect(text).toContain(`${demo.serve.url}/metrics`);
+  });
+
+  it('stops both children on --exit, after serve shipped every inference log to the server', async () => {
+    expect(alive(demo.serve.pid)).toBe(false);
+    expect(alive(demo.server.pid)).toBe(false);
+    // The server's store is the quickstart's: serve it again and ask it over REST. Labels for
+    // the demo's request ids all match a logged prediction; an id never sent does not.
+    server = await startServer({ config: loadConfig({ home }, {}), port: 0, logger: false, handleSignals: false });
+    const records = demo.predictions.map((p) => ({ requestId: p.requestId, label: p.actual }));
+    const res = await fetch(`${server.url}/api/v1/feedback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ records: [...records, { requestId: 'never-sent', label: '1' }] }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ matched: 300, unknown: 1 });
+  }, 60_000);
+});
