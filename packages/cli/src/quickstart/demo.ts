@@ -60,7 +60,7 @@ function spawnCli(
     detached: true,
   });
   const out = createWriteStream(log, { flags: 'a' });
-  proc.stderr!.pipe(out, { end: false });
+  proc.stderr.pipe(out, { end: false });
   const exited = new Promise<void>((done) => proc.once('exit', () => done()));
   const stop = async (): Promise<void> => {
     if (proc.exitCode === null && proc.signalCode === null) {
@@ -84,10 +84,10 @@ function spawnCli(
         try {
           const info = JSON.parse(text.slice(0, at)) as Record<string, unknown>;
           clearTimeout(timer);
-          proc.stdout!.off('data', onData);
+          proc.stdout.off('data', onData);
           out.write(text);
           // Keep draining (request logs), or a full pipe would stall the child.
-          proc.stdout!.pipe(out, { end: false });
+          proc.stdout.pipe(out, { end: false });
           done({ proc, info, stop });
           return;
         } catch {
@@ -95,7 +95,7 @@ function spawnCli(
         }
       }
     };
-    proc.stdout!.on('data', onData);
+    proc.stdout.on('data', onData);
     proc.once('exit', (code) => {
       clearTimeout(timer);
       fail(
