@@ -93,4 +93,33 @@ describe('npm start: serving the champion with real held-out flights', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ matched: 300, unknown: 1 });
   }, 60_000);
+
+  it('feeds the real outcomes back as late labels and reports drift, live performance and the HTML report', async () => {
+    const m = demo.monitoring;
+    // Labels sent before serve shipped the logs are held, then joined when they land.
+    expect(m.feedback.matched + m.feedback.pending).toBe(300);
+    expect(m).toMatchObject({ rows: 300, labelled: 300 });
+    // Live accuracy is the share of predictions that matched the outcome the demo saw.
+    expect(m.accuracy).toBeCloseTo(demo.agree / 300, 9);
+    expect(m.auc).toBeGreaterThan(0);
+    const features = ['hour', 'weekday', 'distance', 'origin', 'destination'];
+    for (const w of m.windows) {
+      expect(w.error).toBeUndefined();
+      expect(w.tested).toBe(features.length);
+      for (const f of w.drifted) expect(features).toContain(f);
+    }
+    expect(m.drifted).toEqual([...new Set(m.windows.flatMap((w) => w.drifted))]);
+    const html = readFileSync(m.report!, 'utf8');
+    expect(m.report).toBe(join(workdir, 'monitoring-report.html'));
+    expect(html).toMatch(/^<!doctype html>/i);
+    expect(html).toContain('flights-delay@champion');
+    const text = demoReport(demo);
+    expect(text).toContain(`HTML report       ${m.report}`);
+    expect(text).toMatch(/live performance {2}accuracy \d+\.\d%, AUC 0\.\d{3} on 300 labelled predictions/);
+    // The results are stored on the server: read them back over REST.
+    const res = await fetch(`${server!.url}/api/v1/monitoring/models/flights-delay/results?alias=champion`);
+    const items = ((await res.json()) as { items: { rows: number; labelled: number }[] }).items;
+    expect(items.reduce((s, r) => s + r.rows, 0)).toBe(300);
+    expect(items.reduce((s, r) => s + r.labelled, 0)).toBe(300);
+  });
 });

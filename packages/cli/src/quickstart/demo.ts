@@ -9,9 +9,13 @@ import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrestleError, type TrestleConfig } from '@trestle/core';
+import { monitorDemo, monitoringReport, writeMonitorReport, type DemoMonitoring } from './demo-monitoring.js';
 
 /** `packages/cli/bin/trestle.js`: the CLI as users run it (tsx's loader, then src/main.ts). */
 const CLI_BIN = resolve(fileURLToPath(import.meta.url), '../../../bin/trestle.js');
+
+/** Length of serve's feature-summary windows in the demo: short, so they close while it waits. */
+const WINDOW_SECONDS = 3;
 
 /** The model the quickstart serves. */
 export const DEMO_MODEL = 'flights-delay';
@@ -35,6 +39,7 @@ export interface DemoResult {
   requestIds: string[];
   predictions: DemoPrediction[];
   logs: string;
+  monitoring: DemoMonitoring;
 }
 
 /** A child process of the CLI whose first JSON object on stdout says where it listens. */
@@ -211,7 +216,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     }
     o.info(`Starting trestle serve models:/${DEMO_MODEL}@champion (inference logs → ${serverUrl})…`);
     const served = await spawnCli(
-      ['serve', `models:/${DEMO_MODEL}@champion`, '--port', '0'],
+      ['serve', `models:/${DEMO_MODEL}@champion`, '--port', '0', '--window', String(WINDOW_SECONDS)],
       { ...storeEnv, TRESTLE_TRACKING_URI: serverUrl },
       o.work,
       join(logs, 'serve.log'),
@@ -226,7 +231,8 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     const predictions: DemoPrediction[] = [];
     const requestIds: string[] = [];
     let failed = 0;
-    const stamp = Date.now().toString(36);
+    const since = Date.now();
+    const stamp = since.toString(36);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < flights.length) {
@@ -251,6 +257,23 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     };
     await Promise.all(Array.from({ length: 8 }, worker));
     const answered = predictions.filter((p) => p !== undefined);
+    o.info(`Sending the ${answered.length} real outcomes back as late labels and computing the monitoring windows…`);
+    const monitoring = await monitorDemo({
+      serverUrl,
+      token: o.config.trackingToken,
+      model: DEMO_MODEL,
+      since,
+      predictions: answered,
+      timeoutMs: 60_000,
+      writeReport: () =>
+        writeMonitorReport(
+          serverUrl,
+          o.config.home,
+          DEMO_MODEL,
+          join(o.work, 'monitoring-report.html'),
+          o.config.trackingToken,
+        ),
+    });
     return {
       result: {
         server: { url: serverUrl, pid: serverPid, started: serverPid !== 0 },
@@ -267,6 +290,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
         requestIds,
         predictions: answered,
         logs,
+        monitoring,
       },
       stop,
     };
@@ -297,6 +321,7 @@ export function demoReport(d: DemoResult, shown = 6): string {
     const prob = p.probability === undefined ? '' : ` (${(100 * p.probability).toFixed(0)}%)`;
     lines.push(`  ${pad(what, 40)}${pad(word(p.predicted) + prob, 16)}${word(p.actual)}`);
   }
+  lines.push(monitoringReport(d.monitoring));
   const example = d.predictions[0]?.flight ?? {};
   lines.push(
     '',
