@@ -2,7 +2,13 @@
  * @trestle/deploy: writes what takes a registered model to a container, Kubernetes and a cloud.
  * Each generator lives in its own folder (build/, k8s/, ci/, terraform/) and is exported here.
  */
-export { writeOutputFolder, isNonEmptyFolder, type GeneratedFile, type WriteOutputOptions } from './out-dir.js';
+export {
+  writeOutputFolder,
+  writeFolderAtomically,
+  isNonEmptyFolder,
+  type GeneratedFile,
+  type WriteOutputOptions,
+} from './out-dir.js';
 export { registryResolver, modelPackageDigest, type ModelResolver, type ResolvedModel } from './k8s/resolve-model.js';
 export { validateObjects, VALIDATED_KINDS, type KubeObject } from './k8s/validate.js';
 export {
@@ -60,7 +66,7 @@ export {
 export { bundle, runtimeEntry, type BundleOptions, type BundleResult } from './build/bundle.js';
 export { dockerfile, NODE_IMAGE, type DockerfileSpec } from './build/dockerfile.js';
 export { installManifest } from './build/lockfile.js';
-export { folderSize, writeFolderAtomically, type FolderSize } from './build/output-folder.js';
+export { folderSize, type FolderSize } from './build/output-folder.js';
 export {
   ciWorkflow,
   writeCiWorkflow,

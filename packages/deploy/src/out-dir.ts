@@ -3,7 +3,7 @@
  * to a temporary sibling first and the sibling is renamed into place, so a failure part-way
  * leaves the output folder as it was, never half-written.
  */
-import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TrestleError } from '@trestle/core';
 
@@ -33,6 +33,74 @@ export async function isNonEmptyFolder(dir: string): Promise<boolean> {
 }
 
 /**
+ * Refuses an output folder that exists and is not empty (unless `force`), or is a file.
+ *
+ * @throws TrestleError `ALREADY_EXISTS` or `INVALID_ARGUMENT`.
+ */
+export async function checkOutputFolder(out: string, force: boolean): Promise<void> {
+  if ((await isNonEmptyFolder(out)) && !force) {
+    throw new TrestleError(
+      'ALREADY_EXISTS',
+      `${out} exists and is not empty: choose an empty folder or pass --force to replace it`,
+      { dir: out },
+    );
+  }
+}
+
+/**
+ * Runs `fill(dir)` on a new temporary sibling of `out`, then puts it in place of `out`
+ * (replacing an existing folder only when `force`). On failure the temporary folder is removed
+ * and `out` is left as it was; the old folder is moved aside, not deleted, until the new one is in place.
+ *
+ * @example
+ * await writeFolderAtomically('ctx', false, async (dir) => writeFile(join(dir, 'Dockerfile'), text));
+ */
+export async function writeFolderAtomically<T>(
+  out: string,
+  force: boolean,
+  fill: (dir: string) => Promise<T>,
+): Promise<T> {
+  const target = resolve(out);
+  await checkOutputFolder(out, force);
+  const parent = dirname(target);
+  await mkdir(parent, { recursive: true });
+  const staging = await mkdtemp(join(parent, `.${basename(target)}.tmp-`));
+  let result: T;
+  try {
+    // mkdtemp makes the folder private (0700); the result is an ordinary folder.
+    await chmod(staging, 0o755);
+    result = await fill(staging);
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw err;
+  }
+  let aside: string | undefined;
+  try {
+    if (await exists(target)) {
+      aside = `${staging}-old`;
+      await rename(target, aside);
+    }
+    await rename(staging, target);
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    if (aside !== undefined) await rename(aside, target).catch(() => undefined);
+    throw err;
+  }
+  if (aside !== undefined) await rm(aside, { recursive: true, force: true });
+  return result;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/**
  * Writes `files` as the whole content of `dir`.
  *
  * @throws TrestleError `ALREADY_EXISTS` when `dir` is not empty and `force` is not set (nothing written).
@@ -44,19 +112,7 @@ export async function writeOutputFolder(
   files: readonly GeneratedFile[],
   options: WriteOutputOptions = {},
 ): Promise<void> {
-  const target = resolve(dir);
-  const existed = await isNonEmptyFolder(target);
-  if (existed && options.force !== true) {
-    throw new TrestleError(
-      'ALREADY_EXISTS',
-      `${dir} exists and is not empty: choose an empty folder or pass --force to replace it`,
-      { dir },
-    );
-  }
-  const parent = dirname(target);
-  await mkdir(parent, { recursive: true });
-  const staging = await mkdtemp(join(parent, `.${basename(target)}.tmp-`));
-  try {
+  await writeFolderAtomically(dir, options.force === true, async (staging) => {
     for (const f of files) {
       if (f.path.startsWith('/') || f.path.split('/').includes('..')) {
         throw new TrestleError('INTERNAL', `generated file path '${f.path}' leaves the output folder`);
@@ -65,24 +121,5 @@ export async function writeOutputFolder(
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, f.content);
     }
-  } catch (err) {
-    await rm(staging, { recursive: true, force: true });
-    throw err;
-  }
-  // The old folder is moved aside (not deleted) until the new one is in place.
-  let aside: string | undefined;
-  try {
-    if (existed) {
-      aside = join(parent, `.${basename(target)}.old-${process.pid}-${Date.now()}`);
-      await rename(target, aside);
-    } else {
-      await rm(target, { recursive: true, force: true });
-    }
-    await rename(staging, target);
-  } catch (err) {
-    await rm(staging, { recursive: true, force: true });
-    if (aside !== undefined) await rename(aside, target).catch(() => undefined);
-    throw err;
-  }
-  if (aside !== undefined) await rm(aside, { recursive: true, force: true });
+  });
 }

@@ -11,7 +11,8 @@ import { stringify } from 'yaml';
 import type { ModelSource } from '@trestle/models';
 import { buildControlPlaneContext, SERVER_PORT } from './control-plane-context.js';
 import { buildModelContext, SERVING_PORT, type BuildReport } from './model-context.js';
-import { checkOutputFolder, folderSize, writeFolderAtomically, type FolderSize } from './output-folder.js';
+import { checkOutputFolder, writeFolderAtomically } from '../out-dir.js';
+import { folderSize, type FolderSize } from './output-folder.js';
 
 /** Name of the file in DIR. */
 export const COMPOSE_FILE = 'compose.yaml';

@@ -12,7 +12,8 @@ import { bundle, runtimeEntry } from './bundle.js';
 import { BUILD_INFO_FILE, type ServeBuildInfo } from './build-info.js';
 import { dockerfile, dockerignore, HEALTHCHECK_FILE, healthcheckScript } from './dockerfile.js';
 import { installManifest } from './lockfile.js';
-import { checkOutputFolder, folderSize, writeFolderAtomically, type FolderSize } from './output-folder.js';
+import { checkOutputFolder, writeFolderAtomically } from '../out-dir.js';
+import { folderSize, type FolderSize } from './output-folder.js';
 import { contextReadme } from './readme.js';
 
 /** Port the image listens on. */
