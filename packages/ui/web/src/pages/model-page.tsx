@@ -16,6 +16,7 @@ import {
 } from '../api';
 import { formatTime } from '../format';
 import { linkClick, navigate, updateQuery } from '../router';
+import { DatasetTable, Section } from '../components/section';
 
 const runHref = (runId: string): string => `/runs/${encodeURIComponent(runId)}`;
 
@@ -240,11 +241,7 @@ export function ModelPage({ name, query }: { name: string; query: URLSearchParam
         </div>
       )}
 
-      <section>
-        <div className="section-head">
-          <h2>Aliases</h2>
-          <span className="muted">{model.aliases.length}</span>
-        </div>
+      <Section title="Aliases" count={model.aliases.length}>
         <div className="alias-reason">
           <input
             aria-label="reason"
@@ -315,96 +312,88 @@ export function ModelPage({ name, query }: { name: string; query: URLSearchParam
             </tr>
           </tbody>
         </table>
-      </section>
+      </Section>
 
-      <section>
-        <div className="section-head">
-          <h2>Versions</h2>
-          <span className="muted">{versions.length}</span>
-        </div>
-        {versions.length === 0 ? (
-          <div className="empty small">No versions registered yet.</div>
-        ) : (
-          <table
-            className="table versions"
-            data-testid="versions"
-            tabIndex={0}
-            onKeyDown={(e) => {
-              // ↑/↓ (or k/j) choose the version whose lineage is shown; Enter opens its run.
-              const at = versions.findIndex((v) => v.version === selected);
-              const go = (i: number): void => {
-                const v = versions[Math.max(0, Math.min(versions.length - 1, i))];
-                if (v !== undefined) updateQuery({ version: String(v.version) });
-              };
-              if (e.key === 'ArrowDown' || e.key === 'j') go(at + 1);
-              else if (e.key === 'ArrowUp' || e.key === 'k') go(at - 1);
-              else if (e.key === 'Enter' && versions[at]?.runId !== undefined) navigate(runHref(versions[at].runId));
-              else return;
-              e.preventDefault();
-            }}
-          >
-            <thead>
-              <tr>
-                <th>Version</th>
-                <th>Status</th>
-                <th>Stage</th>
-                <th>Aliases</th>
-                <th>Tags</th>
-                <th>Run</th>
-                <th>Registered</th>
-                <th>Description</th>
-              </tr>
-            </thead>
-            <tbody>
-              {versions.map((v) => (
-                <tr
-                  key={v.version}
-                  data-version={v.version}
-                  className={v.version === selected ? 'focused' : ''}
-                  onClick={() => updateQuery({ version: String(v.version) })}
-                >
-                  <td>
-                    <button className="link" onClick={() => updateQuery({ version: String(v.version) })}>
-                      v{v.version}
-                    </button>
-                  </td>
-                  <td>
-                    <span className={`status-pill status-${v.status === 'READY' ? 'finished' : 'killed'}`}>
-                      {v.status.toLowerCase().replace(/_/g, ' ')}
+      <Section title="Versions" count={versions.length} empty="No versions registered yet.">
+        <table
+          className="table versions"
+          data-testid="versions"
+          tabIndex={0}
+          onKeyDown={(e) => {
+            // ↑/↓ (or k/j) choose the version whose lineage is shown; Enter opens its run.
+            const at = versions.findIndex((v) => v.version === selected);
+            const go = (i: number): void => {
+              const v = versions[Math.max(0, Math.min(versions.length - 1, i))];
+              if (v !== undefined) updateQuery({ version: String(v.version) });
+            };
+            if (e.key === 'ArrowDown' || e.key === 'j') go(at + 1);
+            else if (e.key === 'ArrowUp' || e.key === 'k') go(at - 1);
+            else if (e.key === 'Enter' && versions[at]?.runId !== undefined) navigate(runHref(versions[at].runId));
+            else return;
+            e.preventDefault();
+          }}
+        >
+          <thead>
+            <tr>
+              <th>Version</th>
+              <th>Status</th>
+              <th>Stage</th>
+              <th>Aliases</th>
+              <th>Tags</th>
+              <th>Run</th>
+              <th>Registered</th>
+              <th>Description</th>
+            </tr>
+          </thead>
+          <tbody>
+            {versions.map((v) => (
+              <tr
+                key={v.version}
+                data-version={v.version}
+                className={v.version === selected ? 'focused' : ''}
+                onClick={() => updateQuery({ version: String(v.version) })}
+              >
+                <td>
+                  <button className="link" onClick={() => updateQuery({ version: String(v.version) })}>
+                    v{v.version}
+                  </button>
+                </td>
+                <td>
+                  <span className={`status-pill status-${v.status === 'READY' ? 'finished' : 'killed'}`}>
+                    {v.status.toLowerCase().replace(/_/g, ' ')}
+                  </span>
+                </td>
+                <td>{v.stage === 'None' ? <span className="muted">–</span> : v.stage}</td>
+                <td>
+                  {v.aliases.map((a) => (
+                    <span key={a} className="chip alias">
+                      @{a}
                     </span>
-                  </td>
-                  <td>{v.stage === 'None' ? <span className="muted">–</span> : v.stage}</td>
-                  <td>
-                    {v.aliases.map((a) => (
-                      <span key={a} className="chip alias">
-                        @{a}
-                      </span>
-                    ))}
-                  </td>
-                  <td>
-                    {v.tags.map((t) => (
-                      <span key={t.key} className="chip">
-                        {t.key}: {t.value}
-                      </span>
-                    ))}
-                  </td>
-                  <td className="mono">
-                    {v.runId === undefined ? (
-                      <span className="muted">–</span>
-                    ) : (
-                      <a href={runHref(v.runId)} onClick={linkClick(runHref(v.runId))}>
-                        {v.runId.slice(0, 8)}
-                      </a>
-                    )}
-                  </td>
-                  <td>{formatTime(v.creationTime)}</td>
-                  <td className="muted">{v.description}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </section>
+                  ))}
+                </td>
+                <td>
+                  {v.tags.map((t) => (
+                    <span key={t.key} className="chip">
+                      {t.key}: {t.value}
+                    </span>
+                  ))}
+                </td>
+                <td className="mono">
+                  {v.runId === undefined ? (
+                    <span className="muted">–</span>
+                  ) : (
+                    <a href={runHref(v.runId)} onClick={linkClick(runHref(v.runId))}>
+                      {v.runId.slice(0, 8)}
+                    </a>
+                  )}
+                </td>
+                <td>{formatTime(v.creationTime)}</td>
+                <td className="muted">{v.description}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Section>
 
       {sel !== undefined && (
         <section data-testid="lineage">
@@ -444,60 +433,37 @@ export function ModelPage({ name, query }: { name: string; query: URLSearchParam
             (run.datasets.length === 0 ? (
               <div className="empty small">The run recorded no dataset inputs.</div>
             ) : (
-              <table className="table" data-testid="lineage-datasets">
-                <thead>
-                  <tr>
-                    <th>Dataset</th>
-                    <th>Context</th>
-                    <th>Digest</th>
-                    <th>Source</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {run.datasets.map((d) => (
-                    <tr key={`${d.name}:${d.digest}`}>
-                      <td>{d.name}</td>
-                      <td>{d.context ?? ''}</td>
-                      <td className="mono">{d.digest}</td>
-                      <td className="mono small">{d.source}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <DatasetTable
+                testid="lineage-datasets"
+                nameHeader="Dataset"
+                rows={run.datasets.map((d) => ({ ...d, context: d.context ?? '' }))}
+              />
             ))}
         </section>
       )}
 
-      <section>
-        <div className="section-head">
-          <h2>History</h2>
-          <span className="muted">{history.length}</span>
-        </div>
-        {history.length === 0 ? (
-          <div className="empty small">No changes recorded.</div>
-        ) : (
-          <table className="table history" data-testid="history">
-            <thead>
-              <tr>
-                <th>When</th>
-                <th>Who</th>
-                <th>Change</th>
-                <th>Reason</th>
+      <Section title="History" count={history.length} empty="No changes recorded.">
+        <table className="table history" data-testid="history">
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>Who</th>
+              <th>Change</th>
+              <th>Reason</th>
+            </tr>
+          </thead>
+          <tbody>
+            {history.map((e) => (
+              <tr key={e.id} data-type={e.type}>
+                <td>{formatTime(e.time)}</td>
+                <td>{e.actor === '' ? <span className="muted">–</span> : e.actor}</td>
+                <td>{describeEvent(e)}</td>
+                <td className="muted">{e.reason ?? ''}</td>
               </tr>
-            </thead>
-            <tbody>
-              {history.map((e) => (
-                <tr key={e.id} data-type={e.type}>
-                  <td>{formatTime(e.time)}</td>
-                  <td>{e.actor === '' ? <span className="muted">–</span> : e.actor}</td>
-                  <td>{describeEvent(e)}</td>
-                  <td className="muted">{e.reason ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </section>
+            ))}
+          </tbody>
+        </table>
+      </Section>
     </div>
   );
 }

@@ -7,6 +7,7 @@ import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, errorText, metricNumber, type WireExperiment, type WireModelVersion, type WireRun } from '../api';
 import { ArtifactBrowser } from '../components/artifact-browser';
 import { Lazy } from '../components/lazy';
+import { DatasetTable, Section } from '../components/section';
 import { MetricChart } from '../components/metric-chart';
 import { formatDuration, formatNumber, formatTime } from '../format';
 import { linkClick, updateQuery } from '../router';
@@ -229,61 +230,27 @@ export function RunPage({ runId, query }: { runId: string; query: URLSearchParam
       </section>
 
       <div className="two-col">
-        <section>
-          <div className="section-head">
-            <h2>Parameters</h2>
-            <span className="muted">{data.params.length}</span>
-          </div>
+        <Section title="Parameters" count={data.params.length}>
           <KeyValueTable
             testid="params"
             rows={data.params.map((p) => ({ key: p.key, value: p.value }))}
             empty="No parameters."
           />
-        </section>
-        <section>
-          <div className="section-head">
-            <h2>Tags</h2>
-            <span className="muted">{data.tags.length}</span>
-          </div>
+        </Section>
+        <Section title="Tags" count={data.tags.length}>
           <KeyValueTable testid="tags" rows={data.tags.map((t) => ({ key: t.key, value: t.value }))} empty="No tags." />
-        </section>
+        </Section>
       </div>
 
-      <section>
-        <div className="section-head">
-          <h2>Datasets</h2>
-          <span className="muted">{inputs.datasetInputs.length}</span>
-        </div>
-        {inputs.datasetInputs.length === 0 ? (
-          <div className="empty small">No dataset inputs recorded.</div>
-        ) : (
-          <table className="table" data-testid="datasets">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Context</th>
-                <th>Digest</th>
-                <th>Source</th>
-              </tr>
-            </thead>
-            <tbody>
-              {inputs.datasetInputs.map((d) => (
-                <tr key={`${d.dataset.name}:${d.dataset.digest}`}>
-                  <td>{d.dataset.name}</td>
-                  <td>{d.tags.find((t) => t.key === 'mlflow.data.context')?.value ?? ''}</td>
-                  <td className="mono" title={d.dataset.digest}>
-                    {d.dataset.digest}
-                  </td>
-                  <td className="mono small">
-                    {d.dataset.sourceType !== '' && <span className="chip">{d.dataset.sourceType}</span>}{' '}
-                    {d.dataset.source}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </section>
+      <Section title="Datasets" count={inputs.datasetInputs.length} empty="No dataset inputs recorded.">
+        <DatasetTable
+          testid="datasets"
+          rows={inputs.datasetInputs.map((d) => ({
+            ...d.dataset,
+            context: d.tags.find((t) => t.key === 'mlflow.data.context')?.value ?? '',
+          }))}
+        />
+      </Section>
 
       <section>
         <div className="section-head">

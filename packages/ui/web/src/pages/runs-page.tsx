@@ -234,12 +234,8 @@ export function RunsPage({ experimentId, query }: { experimentId: string; query:
         placeholder="metrics.auc > 0.8 AND (params.model = 'gbdt' OR tags.team = 'risk')   ·   press / to focus"
         onApply={(f) => updateQuery({ filter: f === '' ? null : f }, true)}
         error={error}
+        loadError={loadError}
       />
-      {loadError !== undefined && (
-        <div className="banner error" role="alert">
-          {loadError}
-        </div>
-      )}
       <RunGrid
         rows={rows}
         columns={columns}
