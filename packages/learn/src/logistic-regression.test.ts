@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isTrestleError } from '@trestle/core';
 import type { DesignMatrix } from './design-matrix.js';
 import { parseLogisticRegressionModel, predictProba, trainLogisticRegression } from './logistic-regression.js';
 import { seededRandom } from '@trestle/core';
+import { expectInvalid } from './testing/expect.js';
 
 const rng = seededRandom;
 
@@ -11,17 +11,6 @@ function gaussian(rand: () => number): number {
 }
 
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
-
-function expectInvalid(call: () => unknown, message?: RegExp): void {
-  let caught: unknown;
-  try {
-    call();
-  } catch (err) {
-    caught = err;
-  }
-  expect(isTrestleError(caught, 'INVALID_ARGUMENT'), String(caught)).toBe(true);
-  if (message) expect((caught as Error).message).toMatch(message);
-}
 
 /**
  * n rows: two N(0, 1) dense features and a 4-level categorical whose level 'a' is the

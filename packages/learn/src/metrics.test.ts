@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isTrestleError } from '@trestle/core';
 import { accuracy, logLoss, rocAuc } from './metrics.js';
-
-function expectInvalid(call: () => unknown, message: RegExp): void {
-  let caught: unknown;
-  try {
-    call();
-  } catch (err) {
-    caught = err;
-  }
-  expect(isTrestleError(caught, 'INVALID_ARGUMENT'), String(caught)).toBe(true);
-  expect((caught as Error).message).toMatch(message);
-}
+import { expectInvalid } from './testing/expect.js';
 
 /** O(n²) definition: P(score⁺ > score⁻) + ½ P(score⁺ = score⁻). */
 function bruteForceAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): number {

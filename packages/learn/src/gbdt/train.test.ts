@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { isTrestleError } from '@trestle/core';
 import type { ColumnBatch } from '../columns.js';
 import type { IterationInfo } from '../model.js';
 import { rocAuc } from '../metrics.js';
 import { column, syntheticTable } from '../testing/synthetic.js';
 import { GbdtModel } from './gbdt-model.js';
 import { trainGbdt } from './train.js';
-
-function expectInvalid(call: () => unknown, message: RegExp): void {
-  let caught: unknown;
-  try {
-    call();
-  } catch (err) {
-    caught = err;
-  }
-  expect(isTrestleError(caught, 'INVALID_ARGUMENT'), String(caught)).toBe(true);
-  expect((caught as Error).message).toMatch(message);
-}
+import { expectInvalid } from '../testing/expect.js';
 
 const train = syntheticTable(6000, 1);
 const test = syntheticTable(3000, 2);

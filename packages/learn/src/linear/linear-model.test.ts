@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { isTrestleError } from '@trestle/core';
 import type { ColumnBatch } from '../columns.js';
 import { rocAuc } from '../metrics.js';
 import { modelFromJSON } from '../model-json.js';
@@ -7,17 +6,7 @@ import { seededRandom } from '../gbdt/random.js';
 import { column, syntheticTable } from '../testing/synthetic.js';
 import { LinearModel, trainLinear, trainLogistic } from './linear-model.js';
 import { Preprocessor } from './preprocessor.js';
-
-function expectInvalid(call: () => unknown, message: RegExp): void {
-  let caught: unknown;
-  try {
-    call();
-  } catch (err) {
-    caught = err;
-  }
-  expect(isTrestleError(caught, 'INVALID_ARGUMENT'), String(caught)).toBe(true);
-  expect((caught as Error).message).toMatch(message);
-}
+import { expectInvalid } from '../testing/expect.js';
 
 /** y = 3 + 2·a − 0.5·b + effect(c), exactly, with a few missing a's. */
 function linearTable(n: number, seed: number): { batch: ColumnBatch; y: Float64Array } {
