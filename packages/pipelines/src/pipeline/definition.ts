@@ -21,6 +21,15 @@ export interface Stage {
   params: ParamsRef[];
   /** Outputs, cached and restored by the stage cache (metrics files included). */
   outs: string[];
+  /**
+   * Outputs marked `cache: false` (DVC's flag): not stored in the object cache. As in DVC, a
+   * stage with one is never restored from the run cache: it runs again whenever its key
+   * differs from the one in the lock file (for stages with effects beyond their outputs, such
+   * as registering a model).
+   */
+  uncached: string[];
+  /** `always_changed: true` (DVC's flag): the stage runs every time, never skipped nor restored. */
+  alwaysChanged: boolean;
   /** JSON (or YAML) metrics files among the outputs, logged to the stage's run. */
   metrics: string[];
   /** 1-based line of the stage in the file, for messages. */
@@ -189,6 +198,16 @@ function entryPath(entry: unknown, field: string, fail: (msg: string) => never):
   return fail(`each '${field}' entry must be a path (or a map with one path key), got ${JSON.stringify(entry)}`);
 }
 
+/** Whether an `outs`/`metrics` entry says `cache: false`. */
+function entryUncached(entry: unknown, field: string, fail: (msg: string) => never): boolean {
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return false;
+  const options = Object.values(entry)[0] as unknown;
+  if (options === null || options === undefined) return false;
+  const cache = (options as Record<string, unknown>)['cache'];
+  if (cache !== undefined && typeof cache !== 'boolean') fail(`'${field}' option 'cache' must be true or false`);
+  return cache === false;
+}
+
 function list(v: unknown, field: string, fail: (msg: string) => never): unknown[] {
   if (v === undefined || v === null) return [];
   if (typeof v === 'string') return [v];
@@ -290,8 +309,18 @@ export function loadPipeline(file: string): Pipeline {
         } else fail(`'params' entries are keys of params.yaml or { FILE: [keys] }`);
       }
       if (defaultKeys.length > 0) paramRefs.unshift({ file: toRoot(DEFAULT_PARAMS_FILE), keys: defaultKeys });
-      const metrics = list(def['metrics'], 'metrics', fail).map((e) => toRoot(entryPath(e, 'metrics', fail)));
-      const outs = [...list(def['outs'], 'outs', fail).map((e) => toRoot(entryPath(e, 'outs', fail))), ...metrics];
+      const metricEntries = list(def['metrics'], 'metrics', fail);
+      const outEntries = list(def['outs'], 'outs', fail);
+      const metrics = metricEntries.map((e) => toRoot(entryPath(e, 'metrics', fail)));
+      const outs = [...outEntries.map((e) => toRoot(entryPath(e, 'outs', fail))), ...metrics];
+      const uncached = [
+        ...outEntries.filter((e) => entryUncached(e, 'outs', fail)).map((e) => toRoot(entryPath(e, 'outs', fail))),
+        ...metricEntries
+          .filter((e) => entryUncached(e, 'metrics', fail))
+          .map((e) => toRoot(entryPath(e, 'metrics', fail))),
+      ];
+      const alwaysChanged = def['always_changed'] ?? false;
+      if (typeof alwaysChanged !== 'boolean') fail(`'always_changed' must be true or false`);
       const deps = list(def['deps'], 'deps', fail).map((e) => toRoot(entryPath(e, 'deps', fail)));
       if (seen.has(stageName)) fail(`the stage name '${stageName}' is defined twice`);
       seen.add(stageName);
@@ -302,6 +331,8 @@ export function loadPipeline(file: string): Pipeline {
         deps,
         params: paramRefs,
         outs,
+        uncached,
+        alwaysChanged: alwaysChanged as boolean,
         metrics,
         line,
       });

@@ -187,6 +187,31 @@ describe('running a pipeline', () => {
     expect(states(await run(root, { targets: ['prepare'], force: true }))).toEqual({ prepare: 'ran' });
   });
 
+  it('always_changed runs a stage every time; a cache: false output stays out of the object cache', async () => {
+    const root = await workspace({
+      'trestle.yaml': `stages:
+  stamp:
+    cmd: echo x >> calls.txt && cp calls.txt stamp.txt
+    always_changed: true
+    outs: [stamp.txt]
+  note:
+    cmd: echo note > note.txt
+    outs:
+      - note.txt:
+          cache: false
+`,
+    });
+    expect(states(await run(root))).toEqual({ stamp: 'ran', note: 'ran' });
+    expect(states(await run(root))).toEqual({ stamp: 'ran', note: 'unchanged' });
+    expect(readFileSync(join(root, 'calls.txt'), 'utf8')).toBe('x\nx\n');
+    const lock = await readLockFile(join(root, 'trestle.lock'));
+    const repo = new DataRepo({ root });
+    expect(repo.cache.has(lock.stages['note']!.outs[0]!.sha256)).toBe(false);
+    expect(repo.cache.has(lock.stages['stamp']!.outs[0]!.sha256)).toBe(true);
+    writeFileSync(join(root, 'trestle.yaml'), 'stages:\n  s:\n    cmd: echo\n    always_changed: yes please\n');
+    expect(refusal(root)).toContain("stage 's': 'always_changed' must be true or false");
+  });
+
   it('runs independent stages in parallel, --jobs at a time', async () => {
     const stages = Array.from(
       { length: 4 },

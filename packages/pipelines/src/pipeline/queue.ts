@@ -216,7 +216,7 @@ export async function startWorker(options: WorkerOptions): Promise<{ close(): Pr
       await mkdir(logDir, { recursive: true });
       const log = join(logDir, `${stage.name.replace(/[^\w.@-]/g, '_')}.log`);
       const exitCode = await localExecutor.run({
-        stage: { ...stage, params: [], metrics: [], line: 0 },
+        stage: { ...stage, params: [], metrics: [], uncached: [], alwaysChanged: false, line: 0 },
         cwd: join(repo.root, stage.wdir),
         env,
         log,

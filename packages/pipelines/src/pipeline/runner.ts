@@ -191,7 +191,9 @@ class RunCache {
  * Runs a pipeline: stages in dependency order, independent ones in parallel (`jobs` at a
  * time). A stage whose key (command, dependency hashes, parameter values, output paths) is
  * the one in `trestle.lock` and whose outputs are in place is skipped; a key seen before
- * restores its outputs from the cache without running. A failing stage stops its dependents
+ * restores its outputs from the cache without running, except for a stage with a
+ * `cache: false` output (its effects are not all in its outputs: it runs again) and an
+ * `always_changed` stage (runs every time). A failing stage stops its dependents
  * and keeps every completed output and the lock entries of completed stages, so the next run
  * resumes from the failure. One run at a time per workspace (a second one waits).
  */
@@ -244,7 +246,11 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       }
       const key = stageKey(stage, deps, params);
       const prev = lock.stages[stage.name];
-      if (options.force !== true) {
+      const uncached = new Set(stage.uncached);
+      // DVC's rule: a stage with an output it does not cache (or that always runs) has effects
+      // beyond its cached outputs, so a key seen before is no reason not to run it.
+      const useRunCache = uncached.size === 0 && !stage.alwaysChanged;
+      if (options.force !== true && !stage.alwaysChanged) {
         if (prev?.key === key) {
           const stale = [];
           for (const o of prev.outs) {
@@ -253,7 +259,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
           }
           if (stale.length === 0)
             return done({ state: 'unchanged', reason: 'nothing it depends on changed', key, outs: prev.outs });
-          if (options.dryRun !== true && stale.every((o) => repo.cache.has(o.sha256))) {
+          if (options.dryRun !== true && stale.every((o) => !uncached.has(o.path) && repo.cache.has(o.sha256))) {
             for (const o of stale) await repo.restore(join(root, o.path), o, { force: true });
             return done({
               state: 'restored',
@@ -263,7 +269,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
             });
           }
         }
-        const cached = await runCache.get(key);
+        const cached = useRunCache ? await runCache.get(key) : undefined;
         if (cached !== undefined && cached.every((o) => repo.cache.has(o.sha256))) {
           if (options.dryRun === true)
             return done({ state: 'restored', reason: 'seen before: would restore from the cache', key });
@@ -280,11 +286,13 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       const why =
         options.force === true
           ? 'forced'
-          : prev === undefined
-            ? 'never ran'
-            : prev.cmd !== stage.cmd
-              ? 'its command changed'
-              : 'a dependency or parameter changed';
+          : stage.alwaysChanged
+            ? 'always_changed: it runs every time'
+            : prev === undefined
+              ? 'never ran'
+              : prev.cmd !== stage.cmd
+                ? 'its command changed'
+                : 'a dependency or parameter changed';
       if (options.dryRun === true) {
         willRun.add(stage.name);
         return done({ state: 'would-run', reason: why, key });
@@ -328,10 +336,10 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       for (const o of stage.outs) {
         const abs = join(root, o);
         const v = await repo.hashPath(abs);
-        await repo.commit(abs, v);
+        if (!uncached.has(o)) await repo.commit(abs, v);
         outs.push(locked(o, v));
       }
-      await runCache.put(key, outs);
+      if (useRunCache) await runCache.put(key, outs);
       await saveLock(stage.name, { cmd: stage.cmd, key, deps, params, outs });
       return done({ state: 'ran', reason: why, key, log: logRel, outs, metrics: readMetrics(root, stage.metrics) });
     };
