@@ -10,6 +10,7 @@ import type { RawBuilder, SqlBool } from 'kysely';
 import { TrestleError } from '@trestle/core';
 import type { Comparison, FilterExpr, OrderBy } from '@trestle/core';
 import type { SqlDialect } from './dialects.js';
+import { compareSql, compileFilterTree } from './filter-sql.js';
 
 /** Which registry table a search runs over. */
 export type RegistryTarget = 'registered_models' | 'model_versions';
@@ -31,33 +32,12 @@ const COLUMNS: Readonly<Record<RegistryTarget, Readonly<Record<string, string>>>
   },
 };
 
-function compare(lhs: RawBuilder<unknown>, c: Comparison, dialect: SqlDialect): RawBuilder<SqlBool> {
-  const v = c.value;
-  switch (c.op) {
-    case 'LIKE':
-      return dialect.like(lhs, String(v));
-    case 'ILIKE':
-      return dialect.ilike(lhs, String(v));
-    case 'IN':
-      return dialect.inList(lhs, v as string[], 'text');
-    case 'NOT IN':
-      return sql<SqlBool>`NOT (${dialect.inList(lhs, v as string[], 'text')})`;
-    case '=':
-    case '!=':
-    case '>':
-    case '>=':
-    case '<':
-    case '<=':
-      return sql<SqlBool>`${lhs} ${sql.raw(c.op)} ${v}`;
-  }
-}
-
 function tagCondition(c: Comparison, target: RegistryTarget, dialect: SqlDialect): RawBuilder<SqlBool> {
   const positive: Comparison = c.op === '!=' ? { ...c, op: '=' } : c;
   const inner =
     target === 'registered_models'
-      ? sql<SqlBool>`EXISTS (SELECT 1 FROM registered_model_tags t WHERE t.model_id = m.model_id AND t.key = ${c.key} AND ${compare(sql.ref('t.value'), positive, dialect)})`
-      : sql<SqlBool>`EXISTS (SELECT 1 FROM model_version_tags t WHERE t.model_id = v.model_id AND t.version = v.version AND t.key = ${c.key} AND ${compare(sql.ref('t.value'), positive, dialect)})`;
+      ? sql<SqlBool>`EXISTS (SELECT 1 FROM registered_model_tags t WHERE t.model_id = m.model_id AND t.key = ${c.key} AND ${compareSql(sql.ref('t.value'), positive, dialect)})`
+      : sql<SqlBool>`EXISTS (SELECT 1 FROM model_version_tags t WHERE t.model_id = v.model_id AND t.version = v.version AND t.key = ${c.key} AND ${compareSql(sql.ref('t.value'), positive, dialect)})`;
   return c.op === '!=' ? sql<SqlBool>`NOT ${inner}` : inner;
 }
 
@@ -71,17 +51,14 @@ export function compileRegistryFilter(
   target: RegistryTarget,
   dialect: SqlDialect,
 ): RawBuilder<SqlBool> {
-  if (expr === undefined) return sql<SqlBool>`1 = 1`;
-  if (expr.kind !== 'comparison') {
-    const parts = expr.operands.map((e) => compileRegistryFilter(e, target, dialect));
-    return sql<SqlBool>`(${sql.join(parts, sql` ${sql.raw(expr.kind === 'and' ? 'AND' : 'OR')} `)})`;
-  }
-  if (expr.entity === 'tag') return tagCondition(expr, target, dialect);
-  const column = COLUMNS[target][expr.key];
-  if (expr.entity !== 'attribute' || column === undefined) {
-    throw new TrestleError('INVALID_ARGUMENT', `cannot filter ${target.replace('_', ' ')} on '${expr.key}'`);
-  }
-  return compare(sql.ref(column), expr, dialect);
+  return compileFilterTree(expr, (c) => {
+    if (c.entity === 'tag') return tagCondition(c, target, dialect);
+    const column = COLUMNS[target][c.key];
+    if (c.entity !== 'attribute' || column === undefined) {
+      throw new TrestleError('INVALID_ARGUMENT', `cannot filter ${target.replace('_', ' ')} on '${c.key}'`);
+    }
+    return compareSql(sql.ref(column), c, dialect);
+  });
 }
 
 /** ORDER BY items of a registry search, with the default and the tie-breaks appended. */

@@ -17,7 +17,6 @@ import {
   validateTag,
 } from '@trestle/core';
 import type {
-  Comparison,
   CreateLoggedModelInput,
   FilterExpr,
   LoggedModel,
@@ -30,6 +29,7 @@ import type {
   Tag,
 } from '@trestle/core';
 import type { SqlDialect } from './dialects.js';
+import { compareSql, compileFilterTree } from './filter-sql.js';
 import type { LoggedModelsTable, MetadataDatabase } from './schema.js';
 
 type Db = Kysely<MetadataDatabase>;
@@ -381,44 +381,25 @@ export class SqlLoggedModelStore implements LoggedModelStore {
     expr: FilterExpr | undefined,
     datasets: readonly { datasetName: string; datasetDigest?: string }[],
   ): RawBuilder<SqlBool> {
-    if (expr === undefined) return sql<SqlBool>`1 = 1`;
-    if (expr.kind !== 'comparison') {
-      const parts = expr.operands.map((e) => this.#compile(e, datasets));
-      return sql<SqlBool>`(${sql.join(parts, sql` ${sql.raw(expr.kind === 'and' ? 'AND' : 'OR')} `)})`;
-    }
-    const c = expr;
-    switch (c.entity) {
-      case 'metric':
-        return sql<SqlBool>`EXISTS (SELECT 1 FROM logged_model_metrics mm WHERE mm.model_id = lm.model_id AND mm.key = ${c.key} AND mm.is_nan = 0 AND ${this.#datasetScope(datasets)} AND ${this.#compare(sql.ref('mm.value'), c)})`;
-      case 'param':
-        return sql<SqlBool>`EXISTS (SELECT 1 FROM logged_model_params p WHERE p.model_id = lm.model_id AND p.key = ${c.key} AND ${this.#compare(sql.ref('p.value'), c)})`;
-      case 'tag':
-        return sql<SqlBool>`EXISTS (SELECT 1 FROM logged_model_tags t WHERE t.model_id = lm.model_id AND t.key = ${c.key} AND ${this.#compare(sql.ref('t.value'), c)})`;
-      default: {
-        const column = ATTRIBUTE_COLUMNS[c.key];
-        if (column === undefined)
-          throw new TrestleError('INVALID_ARGUMENT', `cannot filter logged models on '${c.key}'`);
-        if (c.key === 'status' && typeof c.value === 'string') {
-          return this.#compare(sql.ref(column), { ...c, value: parseLoggedModelStatus(c.value) });
+    return compileFilterTree(expr, (c) => {
+      switch (c.entity) {
+        case 'metric':
+          return sql<SqlBool>`EXISTS (SELECT 1 FROM logged_model_metrics mm WHERE mm.model_id = lm.model_id AND mm.key = ${c.key} AND mm.is_nan = 0 AND ${this.#datasetScope(datasets)} AND ${compareSql(sql.ref('mm.value'), c, this.#dialect)})`;
+        case 'param':
+          return sql<SqlBool>`EXISTS (SELECT 1 FROM logged_model_params p WHERE p.model_id = lm.model_id AND p.key = ${c.key} AND ${compareSql(sql.ref('p.value'), c, this.#dialect)})`;
+        case 'tag':
+          return sql<SqlBool>`EXISTS (SELECT 1 FROM logged_model_tags t WHERE t.model_id = lm.model_id AND t.key = ${c.key} AND ${compareSql(sql.ref('t.value'), c, this.#dialect)})`;
+        default: {
+          const column = ATTRIBUTE_COLUMNS[c.key];
+          if (column === undefined)
+            throw new TrestleError('INVALID_ARGUMENT', `cannot filter logged models on '${c.key}'`);
+          if (c.key === 'status' && typeof c.value === 'string') {
+            return compareSql(sql.ref(column), { ...c, value: parseLoggedModelStatus(c.value) }, this.#dialect);
+          }
+          return compareSql(sql.ref(column), c, this.#dialect);
         }
-        return this.#compare(sql.ref(column), c);
       }
-    }
-  }
-
-  #compare(lhs: RawBuilder<unknown>, c: Comparison): RawBuilder<SqlBool> {
-    switch (c.op) {
-      case 'LIKE':
-        return this.#dialect.like(lhs, String(c.value));
-      case 'ILIKE':
-        return this.#dialect.ilike(lhs, String(c.value));
-      case 'IN':
-        return this.#dialect.inList(lhs, c.value as string[], 'text');
-      case 'NOT IN':
-        return sql<SqlBool>`NOT (${this.#dialect.inList(lhs, c.value as string[], 'text')})`;
-      default:
-        return sql<SqlBool>`${lhs} ${sql.raw(c.op)} ${c.value}`;
-    }
+    });
   }
 
   #orderItem(o: {

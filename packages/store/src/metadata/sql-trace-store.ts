@@ -16,7 +16,6 @@ import {
   validateTag,
 } from '@trestle/core';
 import type {
-  Comparison,
   DeleteTracesOptions,
   EndTraceInput,
   FilterExpr,
@@ -28,6 +27,7 @@ import type {
   TraceStore,
 } from '@trestle/core';
 import type { SqlDialect } from './dialects.js';
+import { compareSql, compileFilterTree } from './filter-sql.js';
 import type { MetadataDatabase, TraceInfoTable } from './schema.js';
 
 type Db = Kysely<MetadataDatabase>;
@@ -251,44 +251,25 @@ export class SqlTraceStore implements TraceStore {
   }
 
   #compile(expr: FilterExpr | undefined): RawBuilder<SqlBool> {
-    if (expr === undefined) return sql<SqlBool>`1 = 1`;
-    if (expr.kind !== 'comparison') {
-      const parts = expr.operands.map((e) => this.#compile(e));
-      return sql<SqlBool>`(${sql.join(parts, sql` ${sql.raw(expr.kind === 'and' ? 'AND' : 'OR')} `)})`;
-    }
-    const c = expr;
-    const pair = (table: 'trace_tags' | 'trace_request_metadata', key: string): RawBuilder<SqlBool> =>
-      sql<SqlBool>`EXISTS (SELECT 1 FROM ${sql.table(table)} kv WHERE kv.trace_id = ti.trace_id AND kv.key = ${key} AND ${this.#compare(sql.ref('kv.value'), c)})`;
-    switch (c.entity) {
-      case 'tag':
-        return pair('trace_tags', c.key);
-      case 'metadata':
-        return pair('trace_request_metadata', c.key);
-      default: {
-        if (c.key === 'name') return pair('trace_tags', TRACE_NAME_TAG);
-        const column = COLUMNS[c.key];
-        if (column === undefined) throw new TrestleError('INVALID_ARGUMENT', `cannot filter traces on '${c.key}'`);
-        if (c.key === 'status' && typeof c.value === 'string' && (c.op === '=' || c.op === '!=')) {
-          return this.#compare(sql.ref(column), { ...c, value: c.value.toUpperCase() });
+    return compileFilterTree(expr, (c) => {
+      const pair = (table: 'trace_tags' | 'trace_request_metadata', key: string): RawBuilder<SqlBool> =>
+        sql<SqlBool>`EXISTS (SELECT 1 FROM ${sql.table(table)} kv WHERE kv.trace_id = ti.trace_id AND kv.key = ${key} AND ${compareSql(sql.ref('kv.value'), c, this.#dialect)})`;
+      switch (c.entity) {
+        case 'tag':
+          return pair('trace_tags', c.key);
+        case 'metadata':
+          return pair('trace_request_metadata', c.key);
+        default: {
+          if (c.key === 'name') return pair('trace_tags', TRACE_NAME_TAG);
+          const column = COLUMNS[c.key];
+          if (column === undefined) throw new TrestleError('INVALID_ARGUMENT', `cannot filter traces on '${c.key}'`);
+          if (c.key === 'status' && typeof c.value === 'string' && (c.op === '=' || c.op === '!=')) {
+            return compareSql(sql.ref(column), { ...c, value: c.value.toUpperCase() }, this.#dialect);
+          }
+          return compareSql(sql.ref(column), c, this.#dialect);
         }
-        return this.#compare(sql.ref(column), c);
       }
-    }
-  }
-
-  #compare(lhs: RawBuilder<unknown>, c: Comparison): RawBuilder<SqlBool> {
-    switch (c.op) {
-      case 'LIKE':
-        return this.#dialect.like(lhs, String(c.value));
-      case 'ILIKE':
-        return this.#dialect.ilike(lhs, String(c.value));
-      case 'IN':
-        return this.#dialect.inList(lhs, c.value as string[], 'text');
-      case 'NOT IN':
-        return sql<SqlBool>`NOT (${this.#dialect.inList(lhs, c.value as string[], 'text')})`;
-      default:
-        return sql<SqlBool>`${lhs} ${sql.raw(c.op)} ${c.value}`;
-    }
+    });
   }
 
   async setTraceTag(traceId: string, key: string, value: string): Promise<void> {
