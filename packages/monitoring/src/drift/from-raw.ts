@@ -16,7 +16,7 @@ import {
 import { ksTwoSample } from '../stats/ks.js';
 import { wassersteinSorted } from '../stats/distances.js';
 import { sortedPresent } from '../stats/sort.js';
-import { chooseMethod, isDrift, METHODS, type DriftMethod, type DriftOptions } from './methods.js';
+import { AUTO_UNIQUE_LIMIT, chooseMethod, isDrift, METHODS, type DriftMethod, type DriftOptions } from './methods.js';
 import { histogram, sturgesEdges } from './numpy-histogram.js';
 import { summarize, type DatasetDrift, type FeatureDrift } from './result.js';
 import { scoreBuckets, type Score } from './score.js';
@@ -57,6 +57,23 @@ function countDistinct(sorted: Float64Array): number {
   return d;
 }
 
+/**
+ * The number of distinct values in the union of two sorted samples, counted up to `limit`
+ * (the count stops there: the automatic choice only asks whether it is above 5).
+ */
+function distinctInUnion(a: Float64Array, b: Float64Array, limit: number): number {
+  let i = 0;
+  let j = 0;
+  let d = 0;
+  while ((i < a.length || j < b.length) && d < limit) {
+    const x = j >= b.length || (i < a.length && a[i]! <= b[j]!) ? a[i]! : b[j]!;
+    d++;
+    while (i < a.length && a[i] === x) i++;
+    while (j < b.length && b[j] === x) j++;
+  }
+  return d;
+}
+
 function std(sorted: Float64Array): number {
   if (sorted.length === 0) return 0;
   let s = 0;
@@ -67,7 +84,7 @@ function std(sorted: Float64Array): number {
   return Math.sqrt(ss / sorted.length);
 }
 
-function numericScore(method: DriftMethod, ref: Float64Array, cur: Float64Array, refUnique: number): Score {
+function numericScore(method: DriftMethod, ref: Float64Array, cur: Float64Array): Score {
   switch (method) {
     case 'ks': {
       const r = ksTwoSample(ref, cur);
@@ -78,7 +95,7 @@ function numericScore(method: DriftMethod, ref: Float64Array, cur: Float64Array,
     case 'jensenshannon':
     case 'psi':
     case 'kl_div': {
-      if (refUnique > 20) {
+      if (countDistinct(ref) > 20) {
         const edges = sturgesEdges(
           Math.min(ref[0]!, cur[0]!),
           Math.max(ref.at(-1)!, cur.at(-1)!),
@@ -166,13 +183,12 @@ export function driftFromColumns(
     if (kind === 'numeric' && !isDictionaryColumn(refColumn)) {
       const a = sortedPresent(asNumbers(name, refColumn));
       const b = sortedPresent(asNumbers(name, curColumn));
-      const refUnique = countDistinct(a);
-      // Evidently counts the distinct values of both samples to choose.
-      const unionUnique = a.length + b.length > 0 ? valueCounts(a, b).unique : 0;
+      // Evidently counts the distinct values of both samples to choose (more than 5 or not).
+      const unionUnique = distinctInUnion(a, b, AUTO_UNIQUE_LIMIT);
       ({ method, threshold } = chooseMethod(name, 'numeric', refRows, unionUnique, options));
       nRef = a.length;
       nCur = b.length;
-      if (nRef > 0 && nCur > 0) s = numericScore(method, a, b, refUnique);
+      if (nRef > 0 && nCur > 0) s = numericScore(method, a, b);
     } else {
       const counts = categoryCounts(name, refColumn, curColumn);
       ({ method, threshold } = chooseMethod(name, 'categorical', refRows, counts.ref.length, options));

@@ -67,6 +67,9 @@ export interface DriftOptions {
   driftShare?: number;
 }
 
+/** The automatic choice only compares distinct counts with 2 and 5: counting to 6 is enough. */
+export const AUTO_UNIQUE_LIMIT = 6;
+
 /**
  * Evidently's automatic choice: for references of at most 1,000 rows KS (numeric with more than
  * 5 values), else chi-square (more than 2 values) or the Z-test; for larger references

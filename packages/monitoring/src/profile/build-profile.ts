@@ -9,6 +9,7 @@
  */
 import { TrestleError } from '@trestle/core';
 import { binOf, quantileCuts } from './bins.js';
+import { sortFloat64 } from '../stats/sort.js';
 import { columnKind, columnLength, toDictionary, toFloat64, type Column, type FeatureKind } from './columns.js';
 import {
   PROFILE_VERSION,
@@ -105,7 +106,7 @@ function profileNumeric(
     present[n++] = v;
     sum += v;
   }
-  const sorted = present.subarray(0, n).sort();
+  const sorted = sortFloat64(present.subarray(0, n));
   let distinct = n === 0 ? 0 : 1;
   for (let i = 1; i < n; i++) if (sorted[i] !== sorted[i - 1]) distinct++;
   const mean = n === 0 ? null : sum / n;

@@ -115,9 +115,14 @@ describe.skipIf(unavailable !== undefined && process.env['CI'] !== 'true')('agre
 
   it('wasserstein_distance and jensenshannon', () => {
     const random = rng(7);
+    const round = (a: Float64Array, step: number): Float64Array => a.map((v) => Math.round(v / step) * step);
+    // Unequal and equal sizes (two walks), ties across the samples, and sizes where the bucket sort recurses.
     const pairs = [
       [normals(random, 1000), normals(random, 1500, 0.4, 1.3)],
       [normals(random, 50_000, 10, 3), normals(random, 20_000, 11, 3)],
+      [round(normals(random, 3000), 0.25), round(normals(random, 2000, 0.3), 0.25)],
+      [round(normals(random, 4000), 0.5), round(normals(random, 4000, 0.2), 0.5)],
+      [normals(random, 60_000).map(Math.exp), normals(random, 60_000, 0.1).map(Math.exp)],
     ] as const;
     const vectors = [
       [counts(random, 8, 5000, 0.3), counts(random, 8, 3000, 0.5)],
