@@ -65,6 +65,27 @@ export interface SqlDialect {
    * Numbers may be ±Infinity (never NaN).
    */
   bulkInsert(statement: BulkInsert): CompiledQuery[];
+  /**
+   * `inserts` (as {@link bulkInsert} would run them) and the check that run `runId` is active,
+   * as ONE statement that writes only if the run exists and is active, and returns the run's
+   * `lifecycle_stage` (no row: no such run). One round trip, atomic without an explicit
+   * transaction. `undefined` where the engine cannot put an INSERT inside WITH (SQLite), where
+   * the caller checks and inserts in a write transaction (in process: no round trips to save).
+   *
+   * @example
+   * const q = dialect.insertsIfRunActive?.(runId, [{ into: 'metrics', columns, types, rows, tail: '' }]);
+   */
+  readonly insertsIfRunActive?: (
+    runId: string,
+    inserts: readonly BulkInsert[],
+  ) => CompiledQuery<{ lifecycle_stage: string }>;
+  /**
+   * Aggregate of a numeric `expr` into the bytes of its values as big-endian doubles (NULL as
+   * NaN), in the rows' order (`null` for no rows): 8 bytes a value, read without formatting or
+   * parsing text. Integers must be exact doubles (safe integers). `undefined` where the engine
+   * has no such aggregate (SQLite: use {@link jsonArrayAgg}).
+   */
+  readonly packedDoubleAgg?: (expr: Expression<unknown>) => RawBuilder<Uint8Array | null>;
   /** Aggregate of `expr` into a JSON array, as text (`null` on PostgreSQL for no rows). */
   jsonArrayAgg(expr: Expression<unknown>): RawBuilder<string | null>;
   /** Aggregate of text `expr` joined by `separator`, ordered by `orderBy` (`null` for no rows). */
@@ -198,6 +219,22 @@ const PG_TYPES: Record<BulkColumnType, string> = {
 };
 
 /**
+ * `INSERT INTO <into> (<columns>) SELECT * FROM unnest(<one array parameter per column>)
+ * <where> <tail>`, whatever the number of rows; appends the arrays to `parameters`.
+ */
+function pgBulkInsertText(
+  { into, columns, types, rows, tail }: BulkInsert,
+  parameters: unknown[],
+  where: string,
+): string {
+  const arrays = types.map((type, i) => {
+    parameters.push(rows.map((row) => row[i] ?? null));
+    return `$${parameters.length}::${PG_TYPES[type]}[]`;
+  });
+  return `INSERT INTO ${into} (${columns.join(', ')}) SELECT * FROM unnest(${arrays.join(', ')}) ${where} ${tail}`;
+}
+
+/**
  * PostgreSQL: text columns use `COLLATE "C"` so ordering and LIKE match SQLite's bytewise
  * rules; `(key, value)` indexes hold a prefix of the value because a btree entry cannot
  * exceed ~2.7 kB and tag values may be 8,000 characters. Lists and bulk rows are arrays.
@@ -221,13 +258,23 @@ export const postgresDialect: SqlDialect = {
   like: (lhs, pattern) => sql<SqlBool>`${lhs} LIKE ${pattern} ESCAPE ${ESCAPE}`,
   ilike: (lhs, pattern) => sql<SqlBool>`${lhs} ILIKE ${pattern} ESCAPE ${ESCAPE}`,
   inList: (lhs, values, type) => sql<SqlBool>`${lhs} = ANY(${values}::${sql.raw(PG_TYPES[type])}[])`,
-  bulkInsert: ({ into, columns, types, rows, tail }) => {
-    // One array parameter per column, whatever the number of rows.
-    const arrays = types.map((type, i) => `$${i + 1}::${PG_TYPES[type]}[]`);
-    const parameters = types.map((_, i) => rows.map((row) => row[i] ?? null));
-    const text = `INSERT INTO ${into} (${columns.join(', ')}) SELECT * FROM unnest(${arrays.join(', ')}) ${tail}`;
-    return rows.length === 0 ? [] : [CompiledQuery.raw(text, parameters)];
+  bulkInsert: (insert) => {
+    if (insert.rows.length === 0) return [];
+    const parameters: unknown[] = [];
+    return [CompiledQuery.raw(pgBulkInsertText(insert, parameters, ''), parameters)];
   },
+  insertsIfRunActive: (runId, inserts) => {
+    const parameters: unknown[] = [runId];
+    const guard = `WHERE EXISTS (SELECT 1 FROM run WHERE lifecycle_stage = 'active')`;
+    // Data-modifying WITH queries always run to completion, read or not; the run is read once.
+    const writes = inserts
+      .filter((insert) => insert.rows.length > 0)
+      .map((insert, i) => `, w${i} AS (${pgBulkInsertText(insert, parameters, guard)})`);
+    const text = `WITH run AS (SELECT lifecycle_stage FROM runs WHERE run_id = $1)${writes.join('')} SELECT lifecycle_stage FROM run`;
+    return CompiledQuery.raw(text, parameters);
+  },
+  packedDoubleAgg: (expr) =>
+    sql<Uint8Array | null>`string_agg(float8send(coalesce((${expr})::float8, 'NaN')), ''::bytea)`,
   jsonArrayAgg: (expr) => sql<string | null>`json_agg(${expr})::text`,
   // PostgreSQL does not promise a subquery's order to an aggregate (parallel plans): say it.
   stringAgg: (expr, separator, orderBy) =>

@@ -1,13 +1,15 @@
 /**
- * Metric ingest inside a write transaction: the history rows in one bulk insert, the latest
+ * Metric ingest: the history rows in one bulk insert, the latest
  * point per key in one upsert (MLflow's rule, decided in SQL against the stored row), and one
  * rollup row per (key, width, bucket) merged in SQL, so the three stay consistent even with
  * concurrent writers on PostgreSQL. Rows are written in (key, …) order so that concurrent
- * transactions lock rows in the same order and cannot deadlock.
+ * transactions lock rows in the same order and cannot deadlock. SQLite runs the three inserts in
+ * a write transaction; PostgreSQL runs them as one statement (`insertsIfRunActive`), one round
+ * trip with the run check.
  */
-import type { CompiledQuery, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Metric } from '@trestle/core';
-import type { BulkColumnType, BulkValue, SqlDialect } from './dialects.js';
+import type { BulkColumnType, BulkInsert, BulkValue, SqlDialect } from './dialects.js';
 import { latestPoint, rollupPoints } from './rollups.js';
 import type { Point } from './rollups.js';
 import type { MetadataDatabase } from './schema.js';
@@ -80,21 +82,15 @@ export function groupByKey(metrics: readonly Metric[]): [key: string, points: Po
 }
 
 /**
- * Appends `metrics` to the run's history and updates latest metrics and rollups. Call inside
- * a write transaction. A point identical to a stored one (same step, timestamp and value) is
- * kept once, as in MLflow. With `dedupe = false` the history insert is a plain INSERT, which
- * fails with a unique violation on such a point (the caller then retries with `true`):
- * PostgreSQL's `ON CONFLICT` speculative insertion costs about a third more per row, and
- * re-logged points are rare.
+ * The inserts that append `metrics` to the run's history and update latest metrics and
+ * rollups, in that order (none for no metrics). A point identical to a stored one (same step,
+ * timestamp and value) is kept once, as in MLflow. With `dedupe = false` the history insert is
+ * a plain INSERT, which fails with a unique violation on such a point (the caller then retries
+ * with `true`): PostgreSQL's `ON CONFLICT` speculative insertion costs about a third more per
+ * row, and re-logged points are rare.
  */
-export async function writeMetrics(
-  db: Kysely<MetadataDatabase>,
-  dialect: SqlDialect,
-  runId: string,
-  metrics: readonly Metric[],
-  dedupe: boolean,
-): Promise<void> {
-  if (metrics.length === 0) return;
+export function metricInserts(runId: string, metrics: readonly Metric[], dedupe: boolean): BulkInsert[] {
+  if (metrics.length === 0) return [];
   const groups = groupByKey(metrics);
 
   const history: BulkValue[][] = [];
@@ -115,36 +111,27 @@ export async function writeMetrics(
       ]);
     }
   }
-
-  const run = async (queries: CompiledQuery[]): Promise<void> => {
-    for (const q of queries) await db.executeQuery(q);
-  };
-  await run(
-    dialect.bulkInsert({
+  return [
+    {
       into: 'metrics',
       columns: HISTORY_COLUMNS,
       types: HISTORY_TYPES,
       rows: history,
       tail: dedupe ? 'ON CONFLICT DO NOTHING' : '',
-    }),
-  );
-  await run(
-    dialect.bulkInsert({
-      into: 'latest_metrics AS lm',
-      columns: HISTORY_COLUMNS,
-      types: HISTORY_TYPES,
-      rows: latest,
-      tail: LATEST_UPSERT,
-    }),
-  );
+    },
+    { into: 'latest_metrics AS lm', columns: HISTORY_COLUMNS, types: HISTORY_TYPES, rows: latest, tail: LATEST_UPSERT },
+    { into: 'metric_rollups AS mr', columns: ROLLUP_COLUMNS, types: ROLLUP_TYPES, rows: rollups, tail: ROLLUP_UPSERT },
+  ];
+}
 
-  await run(
-    dialect.bulkInsert({
-      into: 'metric_rollups AS mr',
-      columns: ROLLUP_COLUMNS,
-      types: ROLLUP_TYPES,
-      rows: rollups,
-      tail: ROLLUP_UPSERT,
-    }),
-  );
+/** Runs {@link metricInserts} statement by statement. Call inside a write transaction. */
+export async function writeMetrics(
+  db: Kysely<MetadataDatabase>,
+  dialect: SqlDialect,
+  runId: string,
+  metrics: readonly Metric[],
+  dedupe: boolean,
+): Promise<void> {
+  for (const insert of metricInserts(runId, metrics, dedupe))
+    for (const q of dialect.bulkInsert(insert)) await db.executeQuery(q);
 }

@@ -63,7 +63,7 @@ import { decodeHistoryToken, encodeHistoryToken } from './history-token.js';
 import { hydrateExperiments, hydrateRuns, toRunInfo } from './hydrate.js';
 import type { ExperimentRow, RunRow } from './hydrate.js';
 import { cursorOf, readHistory, readHistoryJson, sqlHistoryReader } from './metric-reads.js';
-import { writeMetrics } from './metric-writes.js';
+import { metricInserts, writeMetrics } from './metric-writes.js';
 import { createMetadataMigrator } from './migrations/index.js';
 import { prepare } from './prepared.js';
 import type { MigrationContext } from './migrations/index.js';
@@ -126,6 +126,16 @@ function stagesOf(viewType: ViewType | undefined): string[] {
 
 function runNotFound(runId: string): TrestleError {
   return new TrestleError('NOT_FOUND', `run '${runId}' does not exist`, { runId });
+}
+
+/** `row` (the run's), or NOT_FOUND when there is none, FAILED_PRECONDITION when it is deleted. */
+function requireActiveRun<R extends { lifecycle_stage: string }>(row: R | undefined, runId: string, action: string): R {
+  if (row === undefined) throw runNotFound(runId);
+  if (row.lifecycle_stage !== 'active') {
+    const message = `run '${runId}' is deleted; restore it (restoreRun) before ${action}`;
+    throw new TrestleError('FAILED_PRECONDITION', message, { runId });
+  }
+  return row;
 }
 
 function tagMap(tags: readonly Tag[] | undefined, kind: 'tag' | 'experiment tag'): Map<string, string> {
@@ -268,10 +278,14 @@ export class SqlMetadataStore implements MetadataStore {
     return this.#storageFull === undefined ? { writable: true } : { writable: false, reason: this.#storageFull };
   }
 
-  /** Runs `fn` in a write transaction on one connection, retrying lost races (busy, deadlock). */
-  async #write<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in a write transaction on one connection, retrying lost races (busy, deadlock).
+   * With `transaction = false`, `fn` runs on the pool with no BEGIN or COMMIT: it must write
+   * with one statement (atomic on its own), saving the two round trips.
+   */
+  async #write<T>(fn: (db: Db) => Promise<T>, transaction = true): Promise<T> {
     try {
-      const result = await this.#writeOnce(fn);
+      const result = await this.#writeOnce(fn, transaction);
       this.#storageFull = undefined;
       return result;
     } catch (err) {
@@ -284,10 +298,11 @@ export class SqlMetadataStore implements MetadataStore {
     }
   }
 
-  async #writeOnce<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  async #writeOnce<T>(fn: (db: Db) => Promise<T>, transaction: boolean): Promise<T> {
     const db = this.#open();
     for (let attempt = 1; ; attempt++) {
       try {
+        if (!transaction) return await fn(db);
         return await db.connection().execute(async (conn) => {
           await conn.executeQuery(this.#begin);
           try {
@@ -646,15 +661,7 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   async #activeRunRow(db: Db, runId: string, action: string): Promise<RunRow> {
-    const row = await this.#runRow(db, runId);
-    if (row.lifecycle_stage !== 'active') {
-      throw new TrestleError(
-        'FAILED_PRECONDITION',
-        `run '${runId}' is deleted; restore it (restoreRun) before ${action}`,
-        { runId },
-      );
-    }
-    return row;
+    return requireActiveRun(await this.#runRow(db, runId), runId, action);
   }
 
   async updateRun(runId: string, input: UpdateRunInput): Promise<RunInfo> {
@@ -725,8 +732,20 @@ export class SqlMetadataStore implements MetadataStore {
       params.set(p.key, p.value);
     }
     const tags = tagMap(batch.tags, 'tag');
-    const write = (dedupe: boolean) =>
-      this.#write(async (db) => {
+    if (typeof runId !== 'string' || runId === '') throw runNotFound(String(runId));
+    const write = (dedupe: boolean) => {
+      // Metrics alone (log-metric, the SDK's metric buffer): one statement where the engine
+      // can, run check included (insertsIfRunActive), so one round trip.
+      const statement =
+        params.size === 0 && tags.size === 0
+          ? this.#dialect.insertsIfRunActive?.(runId, metricInserts(runId, metrics, dedupe))
+          : undefined;
+      if (statement !== undefined) {
+        return this.#write(async (db) => {
+          requireActiveRun((await db.executeQuery(statement)).rows[0], runId, 'logging to it');
+        }, false);
+      }
+      return this.#write(async (db) => {
         await this.#activeRunRow(db, runId, 'logging to it');
         if (params.size > 0)
           await this.#insertParams(
@@ -737,6 +756,7 @@ export class SqlMetadataStore implements MetadataStore {
         if (tags.size > 0) await this.#upsertTags(db, runId, [...tags]);
         await writeMetrics(db, this.#dialect, runId, metrics, dedupe);
       });
+    };
     try {
       await write(false);
     } catch (err) {
