@@ -1,18 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetadataStore } from '@trestle/core';
-import { openMetadataStore } from './open.js';
-import { createTestDatabase, postgresTests } from './postgres-test-database.js';
+import { onEachEngine, type TestStore } from './test-stores.js';
 
 const D1 = 'a'.repeat(64);
 const D2 = 'b'.repeat(64);
 
-function dataVersionSuite(name: string, open: () => Promise<{ store: MetadataStore; close(): Promise<void> }>): void {
+function dataVersionSuite(name: string, open: () => Promise<TestStore>): void {
   describe(`data versions: ${name}`, () => {
     let store: MetadataStore;
-    let fixture: { store: MetadataStore; close(): Promise<void> } | undefined;
+    let fixture: TestStore | undefined;
     beforeAll(async () => {
       fixture = await open();
       store = fixture.store;
@@ -84,30 +80,4 @@ function dataVersionSuite(name: string, open: () => Promise<{ store: MetadataSto
   });
 }
 
-dataVersionSuite('sqlite', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'trestle-dv-'));
-  const store = await openMetadataStore(join(dir, 't.db'), { artifactRoot: join(dir, 'a') });
-  return {
-    store,
-    close: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
-
-const pg = await postgresTests('the PostgreSQL data-version tests');
-if (pg.run) {
-  dataVersionSuite('postgres', async () => {
-    pg.assertReachable();
-    const database = await createTestDatabase(pg.baseUri);
-    const store = await openMetadataStore(database.uri, { artifactRoot: '/srv/a' });
-    return {
-      store,
-      close: async () => {
-        await store.close();
-        await database.drop();
-      },
-    };
-  });
-}
+await onEachEngine('data-version tests', dataVersionSuite);

@@ -1,18 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetadataStore } from '@trestle/core';
 import { isTrestleError } from '@trestle/core';
-import { openMetadataStore } from './open.js';
-import { createTestDatabase, postgresTests } from './postgres-test-database.js';
+import { onEachEngine, type TestStore } from './test-stores.js';
 
 const hex = (n: number): string => n.toString(16).padStart(32, '0');
 
-function traceSuite(name: string, open: () => Promise<{ store: MetadataStore; close(): Promise<void> }>): void {
+function traceSuite(name: string, open: () => Promise<TestStore>): void {
   describe(`traces: ${name}`, () => {
     let store: MetadataStore;
-    let fixture: { store: MetadataStore; close(): Promise<void> } | undefined;
+    let fixture: TestStore | undefined;
     let exp: string;
     beforeAll(async () => {
       fixture = await open();
@@ -172,30 +168,4 @@ function traceSuite(name: string, open: () => Promise<{ store: MetadataStore; cl
   });
 }
 
-traceSuite('sqlite', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'trestle-traces-'));
-  const store = await openMetadataStore(join(dir, 't.db'), { artifactRoot: join(dir, 'a') });
-  return {
-    store,
-    close: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
-
-const pg = await postgresTests('the PostgreSQL trace store tests');
-if (pg.run) {
-  traceSuite('postgres', async () => {
-    pg.assertReachable();
-    const database = await createTestDatabase(pg.baseUri);
-    const store = await openMetadataStore(database.uri, { artifactRoot: '/srv/a' });
-    return {
-      store,
-      close: async () => {
-        await store.close();
-        await database.drop();
-      },
-    };
-  });
-}
+await onEachEngine('trace store tests', traceSuite);
