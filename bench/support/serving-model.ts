@@ -55,7 +55,7 @@ export interface FlightRow {
 }
 
 /** The i-th seeded flight (the same in the CSV and the request bodies). */
-export function flight(r: () => number): FlightRow {
+function flight(r: () => number): FlightRow {
   return {
     hour: Math.floor(r() * 24),
     weekday: 1 + Math.floor(r() * 7),

@@ -79,7 +79,7 @@ export interface Seeded {
 // ---------------------------------------------------------------- the route table
 
 export type Scope = 'protected' | 'scratch';
-export type Expect = 'reject' | 'accept' | 'any';
+type Expect = 'reject' | 'accept' | 'any';
 type Api = 'v1' | 'mlflow' | 'proxied' | 'probe';
 type Kind = 'string' | 'int' | 'double' | 'enum' | 'strings' | 'messages' | 'message';
 type Limit = 'key' | 'paramValue' | 'tagValue' | 'expName' | 'runName';
@@ -1313,7 +1313,7 @@ export const ROUTES: readonly RouteSpec[] = [
 ];
 
 /** The two roots MLflow serves under. */
-export const MLFLOW_ROOTS = ['/api/2.0', '/ajax-api/2.0'] as const;
+const MLFLOW_ROOTS = ['/api/2.0', '/ajax-api/2.0'] as const;
 
 function apiPrefix(api: Api, root: string): string {
   switch (api) {

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export interface ServeInfo {
+interface ServeInfo {
   url: string;
   model: string;
   version: string;

@@ -24,7 +24,7 @@ const thisScript = fileURLToPath(import.meta.url);
 const cliMain = join(repoRoot, 'packages', 'cli', 'src', 'main.ts');
 
 /** How the child is started: the real CLI, or this file as a script calling `startServer`. */
-export type ServerEntry = 'cli' | 'script';
+type ServerEntry = 'cli' | 'script';
 
 /** Options of {@link spawnServer}. */
 export interface SpawnServerOptions {
@@ -71,7 +71,7 @@ const URL_PATTERN = /"url":\s*"(https?:\/\/[^"]+)"/;
 let cliHasServer: Promise<boolean> | undefined;
 
 /** Whether `trestle server` exists in the CLI's registry (it is loaded lazily, so this is cheap). */
-export function cliHasServerCommand(): Promise<boolean> {
+function cliHasServerCommand(): Promise<boolean> {
   cliHasServer ??= import('../../packages/cli/src/registry.js').then(({ registry }) =>
     registry.some((e) => e.name === 'server'),
   );

@@ -20,7 +20,7 @@ export interface UiSeed {
 }
 
 /** Small deterministic pseudo-random numbers, so seeded data is the same each time. */
-export const random = seededRandom;
+const random = seededRandom;
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
@@ -34,7 +34,7 @@ function crc32(buf: Uint8Array): number {
 }
 
 /** A real PNG (RGB, 8 bit) of `width` × `height` drawn by `pixel`, for the image preview. */
-export function png(width: number, height: number, pixel: (x: number, y: number) => [number, number, number]): Buffer {
+function png(width: number, height: number, pixel: (x: number, y: number) => [number, number, number]): Buffer {
   const raw = Buffer.alloc((width * 3 + 1) * height);
   for (let y = 0; y < height; y++) {
     raw[y * (width * 3 + 1)] = 0;

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { TrestleError, isTrestleError, runArtifactKey, type ArtifactStore, type TrackingBackend } from '@trestle/core';
+import { TrestleError, runArtifactKey, type ArtifactStore, type TrackingBackend } from '@trestle/core';
 import { readBuiltinModel } from './builtin/builtin-model.js';
 import { MANIFEST_FILE, parseManifest, type Flavor, type ModelManifest } from './manifest.js';
 import { MLMODEL_FILE, readMlmodel } from './mlmodel.js';
@@ -368,9 +368,4 @@ function foreignManifest(onnxPath: string, signature: Signature | undefined, whe
     },
     where,
   );
-}
-
-/** Whether an error says the model, version or run was not found. */
-export function isNotFound(err: unknown): boolean {
-  return isTrestleError(err, 'NOT_FOUND');
 }

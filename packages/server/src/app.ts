@@ -29,8 +29,6 @@ import type { ServerStores } from './route-types.js';
 import { uiStaticRoutes } from './ui-static.js';
 import { uiBuildState } from '@trestle/ui';
 
-export type { ServerStores } from './route-types.js';
-
 /** A Fastify plugin to mount after the core routes, such as the MLflow REST dialect. */
 export interface ExtraPlugin {
   // Plugins choose their own option types; `any` lets each keep its precise one.

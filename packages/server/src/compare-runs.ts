@@ -2,7 +2,7 @@ import { compareRunValues, type Run } from '@trestle/core';
 import { encodeMetricValue, toWireRun, type WireMetricValue } from '@trestle/core/rest';
 
 /** One param or metric across the compared runs: a value per run (null where a run lacks it). */
-export interface ComparedKey<V> {
+interface ComparedKey<V> {
   key: string;
   values: (V | null)[];
   /** Whether the runs disagree, a missing value counting as a value of its own. */

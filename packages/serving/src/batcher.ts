@@ -11,7 +11,7 @@
  * never queued into unbounded latency or memory.
  */
 import { TrestleError } from '@trestle/core';
-import type { Batch, InputColumn, InputColumns, Outputs, Predictor } from './predictor.js';
+import type { Batch, InputColumns, Outputs, Predictor } from './predictor.js';
 
 /** Batching settings; `defaultBatching` gives the defaults. */
 export interface BatchingOptions {
@@ -198,7 +198,7 @@ export class Batcher {
 }
 
 /** Concatenates the columns of several batches (same signature) into one. */
-export function concatColumns(batches: readonly Batch[]): InputColumns {
+function concatColumns(batches: readonly Batch[]): InputColumns {
   const total = batches.reduce((s, b) => s + b.rows, 0);
   const out: InputColumns = {};
   for (const name of Object.keys(batches[0]!.columns)) {
@@ -221,12 +221,10 @@ export function concatColumns(batches: readonly Batch[]): InputColumns {
 }
 
 /** The rows `[offset, offset + rows)` of each output column (no copy for typed arrays). */
-export function sliceOutputs(outputs: Outputs, offset: number, rows: number): Outputs {
+function sliceOutputs(outputs: Outputs, offset: number, rows: number): Outputs {
   const out: Outputs = {};
   for (const [name, col] of Object.entries(outputs)) {
     out[name] = col instanceof Float64Array ? col.subarray(offset, offset + rows) : col.slice(offset, offset + rows);
   }
   return out;
 }
-
-export type { InputColumn };

@@ -50,7 +50,7 @@ async function open(
 }
 
 /** The type a Parquet leaf is read as, or undefined when tables cannot read it (nested, binary). */
-export function parquetColumnType(e: SchemaElement): ColumnType | undefined {
+function parquetColumnType(e: SchemaElement): ColumnType | undefined {
   const logical = e.logical_type?.type;
   if (e.num_children !== undefined && e.num_children > 0) return undefined;
   if (

@@ -171,7 +171,6 @@ function report(
   work: string,
   store: string,
   pipelineRunId: string | undefined,
-  hasModelsCommand: boolean,
 ): string {
   const count = (s: StageResult['state']): number => summary.results.filter((r) => r.state === s).length;
   const skipped = count('unchanged');
@@ -210,9 +209,7 @@ function report(
   lines.push(
     '  npx trestle ui                                      runs, charts and the model in the browser',
     '  npx trestle runs list --experiment quickstart-flights',
-    ...(hasModelsCommand
-      ? ['  npx trestle models list                             the registry (flights-delay and its history)']
-      : []),
+    '  npx trestle models list                             the registry (flights-delay and its history)',
     '  npx trestle serve models:/flights-delay@champion    serve the champion over HTTP',
     '  edit examples/flights/params.yaml and npm start     only the stages whose inputs changed rerun',
   );
@@ -380,9 +377,7 @@ export const quickstart: Command = {
         store,
         seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
       };
-      const { registry } = await import('../registry.js');
-      const hasModels = registry.some((e) => e.name === 'models');
-      const text = (): string => report(summary, outputs, work, store, tracker.runId, hasModels);
+      const text = (): string => report(summary, outputs, work, store, tracker.runId);
       if (!ctx.out.json) ctx.out.result(result, text);
       forwarding.dispose();
       await repo.close();

@@ -14,7 +14,7 @@ export interface RegistryEntry {
 }
 
 /** Options every command takes. */
-export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print machine-readable JSON' },
   wide: { type: 'boolean', description: 'show tables in full (on a terminal they fit its width, cells cut with …)' },
   help: { type: 'boolean', short: 'h', description: 'show help' },

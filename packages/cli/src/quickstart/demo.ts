@@ -18,7 +18,7 @@ const CLI_BIN = resolve(fileURLToPath(import.meta.url), '../../../bin/trestle.js
 const WINDOW_SECONDS = 3;
 
 /** The model the quickstart serves. */
-export const DEMO_MODEL = 'flights-delay';
+const DEMO_MODEL = 'flights-delay';
 
 /** One held-out flight, its prediction and what really happened. */
 export interface DemoPrediction {
@@ -127,7 +127,7 @@ async function waitReady(url: string, timeoutMs: number): Promise<void> {
 }
 
 /** The prepare stage's test table as records (numbers where the column is numeric). */
-export function readTestFlights(path: string, limit: number): Record<string, string | number>[] {
+function readTestFlights(path: string, limit: number): Record<string, string | number>[] {
   const [head, ...lines] = readFileSync(path, 'utf8')
     .split('\n')
     .filter((l) => l !== '');

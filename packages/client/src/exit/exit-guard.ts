@@ -4,7 +4,7 @@ import { ExitWorker } from './finish-sync.js';
 import type { FinishTarget, RunToFinish } from './finish-job.js';
 
 /** What the guard needs of an open run (implemented by `ActiveRun`). */
-export interface GuardedRun {
+interface GuardedRun {
   readonly id: string;
   /** Ends the run normally: flushes, then sets the status. */
   end(status: 'FINISHED' | 'FAILED'): Promise<unknown>;

@@ -43,7 +43,7 @@ export interface HttpClientOptions {
 }
 
 /** HTTP methods the v1 API uses. */
-export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** A query string value; arrays repeat the parameter (`orderBy=a&orderBy=b`), `undefined` omits it. */
 export type QueryValue = string | number | boolean | undefined | readonly (string | number)[];
@@ -68,7 +68,7 @@ export interface HttpRequest {
 }
 
 /** The header naming a request so that the server acts on it once (IETF draft `Idempotency-Key`). */
-export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
 /** Answers worth another try: the request was not acted on (429, 503) or may not have been (502, 504). */
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);

@@ -5,9 +5,9 @@ import { searchError, showToken } from './parse-error.js';
  * `word`: an unquoted run such as `metrics.accuracy`, `0.92`, `AND` (the parser decides which);
  * `string`: text in `'…'`, `"…"` or `` `…` ``; `op`: a run of `= ! < >`.
  */
-export type TokenKind = 'word' | 'string' | 'op' | '(' | ')' | ',' | 'eof';
+type TokenKind = 'word' | 'string' | 'op' | '(' | ')' | ',' | 'eof';
 
-export type Quote = "'" | '"' | '`';
+type Quote = "'" | '"' | '`';
 
 /** One token; `position`/`end` are 0-based offsets into the source, `text` is the source slice. */
 export interface Token {

@@ -41,7 +41,7 @@ export function runtimeEntry(name: string): string {
 }
 
 /** `@scope/name/sub` → `@scope/name`, `name/sub` → `name`; undefined for a Node built-in or a relative path. */
-export function packageOf(specifier: string): string | undefined {
+function packageOf(specifier: string): string | undefined {
   if (specifier.startsWith('node:') || specifier.startsWith('.') || specifier.startsWith('/')) return undefined;
   const parts = specifier.split('/');
   const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;

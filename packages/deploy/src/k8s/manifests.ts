@@ -60,7 +60,7 @@ export function canaryReplicas(total: number, weight: number): number {
 }
 
 /** The app name every object is named after: the model's name as a DNS label (room left for '-canary'). */
-export function appName(model: ResolvedModel): string {
+function appName(model: ResolvedModel): string {
   return dnsLabel(model.name, 45);
 }
 

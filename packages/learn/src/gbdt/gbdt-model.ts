@@ -200,7 +200,7 @@ export class GbdtModel implements TrainedModel {
 }
 
 /** Turns raw scores (rows × slots) into predictions (rows × outputs). */
-export function transformRaw(task: Task, raw: Float64Array, rows: number, slots: number): Float64Array {
+function transformRaw(task: Task, raw: Float64Array, rows: number, slots: number): Float64Array {
   if (task === 'regression') return raw;
   if (task === 'binary') {
     const out = new Float64Array(rows * 2);

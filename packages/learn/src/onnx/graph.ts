@@ -9,7 +9,7 @@ import { ProtoWriter } from './proto.js';
 export const ElemType = { FLOAT: 1, INT64: 7, STRING: 8 } as const;
 
 /** Attribute values: the type is inferred (ints/floats/strings lists, or one of each). */
-export type AttributeValue =
+type AttributeValue =
   | { readonly int: number }
   | { readonly float: number }
   | { readonly string: string }
@@ -54,8 +54,8 @@ export interface OnnxModel {
 }
 
 /** Opsets we emit: ONNX 13 and ai.onnx.ml 3 (TreeEnsemble*, LabelEncoder v2). */
-export const OPSET = 13;
-export const ML_OPSET = 3;
+const OPSET = 13;
+const ML_OPSET = 3;
 /** IR version 8: read by onnx ≥ 1.10 and every current onnxruntime. */
 const IR_VERSION = 8;
 

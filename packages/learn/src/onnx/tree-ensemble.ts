@@ -21,7 +21,7 @@ const FEATURES = 'features';
  * its category code through a LabelEncoder, and an unknown string becomes NaN (missing),
  * which is what the built-in model does with an unknown category.
  */
-export function codedFeatureInputs(features: readonly FeatureSpec[]): { inputs: OnnxValue[]; nodes: OnnxNode[] } {
+function codedFeatureInputs(features: readonly FeatureSpec[]): { inputs: OnnxValue[]; nodes: OnnxNode[] } {
   const inputs: OnnxValue[] = [];
   const nodes: OnnxNode[] = [];
   const parts: string[] = [];

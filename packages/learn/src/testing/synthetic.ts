@@ -2,7 +2,7 @@ import type { ColumnBatch } from '../columns.js';
 import { seededRandom } from '../gbdt/random.js';
 
 /** Categories of the synthetic categorical feature, and their effect on the target. */
-export const SYNTHETIC_CATEGORIES = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const;
+const SYNTHETIC_CATEGORIES = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const;
 const EFFECT = [1, -1, 0.5, 0, 2, -2, 0.3, -0.7];
 
 /**

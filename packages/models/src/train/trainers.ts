@@ -102,7 +102,7 @@ function result(model: TrainedModel, params: Record<string, string | number | bo
 const learnTask = (task: Exclude<Task, 'other'>): 'binary' | 'multiclass' | 'regression' =>
   task === 'binary-classification' ? 'binary' : task === 'multiclass-classification' ? 'multiclass' : 'regression';
 
-export const gbdtTrainer: Trainer = {
+const gbdtTrainer: Trainer = {
   name: 'gbdt',
   task: 'classification',
   params: {
@@ -215,7 +215,7 @@ export const logisticTrainer: Trainer = {
   fit: linearFit('logistic'),
 };
 
-export const linearTrainer: Trainer = {
+const linearTrainer: Trainer = {
   name: 'linear',
   task: 'regression',
   params: {

@@ -41,7 +41,7 @@ function nonEmpty(b: Buckets): { ref: number[]; cur: number[] } {
 }
 
 /** Largest gap between the cumulative shares of ordered buckets (KS D on binned data). */
-export function binnedKsStatistic(ref: ArrayLike<number>, cur: ArrayLike<number>): number {
+function binnedKsStatistic(ref: ArrayLike<number>, cur: ArrayLike<number>): number {
   const nr = total(ref);
   const nc = total(cur);
   let fr = 0;

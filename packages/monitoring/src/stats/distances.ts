@@ -34,7 +34,7 @@ export function jensenShannon(p: ArrayLike<number>, q: ArrayLike<number>): numbe
  * Evidently's fill of empty bins before PSI and KL: zero frequencies become 0.0001, or the
  * smallest non-zero frequency / 10⁶ when that is smaller.
  */
-export function fillZeros(freq: Float64Array): Float64Array {
+function fillZeros(freq: Float64Array): Float64Array {
   let min = Infinity;
   for (const v of freq) if (v > 0 && v < min) min = v;
   const fill = min < 0.0001 ? min / 1e6 : 0.0001;

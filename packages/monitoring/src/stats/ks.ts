@@ -108,7 +108,7 @@ function outsideInside(m0: number, n0: number, g: number, h: number): number {
 }
 
 /** One-sided Smirnov tail P(D+_n >= x), exact (Birnbaum–Tingey sum, in logs). */
-export function smirnovSf(n: number, x: number): number {
+function smirnovSf(n: number, x: number): number {
   if (x <= 0) return 1;
   if (x >= 1) return 0;
   const last = Math.floor(n * (1 - x));

@@ -72,7 +72,7 @@ export function chi2Sf(x: number, dof: number): number {
 }
 
 /** erfc(x) for any real x. */
-export function erfc(x: number): number {
+function erfc(x: number): number {
   if (x < 0) return 2 - erfc(-x);
   return gammaQ(0.5, x * x);
 }

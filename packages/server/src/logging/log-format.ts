@@ -1,9 +1,6 @@
 /** How the server writes its log: JSON lines (for machines), or one readable line per event (for a terminal). */
 export type LogFormat = 'json' | 'pretty';
 
-/** The formats `--log-format` accepts. */
-export const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
-
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 
 // Fields shown in their own place (or not at all: pid and hostname say nothing on a terminal).

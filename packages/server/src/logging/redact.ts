@@ -25,7 +25,7 @@ const SECRET_NAMES = [
 const SECRET = new RegExp(`^(?:.*[_-])?(?:${SECRET_NAMES.join('|')})$`, 'i');
 
 /** What a secret's value is replaced with. */
-export const REDACTED = '[REDACTED]';
+const REDACTED = '[REDACTED]';
 
 /**
  * A URL as it may be logged: the values of secret query parameters (`token=`, `access_token=`,

@@ -18,7 +18,7 @@ export interface MlflowFileInfo {
 }
 
 /** The message MLflow clients look for to fall back from multipart to a single PUT. */
-export const MULTIPART_UNSUPPORTED_MESSAGE = 'Multipart upload is not supported for the current artifact repository';
+const MULTIPART_UNSUPPORTED_MESSAGE = 'Multipart upload is not supported for the current artifact repository';
 
 export function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);

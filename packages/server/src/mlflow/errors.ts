@@ -2,7 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODE_INFO, isTrestleError, TrestleError } from '@trestle/core';
 
 /** The body of every error this dialect answers with, exactly as MLflow's server writes it. */
-export interface MlflowErrorBody {
+interface MlflowErrorBody {
   error_code: string;
   message: string;
 }
@@ -58,7 +58,7 @@ const API_DOCS_HINT = 'See the API docs for more information about request param
  * toMlflowError(new TrestleError('NOT_FOUND', 'run 4f2a… not found'), request)
  * // { status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'run 4f2a… not found' } }
  */
-export function toMlflowError(error: unknown, request: FastifyRequest): { status: number; body: MlflowErrorBody } {
+function toMlflowError(error: unknown, request: FastifyRequest): { status: number; body: MlflowErrorBody } {
   if (isTrestleError(error)) {
     const worded = inMlflowWords(error);
     if (worded !== undefined) return worded;

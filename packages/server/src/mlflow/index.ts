@@ -16,7 +16,6 @@ import { registryRoutes } from './registry.js';
 import { loggedModelRoutes } from './logged-models.js';
 import { traceRoutes } from './traces.js';
 
-export type { MlflowErrorBody } from './errors.js';
 export { mlflowErrorHandler } from './errors.js';
 
 /** Options of {@link mlflowPlugin}: the metadata store and the artifact store it translates onto. */

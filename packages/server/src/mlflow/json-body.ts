@@ -44,7 +44,7 @@ export function parseJsonBody(text: string): unknown {
  *
  * @example quoteNonFiniteLiterals('[NaN, "NaN", -Infinity]') // '["NaN", "NaN", "-Infinity"]'
  */
-export function quoteNonFiniteLiterals(text: string): string {
+function quoteNonFiniteLiterals(text: string): string {
   let out = '';
   let i = 0;
   while (i < text.length) {

@@ -27,7 +27,7 @@ const STATUS_NUMBERS: Readonly<Record<string, string>> = {
 };
 
 /** The proxied artifact root of a logged model. */
-export function loggedModelArtifactUri(model: { experimentId: string; modelId: string }): string {
+function loggedModelArtifactUri(model: { experimentId: string; modelId: string }): string {
   return `mlflow-artifacts:/${loggedModelArtifactKey(model)}`;
 }
 
@@ -44,7 +44,7 @@ interface MlflowModelMetric {
 }
 
 /** A logged model as MLflow JSON (`LoggedModel{info, data}`); empty lists are left out. */
-export function toMlflowLoggedModel(m: LoggedModel): object {
+function toMlflowLoggedModel(m: LoggedModel): object {
   const metrics: MlflowModelMetric[] = m.metrics.map((x) => ({
     key: x.key,
     value: encodeDouble(x.value),

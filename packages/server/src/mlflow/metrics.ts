@@ -6,11 +6,11 @@ import { JsonText, type MlflowRoute } from './routes.js';
 import { toMlflowMetric, type MlflowMetric } from './translate.js';
 
 /** At most this many runs per `get-history-bulk-interval` call (MLflow's `MAX_RUNS_GET_METRIC_HISTORY_BULK`). */
-export const MAX_BULK_RUNS = 100;
+const MAX_BULK_RUNS = 100;
 /** Largest answer of `metrics/get-history-bulk` (MLflow's `MAX_HISTORY_RESULTS`). */
-export const MAX_BULK_HISTORY = 25_000;
+const MAX_BULK_HISTORY = 25_000;
 /** Default and largest `max_results` per run of `get-history-bulk-interval` (MLflow's `MAX_RESULTS_PER_RUN`). */
-export const MAX_BULK_POINTS_PER_RUN = 2500;
+const MAX_BULK_POINTS_PER_RUN = 2500;
 
 /**
  * The steps `metrics/get-history-bulk-interval` returns, chosen as MLflow's server chooses them

@@ -13,7 +13,7 @@ import type { MlflowRoute } from './routes.js';
 import { readKeyValues, runArtifactUri } from './translate.js';
 
 /** MLflow `ModelVersion`. */
-export interface MlflowModelVersion {
+interface MlflowModelVersion {
   name: string;
   version: string;
   creation_timestamp: number;
@@ -32,7 +32,7 @@ export interface MlflowModelVersion {
 }
 
 /** MLflow `RegisteredModel`. */
-export interface MlflowRegisteredModel {
+interface MlflowRegisteredModel {
   name: string;
   creation_timestamp: number;
   last_updated_timestamp: number;
@@ -44,7 +44,7 @@ export interface MlflowRegisteredModel {
 }
 
 /** A model version as MLflow JSON; empty optional fields are left out, as MLflow's proto JSON does. */
-export function toMlflowModelVersion(v: ModelVersion): MlflowModelVersion {
+function toMlflowModelVersion(v: ModelVersion): MlflowModelVersion {
   return {
     name: v.name,
     version: String(v.version),
@@ -65,7 +65,7 @@ export function toMlflowModelVersion(v: ModelVersion): MlflowModelVersion {
 }
 
 /** A registered model as MLflow JSON, with its latest version per stage. */
-export function toMlflowRegisteredModel(m: RegisteredModel, latest: ModelVersion[]): MlflowRegisteredModel {
+function toMlflowRegisteredModel(m: RegisteredModel, latest: ModelVersion[]): MlflowRegisteredModel {
   return {
     name: m.name,
     creation_timestamp: m.creationTime,

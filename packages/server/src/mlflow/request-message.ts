@@ -241,7 +241,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Largest `max_results` of a search (MLflow's `SEARCH_MAX_RESULTS_THRESHOLD`). */
-export const MAX_SEARCH_RESULTS = 50_000;
+const MAX_SEARCH_RESULTS = 50_000;
 
 /**
  * Reads `max_results` of a search: absent is `undefined` (the store's default, 1000), above

@@ -72,7 +72,7 @@ export interface MlflowStores {
  * The request message of an RPC, the way MLflow's `_get_request_message` finds it: the query
  * string of a GET that has one, the JSON body otherwise.
  */
-export function requestMessage(request: FastifyRequest): RequestMessage {
+function requestMessage(request: FastifyRequest): RequestMessage {
   const hasQuery = typeof request.query === 'object' && request.query !== null && Object.keys(request.query).length > 0;
   // MLflow's client sends DELETE with a JSON body; other clients put the fields in the query.
   const fromQuery = request.method === 'GET' || (request.method === 'DELETE' && request.body === undefined);

@@ -16,7 +16,7 @@ import {
 } from './translate.js';
 
 /** The tag in which MLflow 2.x records the models a run logged (`runs/log-model`). */
-export const LOG_MODEL_HISTORY_TAG = 'mlflow.log-model.history';
+const LOG_MODEL_HISTORY_TAG = 'mlflow.log-model.history';
 
 const MODEL_JSON_REQUIRED_FIELDS = ['artifact_path', 'flavors', 'utc_time_created', 'run_id'] as const;
 

@@ -25,7 +25,7 @@ const MAX_TRACE_SEARCH_RESULTS = 500;
 const DEFAULT_TRACE_SEARCH_RESULTS = 100;
 
 /** MLflow 3's `TraceInfoV3` as JSON. */
-export interface MlflowTraceInfoV3 {
+interface MlflowTraceInfoV3 {
   trace_id: string;
   client_request_id?: string;
   trace_location: { type: 'MLFLOW_EXPERIMENT'; mlflow_experiment: { experiment_id: string } };
@@ -39,7 +39,7 @@ export interface MlflowTraceInfoV3 {
 }
 
 /** MLflow 2's `TraceInfo` as JSON. */
-export interface MlflowTraceInfoV2 {
+interface MlflowTraceInfoV2 {
   request_id: string;
   experiment_id: string;
   timestamp_ms: number;
@@ -54,7 +54,7 @@ export interface MlflowTraceInfoV2 {
  *
  * @example traceArtifactUri('1', 'tr-4f2a') // 'mlflow-artifacts:/1/traces/tr-4f2a/artifacts'
  */
-export function traceArtifactUri(experimentId: string, traceId: string): string {
+function traceArtifactUri(experimentId: string, traceId: string): string {
   return `mlflow-artifacts:/${traceArtifactKey(experimentId, traceId)}`;
 }
 
@@ -92,7 +92,7 @@ function formatDuration(ms: number): string {
 }
 
 /** A trace record as MLflow 3's `TraceInfoV3` JSON (empty maps and unset fields left out). */
-export function toMlflowTraceInfoV3(info: TraceInfo): MlflowTraceInfoV3 {
+function toMlflowTraceInfoV3(info: TraceInfo): MlflowTraceInfoV3 {
   const nonEmpty = (map: Record<string, string>): Record<string, string> | undefined =>
     Object.keys(map).length > 0 ? map : undefined;
   const metadata = nonEmpty(info.metadata);
@@ -112,7 +112,7 @@ export function toMlflowTraceInfoV3(info: TraceInfo): MlflowTraceInfoV3 {
 }
 
 /** A trace record as MLflow 2's `TraceInfo` JSON. */
-export function toMlflowTraceInfoV2(info: TraceInfo): MlflowTraceInfoV2 {
+function toMlflowTraceInfoV2(info: TraceInfo): MlflowTraceInfoV2 {
   const pairs = (map: Record<string, string>): { key: string; value: string }[] =>
     Object.entries(map).map(([key, value]) => ({ key, value }));
   return {

@@ -32,7 +32,7 @@ import type { RequestMessage } from './request-message.js';
 export type MlflowDouble = number | 'NaN' | 'Infinity' | '-Infinity';
 
 /** `{key, value}`: tags of experiments, runs and dataset inputs, and params. */
-export interface MlflowKeyValue {
+interface MlflowKeyValue {
   key: string;
   value: string;
 }
@@ -71,7 +71,7 @@ export interface MlflowMetric {
 }
 
 /** MLflow `Dataset`. */
-export interface MlflowDataset {
+interface MlflowDataset {
   name: string;
   digest: string;
   source_type: string;
@@ -81,7 +81,7 @@ export interface MlflowDataset {
 }
 
 /** MLflow `DatasetInput`. */
-export interface MlflowDatasetInput {
+interface MlflowDatasetInput {
   tags?: MlflowKeyValue[];
   dataset: MlflowDataset;
 }
@@ -126,7 +126,7 @@ export function runArtifactUri(experimentId: string, runId: string): string {
  *
  * @example experimentArtifactLocation('1') // 'mlflow-artifacts:/1'
  */
-export function experimentArtifactLocation(experimentId: string): string {
+function experimentArtifactLocation(experimentId: string): string {
   return `mlflow-artifacts:/${experimentId}`;
 }
 

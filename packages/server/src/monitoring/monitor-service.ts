@@ -5,7 +5,7 @@
  * `trestle monitor run` (embedded). All state is in the store, so any replica can serve.
  */
 import { TrestleError } from '@trestle/core';
-import type { MonitoredModel, MonitoringStore, MonitorResult, PendingLabel, WindowKey } from '@trestle/core';
+import type { MonitoringStore, MonitorResult, PendingLabel, WindowKey } from '@trestle/core';
 import type { WireFeedback, WireInferenceLogs, WireInferenceWindow } from '@trestle/core/rest';
 import {
   driftFromSummary,
@@ -58,7 +58,7 @@ const fromPending = (p: PendingLabel): FeedbackRecord => ({
 });
 
 /** Default of {@link MonitorServiceOptions.pendingLabelTtlMs}: 7 days. */
-export const PENDING_LABEL_TTL_MS = 7 * 24 * 3_600_000;
+const PENDING_LABEL_TTL_MS = 7 * 24 * 3_600_000;
 
 const LIST_MAX = 20;
 
@@ -361,5 +361,3 @@ export class MonitorService {
     return { name: target };
   }
 }
-
-export type { MonitoredModel };

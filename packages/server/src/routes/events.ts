@@ -4,7 +4,7 @@ import { EventStreamQuery, RegistryEventList, errorResponses } from '@trestle/co
 import type { RoutePlugin } from '../route-types.js';
 
 /** How often one server looks for new events while someone listens (an alias move shows within this). */
-export const EVENT_POLL_MS = 200;
+const EVENT_POLL_MS = 200;
 /** A comment line keeps idle connections (and proxies) open. */
 const HEARTBEAT_MS = 15_000;
 const BATCH = 500;

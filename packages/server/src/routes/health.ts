@@ -64,7 +64,7 @@ export const healthRoutes: RoutePlugin = (app, { stores }, done) => {
  * What `/ready` says about an artifact store that cannot be used: the fix for a configuration
  * problem (no endpoint or host in it: the probe is public), else where to look.
  */
-export function artifactStoreProblem(err: unknown): string {
+function artifactStoreProblem(err: unknown): string {
   const fix = isTrestleError(err, 'FAILED_PRECONDITION') ? err.details['fix'] : undefined;
   return typeof fix === 'string'
     ? `the artifact store cannot be used: ${fix}`

@@ -4,7 +4,7 @@ import type { Batch } from '../predictor.js';
 import type { InputSchema } from '../signature.js';
 
 /** Splits CSV text into rows of fields (RFC 4180: quotes, doubled quotes, CRLF). */
-export function parseCsv(text: string): string[][] {
+function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
   let field = '';

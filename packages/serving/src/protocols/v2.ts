@@ -24,7 +24,7 @@ const NUMERIC = new Set([
 const DATATYPES = new Set([...NUMERIC, 'BOOL', 'BYTES']);
 
 /** The V2 datatype of a signature kind. */
-export function datatypeOf(kind: ValueKind): string {
+function datatypeOf(kind: ValueKind): string {
   return kind === 'string' ? 'BYTES' : kind === 'boolean' ? 'BOOL' : kind === 'integer' ? 'INT64' : 'FP64';
 }
 

@@ -8,7 +8,7 @@ import { buildReferenceProfile } from '@trestle/monitoring';
 import type { InputColumns, Outputs, Predictor } from '../predictor.js';
 import { seededRandom } from '@trestle/core';
 
-export const ORIGINS = ['ATL', 'ORD', 'DFW', 'LAX', 'SFO', 'DEN'];
+const ORIGINS = ['ATL', 'ORD', 'DFW', 'LAX', 'SFO', 'DEN'];
 
 const rng = seededRandom;
 
@@ -49,7 +49,7 @@ function design(columns: InputColumns, rows: number): DesignMatrix {
 }
 
 /** Trains the model; `bias` shifts the intercept so two versions answer differently. */
-export function trainFlightsModel(rows = 5000, seed = 7): LogisticRegressionModel {
+function trainFlightsModel(rows = 5000, seed = 7): LogisticRegressionModel {
   const t = flightsTable(rows, seed);
   return trainLogisticRegression(design({ distance: t.distance, hour: t.hour, origin: t.origin }, rows), t.delayed, {
     l2: 1e-3,

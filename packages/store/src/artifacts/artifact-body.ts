@@ -11,7 +11,7 @@ import { normalizeArtifactPath } from './artifact-path.js';
  * @example
  * for await (const chunk of artifactBodyStream('hello')) console.log(chunk.length); // 5
  */
-export function artifactBodyStream(body: ArtifactBody): Readable {
+function artifactBodyStream(body: ArtifactBody): Readable {
   if (body instanceof Readable) return body;
   if (typeof body === 'string') return Readable.from([Buffer.from(body, 'utf8')]);
   if (body instanceof Uint8Array) return Readable.from([body]);

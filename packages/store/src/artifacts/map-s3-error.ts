@@ -51,10 +51,10 @@ const CREDENTIAL_PROBLEMS: Readonly<Record<string, S3AccessProblem>> = {
 };
 
 /** Why S3 could not be used with the store's settings; in `details.problem` of the error. */
-export type S3AccessProblem = 'credentials-missing' | 'credentials-rejected' | 'access-denied' | 'bucket-missing';
+type S3AccessProblem = 'credentials-missing' | 'credentials-rejected' | 'access-denied' | 'bucket-missing';
 
 /** What to do about each {@link S3AccessProblem}, without the endpoint (safe for `/ready`). */
-export const S3_ACCESS_FIXES: Readonly<Record<S3AccessProblem, string>> = {
+const S3_ACCESS_FIXES: Readonly<Record<S3AccessProblem, string>> = {
   'credentials-missing':
     'no S3 credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or a role) in the environment of the process that opens the store',
   'credentials-rejected':

@@ -115,7 +115,7 @@ export async function downsampleHistory(reader: HistoryReader, request: Downsamp
  * series often yield two distinct points rather than four, so start at `points / 4` groups
  * and widen while the output stays small.
  */
-export function emitAbout(units: readonly BucketSummary[], lo: number, hi: number, points: number): Point[] {
+function emitAbout(units: readonly BucketSummary[], lo: number, hi: number, points: number): Point[] {
   let target = Math.max(1, Math.floor(points / POINTS_PER_GROUP));
   let best = emit(units, lo, hi, target);
   for (let i = 0; i < 4 && best.length < points * 0.75 && target < units.length; i++) {
@@ -130,7 +130,7 @@ export function emitAbout(units: readonly BucketSummary[], lo: number, hi: numbe
 }
 
 /** Groups consecutive units into at most `target` step intervals and emits each group's extremes. */
-export function emit(units: readonly BucketSummary[], lo: number, hi: number, target: number): Point[] {
+function emit(units: readonly BucketSummary[], lo: number, hi: number, target: number): Point[] {
   const groups: BucketSummary[] = [];
   if (units.length <= target) {
     for (const u of units) groups.push({ ...u });

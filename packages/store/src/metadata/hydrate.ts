@@ -29,9 +29,7 @@ export function toRunInfo(row: RunRow): RunInfo {
 }
 
 /** A `metrics`/`latest_metrics` row as a Metric (`is_nan` → NaN). */
-export function toMetric(
-  row: Pick<Selectable<MetricsTable>, 'key' | 'value' | 'is_nan' | 'timestamp' | 'step'>,
-): Metric {
+function toMetric(row: Pick<Selectable<MetricsTable>, 'key' | 'value' | 'is_nan' | 'timestamp' | 'step'>): Metric {
   return {
     key: row.key,
     value: Number(row.is_nan) === 1 ? NaN : Number(row.value),
@@ -41,7 +39,7 @@ export function toMetric(
 }
 
 /** An `experiments` row and its tags as an Experiment. */
-export function toExperiment(row: ExperimentRow, tags: Tag[]): Experiment {
+function toExperiment(row: ExperimentRow, tags: Tag[]): Experiment {
   return {
     experimentId: String(row.experiment_id),
     name: row.name,

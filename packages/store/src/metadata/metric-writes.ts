@@ -65,7 +65,7 @@ const ROLLUP_UPSERT = (() => {
 })();
 
 /** Groups validated metrics by key (keys sorted), each key's points in history order. */
-export function groupByKey(metrics: readonly Metric[]): [key: string, points: Point[]][] {
+function groupByKey(metrics: readonly Metric[]): [key: string, points: Point[]][] {
   const byKey = new Map<string, Point[]>();
   for (const m of metrics) {
     const list = byKey.get(m.key);

@@ -49,7 +49,7 @@ export function isPostgresUri(uri: string): boolean {
 }
 
 /** The schemes {@link openMetadataStore} accepts besides a plain path. */
-export const METADATA_STORE_SCHEMES: readonly string[] = ['sqlite', 'postgres', 'postgresql'];
+const METADATA_STORE_SCHEMES: readonly string[] = ['sqlite', 'postgres', 'postgresql'];
 
 // `C:\\trestle.db` is a Windows path, not a scheme: schemes have two letters or more.
 const SCHEME = /^([a-z][a-z0-9+.-]+):/i;
@@ -61,7 +61,7 @@ export function resolveArtifactRoot(root: string, cwd: string): string {
 }
 
 /** `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages. */
-export function redactUri(uri: string): string {
+function redactUri(uri: string): string {
   return uri.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
 }
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** The PostgreSQL tests and benchmarks use unless `TRESTLE_TEST_PG` says otherwise. */
-export const DEFAULT_TEST_POSTGRES_URI = 'postgres://postgres@127.0.0.1:5432/test';
+const DEFAULT_TEST_POSTGRES_URI = 'postgres://postgres@127.0.0.1:5432/test';
 
 /** A database created for one suite. */
 export interface TestDatabase {

@@ -23,7 +23,7 @@ export interface ExperimentsTable {
 }
 
 /** `experiment_tags`: primary key (experiment_id, key). */
-export interface ExperimentTagsTable {
+interface ExperimentTagsTable {
   experiment_id: number;
   key: string;
   value: string;
@@ -49,7 +49,7 @@ export interface RunsTable {
 }
 
 /** `params` and `tags`: primary key (run_id, key), index on (key, value). */
-export interface KeyValueTable {
+interface KeyValueTable {
   run_id: string;
   key: string;
   value: string;
@@ -68,7 +68,7 @@ export interface MetricsTable {
 }
 
 /** The latest point per (run, key): greatest step, then timestamp, then value (NaN lowest). */
-export type LatestMetricsTable = MetricsTable;
+type LatestMetricsTable = MetricsTable;
 
 /**
  * Per (run, key, bucket width, bucket) summary of the history, maintained at ingest, so that
@@ -77,7 +77,7 @@ export type LatestMetricsTable = MetricsTable;
  * (step, timestamp); `min`/`max` ignore NaN (null when the bucket holds only NaN).
  * In this table a null `first_value`/`last_value` means NaN.
  */
-export interface MetricRollupsTable {
+interface MetricRollupsTable {
   run_id: string;
   key: string;
   width: number;
@@ -99,7 +99,7 @@ export interface MetricRollupsTable {
 }
 
 /** `datasets`: a dataset version, unique per (experiment_id, name, digest). */
-export interface DatasetsTable {
+interface DatasetsTable {
   /** 32 hex characters. */
   dataset_id: string;
   experiment_id: number;
@@ -112,14 +112,14 @@ export interface DatasetsTable {
 }
 
 /** A run read a dataset version; unique per (dataset, run). */
-export interface InputsTable {
+interface InputsTable {
   input_id: string;
   dataset_id: string;
   run_id: string;
 }
 
 /** `input_tags`: tags of an input, e.g. `mlflow.data.context`. */
-export interface InputTagsTable {
+interface InputTagsTable {
   input_id: string;
   key: string;
   value: string;
@@ -148,7 +148,7 @@ export interface ApiTokensTable {
  * `idempotency_keys`: answers kept for requests sent with an `Idempotency-Key` (see
  * `0003-idempotency-keys.ts`). `status` is null while the request is being handled.
  */
-export interface IdempotencyKeysTable {
+interface IdempotencyKeysTable {
   /** Hex SHA-256 of credential, key, method and path. */
   scope: string;
   /** Hex SHA-256 of the request body. */
@@ -187,7 +187,7 @@ export interface RegisteredModelsTable {
 }
 
 /** `registered_model_tags`: primary key (model_id, key). */
-export interface RegisteredModelTagsTable {
+interface RegisteredModelTagsTable {
   model_id: number;
   key: string;
   value: string;
@@ -212,7 +212,7 @@ export interface ModelVersionsTable {
 }
 
 /** `model_version_tags`: primary key (model_id, version, key). */
-export interface ModelVersionTagsTable {
+interface ModelVersionTagsTable {
   model_id: number;
   version: number;
   key: string;
@@ -220,7 +220,7 @@ export interface ModelVersionTagsTable {
 }
 
 /** `model_aliases`: primary key (model_id, alias). */
-export interface ModelAliasesTable {
+interface ModelAliasesTable {
   model_id: number;
   alias: string;
   version: number;
@@ -261,14 +261,14 @@ export interface LoggedModelsTable {
 }
 
 /** `logged_model_tags` and `logged_model_params`: primary key (model_id, key). */
-export interface LoggedModelKeyValueTable {
+interface LoggedModelKeyValueTable {
   model_id: string;
   key: string;
   value: string;
 }
 
 /** `logged_model_metrics`: points attached to a logged model; NaN as `is_nan = 1`, `value = 0`. */
-export interface LoggedModelMetricsTable {
+interface LoggedModelMetricsTable {
   model_id: string;
   key: string;
   step: number;
@@ -282,7 +282,7 @@ export interface LoggedModelMetricsTable {
 }
 
 /** `run_model_io`: models a run read (`input`) or produced (`output`). */
-export interface RunModelIoTable {
+interface RunModelIoTable {
   run_id: string;
   model_id: string;
   direction: string;
@@ -290,7 +290,7 @@ export interface RunModelIoTable {
 }
 
 /** `inference_logs`: predictions logged by serving, labels joined in place (see `0007-monitoring.ts`). */
-export interface InferenceLogsTable {
+interface InferenceLogsTable {
   model_name: string;
   model_version: string;
   request_id: string;
@@ -305,7 +305,7 @@ export interface InferenceLogsTable {
 }
 
 /** `monitor_windows`: one row per window of a model version, with when it changed and was computed. */
-export interface MonitorWindowsTable {
+interface MonitorWindowsTable {
   model_name: string;
   model_version: string;
   start_time: number;
@@ -316,7 +316,7 @@ export interface MonitorWindowsTable {
 }
 
 /** `monitor_window_parts`: window summaries as shipped (one per replica and window). */
-export interface MonitorWindowPartsTable {
+interface MonitorWindowPartsTable {
   part_id: Generated<number>;
   model_name: string;
   model_version: string;
@@ -327,7 +327,7 @@ export interface MonitorWindowPartsTable {
 }
 
 /** `monitor_references`: the reference profile of a model version. */
-export interface MonitorReferencesTable {
+interface MonitorReferencesTable {
   model_name: string;
   model_version: string;
   profile: string;
@@ -353,7 +353,7 @@ export interface MonitorResultsTable {
 }
 
 /** `monitor_alert_state`: whether an alert rule fires, per rule and model version. */
-export interface MonitorAlertStateTable {
+interface MonitorAlertStateTable {
   key: string;
   firing: number;
   since: number;
@@ -361,7 +361,7 @@ export interface MonitorAlertStateTable {
 }
 
 /** `monitor_pending_labels`: labels waiting for their prediction (see `0007-monitoring-pending-labels.ts`). */
-export interface MonitorPendingLabelsTable {
+interface MonitorPendingLabelsTable {
   pending_id: Generated<number>;
   request_id: string | null;
   key: string | null;
@@ -371,7 +371,7 @@ export interface MonitorPendingLabelsTable {
 }
 
 /** `monitor_leases`: named leases (one server replica runs the window job). */
-export interface MonitorLeasesTable {
+interface MonitorLeasesTable {
   name: string;
   holder: string;
   expires_time: number;
@@ -393,14 +393,14 @@ export interface TraceInfoTable {
 }
 
 /** `trace_tags` and `trace_request_metadata`: primary key (trace_id, key). */
-export interface TraceKeyValueTable {
+interface TraceKeyValueTable {
   trace_id: string;
   key: string;
   value: string;
 }
 
 /** `trace_run_links`: primary key (run_id, trace_id). */
-export interface TraceRunLinksTable {
+interface TraceRunLinksTable {
   trace_id: string;
   run_id: string;
   created_time: number;

@@ -60,7 +60,7 @@ const ATTRIBUTE_COLUMNS: Readonly<Record<string, string>> = {
 };
 
 /** Accepts MLflow's names (`LOGGED_MODEL_READY`, `LOGGED_MODEL_UPLOAD_FAILED`) and ours. */
-export function parseLoggedModelStatus(status: unknown): LoggedModelStatus {
+function parseLoggedModelStatus(status: unknown): LoggedModelStatus {
   const text = typeof status === 'string' ? status.replace(/^LOGGED_MODEL_/, '') : '';
   const mapped = text === 'UPLOAD_FAILED' ? 'FAILED' : text;
   if (!(LOGGED_MODEL_STATUSES as readonly string[]).includes(mapped)) {

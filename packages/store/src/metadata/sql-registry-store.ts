@@ -65,7 +65,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const ALIAS = /^[\w-]+$/;
 
 /** Checks a registered model name: 1 to 500 characters, no control characters, no `/` (URIs split on it). */
-export function validateModelName(name: unknown, what = 'model name'): string {
+function validateModelName(name: unknown, what = 'model name'): string {
   if (typeof name !== 'string' || name.trim() === '') {
     throw new TrestleError('INVALID_ARGUMENT', `${what} must be a non-empty string, got ${JSON.stringify(name)}`);
   }
@@ -80,7 +80,7 @@ export function validateModelName(name: unknown, what = 'model name'): string {
 }
 
 /** Checks an alias: letters, digits, `_` and `-`; `latest` and `v<digits>` are reserved (as in MLflow). */
-export function validateAlias(alias: unknown): string {
+function validateAlias(alias: unknown): string {
   if (typeof alias !== 'string' || !ALIAS.test(alias) || alias.length > MAX_ALIAS) {
     throw new TrestleError(
       'INVALID_ARGUMENT',
@@ -99,7 +99,7 @@ export function validateAlias(alias: unknown): string {
 }
 
 /** Checks a version number: a positive integer (strings of digits are accepted). */
-export function parseVersion(version: unknown): number {
+function parseVersion(version: unknown): number {
   const n = typeof version === 'string' && /^\d{1,15}$/.test(version) ? Number(version) : version;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) {
     throw new TrestleError(
@@ -130,7 +130,7 @@ function checkStatus(status: unknown): ModelVersionStatus {
 }
 
 /** Accepts MLflow's stage names in any case (`production` → `Production`). */
-export function parseStage(stage: unknown): ModelStage {
+function parseStage(stage: unknown): ModelStage {
   const found = MODEL_STAGES.find((s) => typeof stage === 'string' && s.toLowerCase() === stage.toLowerCase());
   if (found === undefined) {
     throw new TrestleError(

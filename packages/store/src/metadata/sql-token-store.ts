@@ -11,7 +11,7 @@ import type { ApiToken, Role, TokenStore } from '@trestle/core';
 import type { ApiTokensTable, MetadataDatabase } from './schema.js';
 
 /** What every secret starts with, so that scanners (and people) recognise a leaked one. */
-export const TOKEN_SECRET_PREFIX = 'trestle_';
+const TOKEN_SECRET_PREFIX = 'trestle_';
 
 const SECRET_BYTES = 32;
 /** Characters of randomness kept for display after the `trestle_` prefix. */

@@ -44,7 +44,7 @@ export interface SqlTraceStoreOptions {
 /** MLflow 3 ids (`tr-<hex>`) and MLflow 2 request ids (32 hex); other callers' ids up to 128 safe characters. */
 const TRACE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 /** Largest page of a trace search (MLflow's threshold). */
-export const MAX_TRACE_RESULTS = 500;
+const MAX_TRACE_RESULTS = 500;
 
 const COLUMNS: Readonly<Record<string, string>> = {
   trace_id: 'ti.trace_id',
@@ -64,7 +64,7 @@ function notFound(traceId: string): TrestleError {
  * @example parseTraceState('OK') // 'OK'
  * @example parseTraceState('TRACE_STATUS_UNSPECIFIED') // 'STATE_UNSPECIFIED'
  */
-export function parseTraceState(value: unknown): TraceState {
+function parseTraceState(value: unknown): TraceState {
   const names: readonly string[] = TRACE_STATES;
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < names.length) {
     return TRACE_STATES[value] as TraceState;

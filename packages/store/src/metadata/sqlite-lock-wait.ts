@@ -19,7 +19,7 @@ import type {
 } from 'kysely';
 
 /** Default of how long a statement waits for another process's write lock: 5 s. */
-export const DEFAULT_LOCK_WAIT_MS = 5000;
+const DEFAULT_LOCK_WAIT_MS = 5000;
 
 function isBusy(err: unknown): boolean {
   return errorCode(err).startsWith('SQLITE_BUSY');

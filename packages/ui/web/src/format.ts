@@ -39,6 +39,3 @@ export function formatBytes(n: number | undefined): string {
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i] ?? ''}`;
 }
-
-/** Short form of a run id for tight places. */
-export const shortId = (id: string): string => id.slice(0, 8);

@@ -22,11 +22,11 @@ export interface Column {
 const PREFIX: Record<Exclude<ColumnKind, 'attribute'>, string> = { param: 'params', metric: 'metrics', tag: 'tags' };
 
 /** An identifier of the search grammar for `key`, quoted when it is not a plain name. */
-export function searchIdentifier(prefix: string, key: string): string {
+function searchIdentifier(prefix: string, key: string): string {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${prefix}.${key}` : `${prefix}."${key.replace(/"/g, '\\"')}"`;
 }
 
-export function keyColumn(kind: Exclude<ColumnKind, 'attribute'>, key: string): Column {
+function keyColumn(kind: Exclude<ColumnKind, 'attribute'>, key: string): Column {
   return {
     id: `${PREFIX[kind]}.${key}`,
     kind,
@@ -136,18 +136,4 @@ export function cellText(row: RunRow, column: Column): string {
           return '';
       }
   }
-}
-
-/** Keys seen in `rows`, sorted, for the column picker and the default columns. */
-export function collectKeys(rows: readonly RunRow[]): { param: string[]; metric: string[]; tag: string[] } {
-  const param = new Set<string>();
-  const metric = new Set<string>();
-  const tag = new Set<string>();
-  for (const r of rows) {
-    for (const k of r.params.keys()) param.add(k);
-    for (const k of r.metrics.keys()) metric.add(k);
-    for (const k of r.tags.keys()) if (!k.startsWith('mlflow.') && !k.startsWith('trestle.')) tag.add(k);
-  }
-  const sorted = (s: Set<string>): string[] => [...s].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-  return { param: sorted(param), metric: sorted(metric), tag: sorted(tag) };
 }

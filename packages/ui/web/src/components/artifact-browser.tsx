@@ -25,7 +25,7 @@ type Preview =
   | { kind: 'error'; message: string };
 
 /** Splits CSV text into rows of fields (quotes and doubled quotes handled; no multi-line fields past the preview). */
-export function parseCsv(text: string, limit: number, sep = ','): { rows: string[][]; total: number } {
+function parseCsv(text: string, limit: number, sep = ','): { rows: string[][]; total: number } {
   const lines = text.split(/\r?\n/).filter((l) => l !== '');
   const rows: string[][] = [];
   for (const line of lines.slice(0, limit + 1)) {

@@ -27,7 +27,7 @@ export const PALETTE = [
 ];
 const POINTS = 1000;
 
-export interface ChartSeries {
+interface ChartSeries {
   runId: string;
   label: string;
 }
@@ -43,7 +43,7 @@ interface Props {
 type Range = { startStep: number; endStep: number } | undefined;
 
 /** Series of (step, value) merged on their steps, as uPlot wants: one x array, one y array per series. */
-export function alignSeries(histories: readonly { step: number; value: number }[][]): uPlot.AlignedData {
+function alignSeries(histories: readonly { step: number; value: number }[][]): uPlot.AlignedData {
   if (histories.length === 1) {
     const h = histories[0] ?? [];
     return [Float64Array.from(h, (p) => p.step), h.map((p) => (Number.isFinite(p.value) ? p.value : null))];

@@ -6,7 +6,7 @@
 import type { ReactNode } from 'react';
 import { formatNumber } from '../format';
 
-export interface Axis {
+interface Axis {
   name: string;
   /** One value per run; null where the run lacks it. */
   values: readonly (string | number | null)[];

@@ -18,7 +18,7 @@ import {
 import { cellText, type Column, type RunRow } from '../run-columns';
 import { linkClick, navigate } from '../router';
 
-export const ROW_HEIGHT = 30;
+const ROW_HEIGHT = 30;
 const CHECK_WIDTH = 36;
 const OVERSCAN_ROWS = 8;
 const OVERSCAN_PX = 200;
