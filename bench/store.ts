@@ -8,10 +8,15 @@
  *  b. one metric with 1,000,000 points: full history read and a ~1,000-point downsample;
  *  c. 10,000 runs with a few params and metrics: a filtered, metric-ordered search, first 100.
  *
+ * Then PostgreSQL against SQLite (time ratios; goal ≤ 1.5× on ingest and history), and the
+ * PostgreSQL ingest once more with `synchronous_commit = off`: SQLite's `synchronous = NORMAL`
+ * does not wait for the disk at each commit while PostgreSQL does by default, and that figure
+ * shows how much of the gap the wait is.
+ *
  * Prints figures and goals; never asserts (benchmarks do not fail CI on a slow machine).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MetadataStore, Metric } from '@trestle/core';
@@ -37,6 +42,8 @@ const SEARCH_RUNS = scaled(10_000, 100);
 
 /** One printed figure. */
 interface Figure {
+  /** Set on the figures compared across engines. */
+  id?: 'ingest' | 'long-ingest' | 'history' | 'downsample';
   name: string;
   value: number;
   unit: string;
@@ -75,7 +82,7 @@ async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) =
   );
 }
 
-async function ingest(store: MetadataStore, bare: BareInsert, figures: Figure[]): Promise<void> {
+async function ingest(store: MetadataStore, bare: BareInsert, figures: Figure[], note = ''): Promise<void> {
   const batches = INGEST_POINTS / BATCH;
   const storeRates: number[] = [];
   const bareRates: number[] = [];
@@ -103,13 +110,14 @@ async function ingest(store: MetadataStore, bare: BareInsert, figures: Figure[])
   const bareRate = median(bareRates);
   figures.push(
     {
-      name: `ingest: logBatch of ${BATCH} (${KEYS_PER_BATCH} keys), ${INGEST_POINTS / 1000}k points`,
+      id: 'ingest',
+      name: `ingest: logBatch of ${BATCH} (${KEYS_PER_BATCH} keys), ${INGEST_POINTS / 1000}k points${note}`,
       value: storeRate,
       unit: 'points/s',
     },
-    { name: 'ingest: bare insert of the same rows', value: bareRate, unit: 'points/s' },
+    { name: `ingest: bare insert of the same rows${note}`, value: bareRate, unit: 'points/s' },
     {
-      name: 'ingest: store / bare',
+      name: `ingest: store / bare${note}`,
       value: storeRate / bareRate,
       unit: 'ratio',
       goal: '≥ 0.6',
@@ -135,6 +143,7 @@ async function longMetricIngest(store: MetadataStore, figures: Figure[]): Promis
     }
   });
   figures.push({
+    id: 'long-ingest',
     name: `long metric: ingest ${LONG_METRIC_POINTS.toLocaleString('en')} points (one key)`,
     value: LONG_METRIC_POINTS / (ingestMs / 1000),
     unit: 'points/s',
@@ -152,6 +161,7 @@ async function longMetricReads(store: MetadataStore, runId: string, figures: Fig
     1,
   );
   figures.push({
+    id: 'history',
     name: `long metric: full history read (${fullCount.toLocaleString('en')} points, one call)${note}`,
     value: fullMs,
     unit: 'ms',
@@ -165,6 +175,7 @@ async function longMetricReads(store: MetadataStore, runId: string, figures: Fig
   });
   const spikeKept = sampled.some((m) => m.step === 654_321);
   figures.push({
+    id: 'downsample',
     name: `long metric: downsampled to ${sampled.length} points (spike ${spikeKept ? 'kept' : 'LOST'})${note}`,
     value: downMs,
     unit: 'ms',
@@ -289,6 +300,7 @@ async function postgresBench(): Promise<Figure[] | string> {
   const { default: pg } = await import('pg');
   const store = await openMetadataStore(database.uri, { artifactRoot: '/srv/trestle/artifacts' });
   const client = new pg.Client({ connectionString: database.uri });
+  let asyncStore: MetadataStore | undefined;
   try {
     await client.connect();
     await client.query(`CREATE TABLE bare_metrics (run_id text NOT NULL, key text NOT NULL, step bigint NOT NULL, "timestamp" bigint NOT NULL,
@@ -318,12 +330,41 @@ async function postgresBench(): Promise<Figure[] | string> {
     await longMetricReads(store, longRun, figures, ' [after VACUUM ANALYZE]');
     await search(store, experimentId, figures, ' [after VACUUM ANALYZE]');
     figures.push({ name: `(server autovacuum = ${autovacuum})`, value: NaN, unit: '' });
+
+    console.log('PostgreSQL: ingest with synchronous_commit = off …');
+    const noWait = `${database.uri}?options=${encodeURIComponent('-c synchronous_commit=off')}`;
+    asyncStore = await openMetadataStore(noWait, { artifactRoot: '/srv/trestle/artifacts' });
+    await client.query('SET synchronous_commit = off');
+    await ingest(asyncStore, bare, figures, ' [synchronous_commit = off]');
   } finally {
     await client.end().catch(() => undefined);
+    await asyncStore?.close();
     await store.close();
     await database.drop();
   }
   return figures;
+}
+
+/**
+ * How many times PostgreSQL's time is SQLite's for each figure both have (a rate's inverse
+ * ratio), PostgreSQL's variants (as loaded, after VACUUM, …) each on a row.
+ */
+function compare(sqlite: Figure[], postgres: Figure[]): Figure[] {
+  const goals: Partial<Record<NonNullable<Figure['id']>, number>> = { ingest: 1.5, history: 1.5 };
+  return postgres.flatMap((p) => {
+    const s = sqlite.find((f) => f.id !== undefined && f.id === p.id);
+    if (s === undefined || p.id === undefined) return [];
+    const ratio = p.unit === 'points/s' ? s.value / p.value : p.value / s.value;
+    const goal = goals[p.id];
+    return [
+      {
+        name: `${p.name}: PostgreSQL time / SQLite time`,
+        value: ratio,
+        unit: 'ratio',
+        ...(goal === undefined ? {} : { goal: `≤ ${goal}`, met: ratio <= goal }),
+      },
+    ];
+  });
 }
 
 /** Runs the benchmark and prints its tables. */
@@ -333,13 +374,22 @@ export async function run(): Promise<void> {
     console.log(
       `TRESTLE_BENCH_SCALE=${SCALE}: A SMALLER SIZE than the goals name (${INGEST_POINTS.toLocaleString('en')} points ingested, ${LONG_METRIC_POINTS.toLocaleString('en')}-point metric, ${SEARCH_RUNS.toLocaleString('en')} runs): these figures do not answer them.`,
     );
-  printTable('SQLite', await sqliteBench());
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+  const loadBefore = load();
+  const sqliteFigures = await sqliteBench();
+  printTable('SQLite', sqliteFigures);
   const pgFigures = await postgresBench();
   if (typeof pgFigures === 'string')
     console.log(`\nPostgreSQL: skipped — ${pgFigures} (set TRESTLE_TEST_PG to a server to include it)`);
-  else printTable('PostgreSQL', pgFigures);
+  else {
+    printTable('PostgreSQL', pgFigures);
+    printTable('PostgreSQL / SQLite', compare(sqliteFigures, pgFigures));
+  }
   console.log(
-    `\nbare = ${'better-sqlite3 prepared INSERT per row / pg one unnest INSERT per batch'}, one transaction per ${BATCH} points; medians; total ${((performance.now() - started) / 1000).toFixed(0)} s`,
+    `\nbare = ${'better-sqlite3 prepared INSERT per row / pg one unnest INSERT per batch'}, one transaction per ${BATCH} points; medians; total ${((performance.now() - started) / 1000).toFixed(0)} s; load average (1, 5, 15 min) ${loadBefore} at the start, ${load()} at the end, ${cpus().length} cores`,
   );
 }
 
