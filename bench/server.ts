@@ -8,7 +8,13 @@
  *  c. `runs/create`, one client (and 4 clients);
  *  d. `runs/search` of all 1,000 runs of an experiment (3 params, 3 metrics, 3 tags each), max_results 1000;
  *  e. `metrics/get-history` of a 100,000-point metric;
- *  f. the bare store: `logBatch` of the same 1,000-point batches, in process, no HTTP.
+ *  f. the bare store: `logBatch` of the same 1,000-point batches, in process, no HTTP;
+ *  g. SQLite only: `/health` latency (p50, p99, max) while a write waits for another process
+ *     that holds the database's write lock (the issue's goal: every answer within 100 ms).
+ *
+ * Beside the log-metric rate it measures a bare `GET /health` rate (one client) and prints the
+ * ratio, a figure less swayed by other work on the machine than the rate itself; and Trestle's
+ * own single-point write (`POST /api/v1/runs/{id}/batch` with one metric).
  *
  * On a temporary SQLite file, then on a fresh PostgreSQL database (skipped with a note when
  * unreachable). Prints each figure with its goal, MLflow 2.17.2's figure on SQLite and the ratio.
@@ -16,8 +22,11 @@
  * median of several calls, from the request sent to the last byte of the answer.
  *
  * `TRESTLE_BENCH_CPU_PROF=DIR` runs the server child with `--cpu-prof` into DIR;
- * `TRESTLE_BENCH_QUIET=1` runs it without request logs (`trestle server` logs every request).
+ * `TRESTLE_BENCH_QUIET=1` runs it without request logs (`trestle server` logs every request);
+ * `TRESTLE_BENCH_ONLY=log-metric,health-locked` runs only those parts (of log-batch, log-metric,
+ * create, search, history, health-locked) and `TRESTLE_BENCH_ENGINES=sqlite` only that engine.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -46,6 +55,27 @@ const ROUND_MS = scaled(2000, 200);
 const ROUNDS = scaled(5, 2);
 const SEARCH_RUNS = scaled(1000, 50);
 const HISTORY_POINTS = scaled(100_000, 2_000);
+/** How long the other process holds the write lock in each of LOCK_HOLDS holds, and the pause between /health probes. */
+const LOCK_HOLD_MS = scaled(2000, 500);
+const LOCK_HOLDS = scaled(3, 1);
+const PROBE_PAUSE_MS = 5;
+
+const SECTIONS = ['log-batch', 'log-metric', 'create', 'search', 'history', 'health-locked'] as const;
+type Section = (typeof SECTIONS)[number];
+const ENGINES = ['sqlite', 'postgres'] as const;
+
+/** The comma-separated names of `variable` that are in `known`, or all of them when it is unset. */
+function chosen<T extends string>(variable: string, known: readonly T[]): Set<T> {
+  const raw = process.env[variable];
+  if (raw === undefined || raw.trim() === '') return new Set(known);
+  const names = raw.split(',').map((s) => s.trim());
+  const unknown = names.filter((n) => !(known as readonly string[]).includes(n));
+  if (unknown.length > 0)
+    throw new Error(`${variable}: unknown ${unknown.join(', ')}; use some of ${known.join(', ')}`);
+  return new Set(names as T[]);
+}
+const ONLY = chosen<Section>('TRESTLE_BENCH_ONLY', SECTIONS);
+const ENGINES_RUN = chosen('TRESTLE_BENCH_ENGINES', ENGINES);
 
 /** The issue's reference: MLflow 2.17.2's tracking server on SQLite, on a machine of this kind. */
 const MLFLOW = {
@@ -60,7 +90,7 @@ const MLFLOW = {
 interface Figure {
   name: string;
   value: number;
-  unit: 'points/s' | 'calls/s' | 'runs/s' | 'ms' | 'ratio';
+  unit: 'points/s' | 'calls/s' | 'runs/s' | 'ms' | 'ratio' | 'probes';
   /** The goal, e.g. `≥ 300,000`, and whether the figure meets it. */
   goal?: { text: string; met: boolean };
   /** MLflow's figure for the same measurement. */
@@ -75,6 +105,12 @@ const median = (xs: number[]): number => {
 
 const atLeast = (value: number, goal: number) => ({ text: `≥ ${goal.toLocaleString('en')}`, met: value >= goal });
 const atMost = (value: number, goal: number) => ({ text: `≤ ${goal.toLocaleString('en')}`, met: value <= goal });
+
+/** The q-quantile (0…1) of `xs`, nearest rank. */
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+};
 
 // ---------------------------------------------------------------- HTTP client
 
@@ -247,6 +283,96 @@ async function logMetric(clients: Client[], experimentId: string): Promise<{ one
   return { one, many };
 }
 
+/** Rate of Trestle's own single-point write, `POST /api/v1/runs/{id}/batch` with one metric, one client. */
+async function logMetricV1(client: Client, experimentId: string): Promise<number> {
+  const setup = async (round: number) => {
+    const runId = await createRun(client, experimentId, `log-metric-v1-${round}`);
+    const path = `/api/v1/runs/${runId}/batch`;
+    return async (_: number, i: number) => {
+      const res = await client.send(
+        'POST',
+        path,
+        `{"metrics":[{"key":"loss","value":${1 / (1 + i)},"timestamp":${1_700_000_000_000 + i},"step":${i}}]}`,
+      );
+      if (res.status !== 204) throw new Error(`v1 batch answered ${res.status}: ${res.body.slice(0, 500)}`);
+      return 1;
+    };
+  };
+  return throughput([client], 50_000, 300, setup);
+}
+
+/** Rate of bare `GET /health` calls, one client: the HTTP floor a log-metric call stands on. */
+async function healthRate(client: Client): Promise<number> {
+  const call = async () => {
+    const res = await client.send('GET', '/health');
+    if (res.status !== 200) throw new Error(`/health answered ${res.status}`);
+    return 1;
+  };
+  return throughput([client], 50_000, 300, () => Promise.resolve(call));
+}
+
+/**
+ * Another process takes the SQLite write lock (`BEGIN IMMEDIATE` and a write), prints
+ * 'locked', holds it `holdMs` and commits. Resolves once it holds the lock.
+ */
+function holdWriteLock(file: string, holdMs: number): Promise<{ released: Promise<void> }> {
+  const script = `
+const Database = require('better-sqlite3');
+const db = new Database(${JSON.stringify(file)});
+db.exec('BEGIN IMMEDIATE');
+db.prepare("insert or replace into experiment_tags (experiment_id, key, value) values (0, 'held', 'by another process')").run();
+process.stdout.write('locked\\n');
+setTimeout(() => { db.exec('COMMIT'); db.close(); }, ${holdMs});
+`;
+  const child = spawn(process.execPath, ['-e', script], {
+    cwd: join(import.meta.dirname, '..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const released = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.stdout.once('data', () => resolve({ released }));
+    child.once('error', reject);
+  });
+}
+
+/**
+ * `/health` latencies (ms) while a log-metric call waits for the write lock another process
+ * holds: LOCK_HOLDS holds of LOCK_HOLD_MS, probed one after another with a short pause.
+ * Also returns how long the waiting writes took (each should be about the hold).
+ */
+async function healthWhileLocked(
+  clients: Client[],
+  experimentId: string,
+  file: string,
+): Promise<{ latencies: number[]; writeMs: number[] }> {
+  const [writer, prober] = [clients[0]!, clients[1]!];
+  const runId = await createRun(writer, experimentId, 'health-locked');
+  await prober.send('GET', '/health');
+  const latencies: number[] = [];
+  const writeMs: number[] = [];
+  for (let hold = 0; hold < LOCK_HOLDS; hold++) {
+    const { released } = await holdWriteLock(file, LOCK_HOLD_MS);
+    const lockedAt = performance.now();
+    const write = writer.mlflow(
+      'runs/log-metric',
+      `{"run_id":"${runId}","key":"waits","value":${hold},"timestamp":${Date.now()},"step":${hold}}`,
+    );
+    let writing = true;
+    void write.finally(() => (writing = false)).catch(() => undefined);
+    while (writing) {
+      const t = performance.now();
+      const res = await prober.send('GET', '/health');
+      if (res.status !== 200) throw new Error(`/health answered ${res.status} while the lock was held`);
+      latencies.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, PROBE_PAUSE_MS));
+    }
+    await write;
+    writeMs.push(performance.now() - lockedAt);
+    await released;
+  }
+  return { latencies, writeMs };
+}
+
 /** Rates of `runs/create`. */
 async function createRuns(clients: Client[], experimentId: string): Promise<{ one: number; many: number }> {
   const setup = (n: number) => (round: number) =>
@@ -355,7 +481,12 @@ async function bareIngest(store: MetadataStore): Promise<number> {
 /** How the last server child was started, for the footer. */
 let serverEntry: ServerProcess['entry'] | undefined;
 
-async function benchEngine(engine: string, env: Record<string, string>, bare: number): Promise<Figure[]> {
+async function benchEngine(
+  engine: string,
+  env: Record<string, string>,
+  bare: number | undefined,
+  sqliteFile?: string,
+): Promise<Figure[]> {
   const profDir = process.env['TRESTLE_BENCH_CPU_PROF'];
   if (profDir !== undefined && profDir !== '') mkdirSync(profDir, { recursive: true });
   const server: ServerProcess = await spawnServer({
@@ -371,72 +502,110 @@ async function benchEngine(engine: string, env: Record<string, string>, bare: nu
       name: `bench-${Date.now()}`,
     });
 
-    console.log(`${engine}: log-batch …`);
-    const batch = await logBatch(clients, experimentId);
-    figures.push(
-      { name: 'log-batch of 1,000 points, 1 client', value: batch.one, unit: 'points/s', mlflow: MLFLOW.logBatch },
-      {
-        name: `log-batch of 1,000 points, ${CLIENTS} clients`,
-        value: batch.many,
-        unit: 'points/s',
-        goal: atLeast(batch.many, 300_000),
-        mlflow: MLFLOW.logBatch,
-      },
-      { name: 'bare store logBatch of 1,000 points, in process, 1 writer', value: bare, unit: 'points/s' },
-      { name: 'log-batch over HTTP / bare store, 1 client', value: batch.one / bare, unit: 'ratio' },
-      { name: `log-batch over HTTP / bare store, ${CLIENTS} clients`, value: batch.many / bare, unit: 'ratio' },
-    );
+    if (ONLY.has('log-batch') && bare !== undefined) {
+      console.log(`${engine}: log-batch …`);
+      const batch = await logBatch(clients, experimentId);
+      figures.push(
+        { name: 'log-batch of 1,000 points, 1 client', value: batch.one, unit: 'points/s', mlflow: MLFLOW.logBatch },
+        {
+          name: `log-batch of 1,000 points, ${CLIENTS} clients`,
+          value: batch.many,
+          unit: 'points/s',
+          goal: atLeast(batch.many, 300_000),
+          mlflow: MLFLOW.logBatch,
+        },
+        { name: 'bare store logBatch of 1,000 points, in process, 1 writer', value: bare, unit: 'points/s' },
+        { name: 'log-batch over HTTP / bare store, 1 client', value: batch.one / bare, unit: 'ratio' },
+        { name: `log-batch over HTTP / bare store, ${CLIENTS} clients`, value: batch.many / bare, unit: 'ratio' },
+      );
+    }
 
-    console.log(`${engine}: log-metric …`);
-    const metric = await logMetric(clients, experimentId);
-    figures.push(
-      {
-        name: 'log-metric (1 point a call), 1 client',
-        value: metric.one,
-        unit: 'calls/s',
-        goal: atLeast(metric.one, 5_000),
-        mlflow: MLFLOW.logMetric,
-      },
-      {
-        name: `log-metric (1 point a call), ${CLIENTS} clients`,
-        value: metric.many,
-        unit: 'calls/s',
-        mlflow: MLFLOW.logMetric,
-      },
-    );
+    if (ONLY.has('log-metric')) {
+      console.log(`${engine}: log-metric …`);
+      const health = await healthRate(clients[0]!);
+      const metric = await logMetric(clients, experimentId);
+      const v1 = await logMetricV1(clients[0]!, experimentId);
+      figures.push(
+        {
+          name: 'log-metric (1 point a call), 1 client',
+          value: metric.one,
+          unit: 'calls/s',
+          goal: atLeast(metric.one, 5_000),
+          mlflow: MLFLOW.logMetric,
+        },
+        {
+          name: `log-metric (1 point a call), ${CLIENTS} clients`,
+          value: metric.many,
+          unit: 'calls/s',
+          mlflow: MLFLOW.logMetric,
+        },
+        { name: 'v1 runs/{id}/batch of 1 point, 1 client', value: v1, unit: 'calls/s' },
+        { name: 'bare GET /health, 1 client (the HTTP floor)', value: health, unit: 'calls/s' },
+        { name: 'log-metric / bare GET /health, 1 client', value: metric.one / health, unit: 'ratio' },
+        { name: 'v1 batch of 1 point / bare GET /health, 1 client', value: v1 / health, unit: 'ratio' },
+      );
+    }
 
-    console.log(`${engine}: runs/create …`);
-    const created = await createRuns(clients, experimentId);
-    figures.push(
-      {
-        name: 'runs/create, 1 client',
-        value: created.one,
-        unit: 'runs/s',
-        goal: atLeast(created.one, 3_000),
-        mlflow: MLFLOW.createRun,
-      },
-      { name: `runs/create, ${CLIENTS} clients`, value: created.many, unit: 'runs/s', mlflow: MLFLOW.createRun },
-    );
+    if (ONLY.has('health-locked') && sqliteFile !== undefined) {
+      console.log(`${engine}: /health while a write waits for another process's lock …`);
+      const { latencies, writeMs } = await healthWhileLocked(clients, experimentId, sqliteFile);
+      const max = Math.max(...latencies);
+      figures.push(
+        {
+          name: `/health while a write waits for the lock: probes (${LOCK_HOLDS} holds of ${LOCK_HOLD_MS} ms)`,
+          value: latencies.length,
+          unit: 'probes',
+        },
+        { name: '/health while a write waits for the lock: p50', value: quantile(latencies, 0.5), unit: 'ms' },
+        { name: '/health while a write waits for the lock: p99', value: quantile(latencies, 0.99), unit: 'ms' },
+        {
+          name: '/health while a write waits for the lock: max',
+          value: max,
+          unit: 'ms',
+          goal: atMost(max, 100),
+        },
+        { name: 'the waiting log-metric call, median (≈ the hold)', value: median(writeMs), unit: 'ms' },
+      );
+    }
 
-    console.log(`${engine}: ${SEARCH_RUNS.toLocaleString('en')} runs to search …`);
-    const search = await searchRuns(clients);
-    figures.push({
-      name: `runs/search, all ${search.found.toLocaleString('en')} runs of an experiment`,
-      value: search.ms,
-      unit: 'ms',
-      goal: atMost(search.ms, 25),
-      mlflow: MLFLOW.search,
-    });
+    if (ONLY.has('create')) {
+      console.log(`${engine}: runs/create …`);
+      const created = await createRuns(clients, experimentId);
+      figures.push(
+        {
+          name: 'runs/create, 1 client',
+          value: created.one,
+          unit: 'runs/s',
+          goal: atLeast(created.one, 3_000),
+          mlflow: MLFLOW.createRun,
+        },
+        { name: `runs/create, ${CLIENTS} clients`, value: created.many, unit: 'runs/s', mlflow: MLFLOW.createRun },
+      );
+    }
 
-    console.log(`${engine}: ${HISTORY_POINTS.toLocaleString('en')}-point history …`);
-    const hist = await history(clients[0]!, experimentId);
-    figures.push({
-      name: `metrics/get-history of ${hist.found.toLocaleString('en')} points`,
-      value: hist.ms,
-      unit: 'ms',
-      goal: atMost(hist.ms, 60),
-      mlflow: MLFLOW.history,
-    });
+    if (ONLY.has('search')) {
+      console.log(`${engine}: ${SEARCH_RUNS.toLocaleString('en')} runs to search …`);
+      const search = await searchRuns(clients);
+      figures.push({
+        name: `runs/search, all ${search.found.toLocaleString('en')} runs of an experiment`,
+        value: search.ms,
+        unit: 'ms',
+        goal: atMost(search.ms, 25),
+        mlflow: MLFLOW.search,
+      });
+    }
+
+    if (ONLY.has('history')) {
+      console.log(`${engine}: ${HISTORY_POINTS.toLocaleString('en')}-point history …`);
+      const hist = await history(clients[0]!, experimentId);
+      figures.push({
+        name: `metrics/get-history of ${hist.found.toLocaleString('en')} points`,
+        value: hist.ms,
+        unit: 'ms',
+        goal: atMost(hist.ms, 60),
+        mlflow: MLFLOW.history,
+      });
+    }
   } finally {
     for (const c of clients) c.close();
     const exit = await server.stop();
@@ -460,11 +629,12 @@ async function bareIngestOn(engine: string, uri: string, dir: string): Promise<n
 async function sqliteBench(): Promise<Figure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'trestle-bench-server-'));
   try {
-    const bare = await bareIngestOn('SQLite', join(dir, 'bare.db'), dir);
+    const bare = ONLY.has('log-batch') ? await bareIngestOn('SQLite', join(dir, 'bare.db'), dir) : undefined;
     return await benchEngine(
       'SQLite',
       { TRESTLE_DB: join(dir, 'trestle.db'), TRESTLE_ARTIFACTS: join(dir, 'artifacts') },
       bare,
+      join(dir, 'trestle.db'),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -478,7 +648,7 @@ async function postgresBench(): Promise<Figure[] | string> {
   const database = await createTestDatabase(base);
   const dir = mkdtempSync(join(tmpdir(), 'trestle-bench-server-'));
   try {
-    const bare = await bareIngestOn('PostgreSQL', database.uri, dir);
+    const bare = ONLY.has('log-batch') ? await bareIngestOn('PostgreSQL', database.uri, dir) : undefined;
     return await benchEngine(
       'PostgreSQL',
       { TRESTLE_DB: database.uri, TRESTLE_ARTIFACTS: join(dir, 'artifacts') },
@@ -494,6 +664,7 @@ async function postgresBench(): Promise<Figure[] | string> {
 
 function format(value: number, unit: Figure['unit']): string {
   if (unit === 'ratio') return value.toFixed(2);
+  if (unit === 'probes') return `${value} probes`;
   const v = value >= 100 ? Math.round(value).toLocaleString('en') : value.toFixed(1);
   return `${v} ${unit}`;
 }
@@ -534,9 +705,10 @@ export async function run(): Promise<void> {
     console.log(
       `TRESTLE_BENCH_SCALE=${SCALE}: A SMALLER SIZE than the goals name (${ROUNDS} rounds of ${ROUND_MS} ms, ${SEARCH_RUNS} runs searched, ${HISTORY_POINTS.toLocaleString('en')}-point history): these figures do not answer them.`,
     );
-  printTable('SQLite', await sqliteBench());
-  const pgFigures = await postgresBench();
-  if (typeof pgFigures === 'string')
+  if (ENGINES_RUN.has('sqlite')) printTable('SQLite', await sqliteBench());
+  const pgFigures = ENGINES_RUN.has('postgres') ? await postgresBench() : undefined;
+  if (pgFigures === undefined) console.log('\nPostgreSQL: not chosen (TRESTLE_BENCH_ENGINES)');
+  else if (typeof pgFigures === 'string')
     console.log(`\nPostgreSQL: skipped — ${pgFigures} (set TRESTLE_TEST_PG to a server to include it)`);
   else printTable('PostgreSQL', pgFigures);
   console.log(

@@ -14,6 +14,7 @@ import type { MetadataDatabase } from './schema.js';
 import { MIGRATION_TABLES } from './migrations/index.js';
 import { LockWaitingSqliteDialect } from './sqlite-lock-wait.js';
 import { SqlMetadataStore } from './sql-metadata-store.js';
+import { sqliteMetricFastPath, type MetricFastPath } from './sqlite-metric-writer.js';
 import { corruptDatabaseError, createSqliteFile, inspectSqliteFile, isCorruptDatabaseError } from './sqlite-file.js';
 
 /** Options of {@link openMetadataStore}. */
@@ -118,8 +119,15 @@ function storeOver(
   dialect: SqlDialect,
   artifactRoot: string,
   now: (() => number) | undefined,
+  metricFastPath?: MetricFastPath,
 ): SqlMetadataStore {
-  return new SqlMetadataStore({ db, dialect, artifactRoot, ...(now === undefined ? {} : { now }) });
+  return new SqlMetadataStore({
+    db,
+    dialect,
+    artifactRoot,
+    ...(now === undefined ? {} : { now }),
+    ...(metricFastPath === undefined ? {} : { metricFastPath }),
+  });
 }
 
 /** Kysely prepares every query; better-sqlite3 statements are reusable, so keep the recent ones. */
@@ -188,7 +196,10 @@ async function openSqlite(
       inMemory ? undefined : file,
     ),
   });
-  return { store: storeOver(db, sqliteDialect, artifactRoot, options.now), file: inMemory ? undefined : file };
+  return {
+    store: storeOver(db, sqliteDialect, artifactRoot, options.now, sqliteMetricFastPath(database)),
+    file: inMemory ? undefined : file,
+  };
 }
 
 /** A SQLite file with tables but no Trestle migration table belongs to another program: leave it alone. */

@@ -76,6 +76,7 @@ import { SqlDataVersionStore } from './sql-data-version-store.js';
 import { SqlRegistryStore } from './sql-registry-store.js';
 import { SqlLoggedModelStore } from './sql-logged-model-store.js';
 import { SqlTraceStore } from './sql-trace-store.js';
+import type { MetricFastPath } from './sqlite-metric-writer.js';
 
 /** What {@link SqlMetadataStore} is built from; see `openMetadataStore` for the usual way in. */
 export interface SqlMetadataStoreOptions {
@@ -85,6 +86,11 @@ export interface SqlMetadataStoreOptions {
   artifactRoot: string;
   /** Epoch ms; default `Date.now`. */
   now?: () => number;
+  /**
+   * Writes metrics-only batches past the query builder when the engine allows it (SQLite:
+   * `sqliteMetricFastPath`); a call it declines takes the general path.
+   */
+  metricFastPath?: MetricFastPath;
 }
 
 type Db = Kysely<MetadataDatabase>;
@@ -169,6 +175,7 @@ export class SqlMetadataStore implements MetadataStore {
   readonly #dialect: SqlDialect;
   readonly #artifactRoot: string;
   readonly #now: () => number;
+  readonly #metricFastPath: MetricFastPath | undefined;
   #storageFull: string | undefined;
   // Statements of every write and of the run lookups, compiled once (see prepared.ts).
   readonly #begin: CompiledQuery;
@@ -183,6 +190,7 @@ export class SqlMetadataStore implements MetadataStore {
     this.#dialect = options.dialect;
     this.#artifactRoot = options.artifactRoot.replace(/\/+$/, '');
     this.#now = options.now ?? Date.now;
+    this.#metricFastPath = options.metricFastPath;
     this.tokens = new SqlTokenStore({ db: () => this.#open(), now: this.#now });
     this.idempotency = new SqlIdempotencyStore({ db: () => this.#open(), now: this.#now });
     this.dataVersions = new SqlDataVersionStore({ db: () => this.#open(), now: this.#now });
@@ -733,6 +741,13 @@ export class SqlMetadataStore implements MetadataStore {
     }
     const tags = tagMap(batch.tags, 'tag');
     if (typeof runId !== 'string' || runId === '') throw runNotFound(String(runId));
+    if (params.size === 0 && tags.size === 0 && this.#metricFastPath !== undefined) {
+      this.#open();
+      if (this.#metricFastPath.tryWrite(runId, metrics)) {
+        this.#storageFull = undefined;
+        return;
+      }
+    }
     const write = (dedupe: boolean) => {
       // Metrics alone (log-metric, the SDK's metric buffer): one statement where the engine
       // can, run check included (insertsIfRunActive), so one round trip.
