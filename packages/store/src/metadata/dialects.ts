@@ -14,7 +14,7 @@ export type BulkColumnType = 'text' | 'bigint' | 'double' | 'smallint';
 export type BulkValue = string | number | null;
 
 /** A multi-row insert for {@link SqlDialect.bulkInsert}. */
-interface BulkInsert {
+export interface BulkInsert {
   /** Table, optionally with an alias: `metric_rollups AS mr`. */
   readonly into: string;
   readonly columns: readonly string[];
