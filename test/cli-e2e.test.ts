@@ -27,7 +27,7 @@ describe('trestle quickstart and the runs/experiments commands', () => {
       metrics: Record<string, number>;
       rows: { read: number; train: number; test: number };
     };
-    expect(summary.stages.map((s) => s.state)).toEqual(['ran', 'ran', 'ran', 'ran']);
+    expect(summary.stages.map((s) => s.state)).toEqual(['ran', 'ran', 'ran', 'ran', 'ran']);
     // The baseline answers "on time" for every flight: its AUC is ½ and its accuracy the on-time share.
     expect(summary.metrics['baseline_auc']).toBe(0.5);
     expect(summary.metrics['baseline_accuracy']).toBeGreaterThan(0.8);
@@ -100,8 +100,10 @@ describe('trestle quickstart and the runs/experiments commands', () => {
     expect(second.stderr).toMatch(/✓ train: ran \(a dependency or parameter changed/);
     expect(second.stdout).toContain('does a flight arrive more than 15 minutes late?');
     expect(second.stdout).toContain('tested on the 5,000 flights after them (2001-02-01 to 2001-02-07');
-    expect(second.stdout).toContain('baseline: always "on time"');
-    expect(second.stdout).toMatch(/test AUC\s+0\.\d{4}\s+0\.5000/);
+    expect(second.stdout).toContain('GBDT     logistic regression   always "on time"');
+    expect(second.stdout).toMatch(/test AUC\s+0\.\d{4}\s+0\.\d{4}\s+0\.5000/);
+    // Only the GBDT's parameter changed: the logistic regression beside it is not retrained.
+    expect(second.stderr).toContain('✓ baseline: skipped (unchanged)');
     expect(second.stdout).toMatch(/registered\s+flights-delay version 2 \(@champion\)/);
     secondRunId = /from runs:\/([0-9a-f]{32})\/model/.exec(second.stdout)![1]!;
   }, 300_000);

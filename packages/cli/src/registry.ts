@@ -4,7 +4,8 @@ import type { RegistryEntry } from './framework/dispatch.js';
 export const registry: RegistryEntry[] = [
   {
     name: 'quickstart',
-    summary: 'Run the flights pipeline end to end: prepare, train a GBDT, evaluate, register (npm start)',
+    summary:
+      'Run the flights pipeline end to end: prepare, train a GBDT and a logistic baseline, evaluate, register (npm start)',
     load: async () => (await import('./commands/quickstart.js')).quickstart,
   },
   {

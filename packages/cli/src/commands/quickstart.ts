@@ -159,6 +159,8 @@ interface Outputs {
       }
     | undefined;
   model: { run?: { runId: string } } | undefined;
+  /** The logistic regression's package (the baseline stage). */
+  baseline: { run?: { runId: string } } | undefined;
 }
 
 const f4 = (v: number | undefined): string => (v === undefined ? '   -  ' : v.toFixed(4));
@@ -189,10 +191,10 @@ function report(
     );
   }
   lines.push(
-    '                 GBDT     baseline: always "on time"',
-    `  test AUC       ${f4(m['test_auc'])}   ${f4(m['baseline_auc'])}`,
-    `  test accuracy  ${f4(m['test_accuracy'])}   ${f4(m['baseline_accuracy'])}`,
-    `  test log loss  ${f4(m['test_log_loss'])}   ${f4(m['baseline_log_loss'])}   (baseline: the training late rate for every flight)`,
+    '                 GBDT     logistic regression   always "on time"',
+    `  test AUC       ${f4(m['test_auc'])}   ${f4(m['logistic_auc'])}                ${f4(m['baseline_auc'])}`,
+    `  test accuracy  ${f4(m['test_accuracy'])}   ${f4(m['logistic_accuracy'])}                ${f4(m['baseline_accuracy'])}`,
+    `  test log loss  ${f4(m['test_log_loss'])}   ${f4(m['logistic_log_loss'])}                ${f4(m['baseline_log_loss'])}   (always "on time": the training late rate for every flight)`,
   );
   if (o.gate !== undefined) {
     lines.push(
@@ -206,9 +208,14 @@ function report(
     );
   }
   lines.push(`  store          ${store}`, `  pipeline       ${work}`, '', 'Next:');
+  const gbdtRun = o.model?.run?.runId;
+  const logisticRun = o.baseline?.run?.runId;
   lines.push(
     '  npx trestle ui                                      runs, charts and the model in the browser',
     '  npx trestle runs list --experiment quickstart-flights',
+    ...(gbdtRun !== undefined && logisticRun !== undefined
+      ? [`  npx trestle runs compare ${gbdtRun} ${logisticRun}   the GBDT's run beside the logistic regression's`]
+      : []),
     '  npx trestle models list                             the registry (flights-delay and its history)',
     '  npx trestle serve models:/flights-delay@champion    serve the champion over HTTP',
     '  edit examples/flights/params.yaml and npm start     only the stages whose inputs changed rerun',
@@ -258,23 +265,26 @@ const DEMO_REQUESTS = 300;
 
 /**
  * `trestle quickstart`: the whole loop on real data as a pipeline. It runs
- * `examples/flights/trestle.yaml` (prepare → train → evaluate → register) in a working copy
+ * `examples/flights/trestle.yaml` (prepare → train and baseline → evaluate → register) in a working copy
  * under the Trestle folder (`.trestle/quickstart/`), tracked in the configured store; a second
  * run skips every stage whose inputs did not change.
  */
 export const quickstart: Command = {
   name: 'quickstart',
-  summary: 'Run the flights pipeline (train a GBDT on 622,708 real US flights, evaluate, register), then serve it',
+  summary:
+    'Run the flights pipeline (train a GBDT and a logistic baseline on 622,708 real US flights, evaluate, register), then serve it',
   description: [
     'Runs the pipeline of examples/flights (trestle.yaml) in a working copy under the Trestle folder',
     '(.trestle/quickstart/, or $TRESTLE_HOME/quickstart/): prepare reads the flights departing',
     "1 January – 7 February 2001 from vega-datasets' flights-3m.parquet and writes January as the",
     'training table and 1–7 February as the test table; train fits a histogram GBDT to predict',
     'whether a flight ARRIVES more than 15 minutes late (hour, weekday, distance, origin, destination)',
-    'and logs the run with the model; evaluate scores it beside the always-"on time" baseline and',
-    "applies a gate; register makes it the next version of 'flights-delay' and, if the gate passed,",
-    'its @champion. The pipeline is tracked as a run with a child run per stage. Stages whose inputs',
-    'did not change are skipped, so running it again is quick. Edit examples/flights and rerun.',
+    'and logs the run with the model; baseline fits a logistic regression on the same features and',
+    'rows beside it (a run to compare with: trestle runs compare); evaluate scores the GBDT beside it',
+    'and the always-"on time" baseline and applies a gate; register makes the GBDT the next version',
+    "of 'flights-delay' and, if the gate passed, its @champion. The pipeline is tracked as a run with",
+    'a child run per stage. Stages whose inputs did not change are skipped, so running it again is',
+    'quick. Edit examples/flights and rerun.',
     'Then it starts trestle server on the same store and trestle serve models:/flights-delay@champion',
     '(free ports), sends 300 held-out flights of data/test.csv as traffic, prints predictions beside',
     'what happened and the URLs to try, and keeps both running until Ctrl-C (--exit: stop at once).',
@@ -359,6 +369,7 @@ export const quickstart: Command = {
         registered: readJson(join(work, 'registered.json')),
         summary: readJson(join(work, 'data', 'summary.json')),
         model: readJson(join(work, 'model', 'trestle-model.json')),
+        baseline: readJson(join(work, 'baseline', 'trestle-model.json')),
       };
       const store = config.trackingUri ?? config.db;
       const result = {
@@ -367,6 +378,7 @@ export const quickstart: Command = {
         workdir: work,
         stages: summary.results.map((r) => ({ stage: r.stage, state: r.state, reason: r.reason, ms: r.durationMs })),
         trainRunId: outputs.model?.run?.runId,
+        baselineRunId: outputs.baseline?.run?.runId,
         metrics: outputs.metrics,
         gate: outputs.gate,
         registered: outputs.registered,
