@@ -25,6 +25,7 @@ export type * from './ports/registry-store.js';
 export * from './logged-model.js';
 export type * from './ports/logged-model-store.js';
 export type * from './ports/monitoring-store.js';
+export * from './inference-batch.js';
 export * from './trace.js';
 export type * from './ports/trace-store.js';
 export * from './random.js';

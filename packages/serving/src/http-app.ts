@@ -10,9 +10,8 @@
  * Every prediction response names the version that answered (`x-model-version`) and the
  * request id (`x-request-id`, honoured when the client sends one).
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ERROR_CODE_INFO, TrestleError } from '@trestle/core';
+import { ERROR_CODE_INFO, TrestleError, newRequestId } from '@trestle/core';
 import type { ServingMetrics } from './metrics.js';
 import type { Batch, Outputs } from './predictor.js';
 import { decodeCsv } from './protocols/csv.js';
@@ -279,7 +278,7 @@ export class ServingApp {
     const outputs = await runtime.predict(batch);
     const header = req.headers['x-request-id'];
     const requestId =
-      typeof header === 'string' && header !== '' && header.length <= 200 ? header : (v2?.id ?? randomUUID());
+      typeof header === 'string' && header !== '' && header.length <= 200 ? header : (v2?.id ?? newRequestId(arrived));
     const headers = {
       'x-model-name': runtime.predictor.name,
       'x-model-version': runtime.version,

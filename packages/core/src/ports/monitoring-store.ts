@@ -24,6 +24,22 @@ export interface InferenceRecord {
   latencyMs?: number;
 }
 
+/**
+ * Logged predictions as columns: value `i` of every array belongs to the prediction
+ * `requestIds[i]` (see `inference-batch.ts`). Inputs and outputs are scalars (null where there
+ * is none) or flat lists of them.
+ */
+export interface InferenceBatch {
+  requestIds: string[];
+  /** Epoch ms each prediction's request arrived. */
+  times: number[];
+  latencyMs?: (number | null)[];
+  /** Business keys feedback may use instead of the request id. */
+  keys?: (string | null)[];
+  inputs: Record<string, unknown[]>;
+  outputs: Record<string, unknown[]>;
+}
+
 /** A logged prediction with its label, when one arrived. */
 export interface LabelledInference {
   requestId: string;
@@ -92,7 +108,12 @@ export interface AlertState {
  * for (const w of await store.monitoring.pendingWindows(Date.now())) { … await store.monitoring.putResult(result); }
  */
 export interface MonitoringStore {
-  /** Stores predictions; a request id seen before for the model version is skipped (counted as a duplicate). */
+  /**
+   * Stores a batch of predictions as one (with an index of its request ids and keys for
+   * feedback); a request id seen before for the model version is skipped (counted as a duplicate).
+   */
+  logInferenceBatch(model: MonitoredModel, batch: InferenceBatch): Promise<{ accepted: number; duplicates: number }>;
+  /** {@link logInferenceBatch} for row records. */
   logInferences(model: MonitoredModel, records: InferenceRecord[]): Promise<{ accepted: number; duplicates: number }>;
   /** Adds a window summary (replicas add one each; they are merged when the window is computed). */
   recordWindow(model: MonitoredModel, start: number, end: number, summary: string): Promise<void>;

@@ -4,7 +4,7 @@
  * `@trestle/monitoring`. Used by the REST routes, the window job in `trestle server` and
  * `trestle monitor run` (embedded). All state is in the store, so any replica can serve.
  */
-import { TrestleError } from '@trestle/core';
+import { TrestleError, inferenceBatchOf } from '@trestle/core';
 import type { MonitoringStore, MonitorResult, PendingLabel, WindowKey } from '@trestle/core';
 import type { WireFeedback, WireInferenceLogs, WireInferenceWindow } from '@trestle/core/rest';
 import {
@@ -106,16 +106,23 @@ export class MonitorService {
   }
 
   /**
-   * Stores predictions, then joins the labels that were waiting for them (feedback that arrived
-   * before the prediction was shipped).
+   * Stores predictions (sent as records or as columns), then joins the labels that were waiting
+   * for them (feedback that arrived before the prediction was shipped).
    */
   async logInferences(body: WireInferenceLogs): Promise<{ accepted: number; duplicates: number; joined: number }> {
-    const stored = await this.store.logInferences(body.model, body.records);
+    if ((body.records === undefined) === (body.columns === undefined)) {
+      throw new TrestleError(
+        'INVALID_ARGUMENT',
+        'send the predictions either as records (one object each) or as columns (one array per field), not both and not neither',
+      );
+    }
+    const batch = body.columns ?? inferenceBatchOf(body.records!);
+    const stored = await this.store.logInferenceBatch(body.model, batch);
     let joined = 0;
     if (stored.accepted > 0) {
       const held = await this.store.takePendingLabels({
-        requestIds: body.records.map((r) => r.requestId),
-        keys: body.records.flatMap((r) => (r.key === undefined ? [] : [r.key])),
+        requestIds: batch.requestIds,
+        keys: batch.keys?.filter((k): k is string => k !== null) ?? [],
       });
       if (held.length > 0) joined = (await this.#join(held.map(fromPending), false)).matched;
     }

@@ -65,8 +65,28 @@ describe('monitoring routes', () => {
       outputs: { probability: r.probability, label: r.probability >= 0.5 ? '1' : '0' },
       latencyMs: 2,
     }));
-    const logged = await app.inject({ method: 'POST', url: '/api/v1/inference-logs', payload: { model, records } });
-    expect(logged.json()).toEqual({ accepted: 200, duplicates: 0, joined: 0 });
+    // The first half as records, the second as columns (what serving sends): both are joined alike below.
+    const logged = await app.inject({
+      method: 'POST',
+      url: '/api/v1/inference-logs',
+      payload: { model, records: records.slice(0, 100) },
+    });
+    expect(logged.json()).toEqual({ accepted: 100, duplicates: 0, joined: 0 });
+    const rest = records.slice(100);
+    const columns = {
+      requestIds: rest.map((r) => r.requestId),
+      times: rest.map((r) => r.time),
+      latencyMs: rest.map((r) => r.latencyMs),
+      keys: rest.map((r) => r.key),
+      inputs: { distance: rest.map((r) => r.inputs.distance), origin: rest.map((r) => r.inputs.origin) },
+      outputs: { probability: rest.map((r) => r.outputs.probability), label: rest.map((r) => r.outputs.label) },
+    };
+    const loggedColumns = await app.inject({
+      method: 'POST',
+      url: '/api/v1/inference-logs',
+      payload: { model, columns },
+    });
+    expect(loggedColumns.json()).toEqual({ accepted: 100, duplicates: 0, joined: 0 });
 
     const run1 = await app.inject({ method: 'POST', url: '/api/v1/monitoring/models/flights/run' });
     expect(run1.statusCode, run1.body).toBe(200);
@@ -174,6 +194,22 @@ describe('monitoring routes', () => {
     expect(badProfile.statusCode).toBe(400);
     const noModel = await app.inject({ method: 'POST', url: '/api/v1/inference-logs', payload: { records: [] } });
     expect(noModel.statusCode).toBe(400);
+    const neither = await app.inject({ method: 'POST', url: '/api/v1/inference-logs', payload: { model } });
+    expect(neither.statusCode).toBe(400);
+    expect(neither.json().error.message).toMatch(/either as records .* or as columns/);
+    const ragged = await app.inject({
+      method: 'POST',
+      url: '/api/v1/inference-logs',
+      payload: { model, columns: { requestIds: ['a', 'b'], times: [1, 2], inputs: { x: [1] }, outputs: {} } },
+    });
+    expect(ragged.statusCode).toBe(400);
+    expect(ragged.json().error.message).toMatch(/columns.inputs.x has 1 values but columns.requestIds has 2/);
+    const nested = await app.inject({
+      method: 'POST',
+      url: '/api/v1/inference-logs',
+      payload: { model, columns: { requestIds: ['a'], times: [1], inputs: { x: [{ deep: 1 }] }, outputs: {} } },
+    });
+    expect(nested.statusCode).toBe(400);
     const none = await app.inject({ url: '/api/v1/monitoring/models/nothing/status' });
     expect(none.statusCode).toBe(404);
     expect(none.json().error.message).toMatch(/trestle monitor run nothing/);

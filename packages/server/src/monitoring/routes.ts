@@ -37,7 +37,8 @@ export const monitoringRoutes: RoutePlugin = (app, { stores }, done) => {
       schema: {
         tags,
         summary: 'Log predictions of a served model version',
-        description: 'A request id already logged for the model version is skipped and counted as a duplicate.',
+        description:
+          'Predictions come as `records` (one object each) or as `columns` (one array per field, value i of each belonging to requestIds[i]; what serving sends, cheaper to build, parse and store). The server keeps each request as one batch, with an index of its request ids for feedback. A request id already logged for the model version is skipped and counted as a duplicate.',
         body: InferenceLogsBody,
         response: { 200: InferenceLogsAnswer, ...errorResponses },
       },

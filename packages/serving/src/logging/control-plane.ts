@@ -26,7 +26,8 @@ export function referencePath(name: string, version: string): string {
 
 /** Sends one JSON body; resolves when the control plane accepted it, throws `ShipError` otherwise. */
 export interface ControlPlane {
-  post(path: string, body: string, idempotencyKey: string): Promise<void>;
+  /** Sends `body`, with an `Idempotency-Key` header when a key is given. */
+  post(path: string, body: string, idempotencyKey?: string): Promise<void>;
   /** Replaces a document (the reference profile of a version). */
   put(path: string, body: string): Promise<void>;
 }
@@ -48,8 +49,8 @@ export class HttpControlPlane implements ControlPlane {
     this.base = baseUrl.replace(/\/+$/, '');
   }
 
-  post(path: string, body: string, idempotencyKey: string): Promise<void> {
-    return this.send('POST', path, body, { 'idempotency-key': idempotencyKey });
+  post(path: string, body: string, idempotencyKey?: string): Promise<void> {
+    return this.send('POST', path, body, idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey });
   }
 
   put(path: string, body: string): Promise<void> {

@@ -14,7 +14,12 @@ interface Received {
   key: string;
   body: {
     model: { name: string; version: string };
-    records?: { requestId: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> }[];
+    columns?: {
+      requestIds: string[];
+      times: number[];
+      inputs: Record<string, unknown[]>;
+      outputs: Record<string, unknown[]>;
+    };
     summary?: { rows: number };
   };
 }
@@ -112,11 +117,22 @@ describe('inference logging', () => {
       await timed(running.url, 10);
       await logger!.flush();
       await logger!.flush();
-      const records = cp.got.filter((g) => g.path === '/api/v1/inference-logs').flatMap((g) => g.body.records!);
-      expect(records).toHaveLength(510);
-      expect(new Set(records.map((r) => r.requestId)).size).toBe(510);
-      expect(records[0]!.inputs).toEqual({ distance: 1200, hour: 0, origin: 'ORD' });
-      expect(Object.keys(records[0]!.outputs).sort()).toEqual(['label', 'probability']);
+      const batches = cp.got.filter((g) => g.path === '/api/v1/inference-logs').map((g) => g.body.columns!);
+      const ids = batches.flatMap((b) => b.requestIds);
+      expect(ids).toHaveLength(510);
+      expect(new Set(ids).size).toBe(510);
+      // Shipped as columns, one value per prediction in each.
+      for (const b of batches) {
+        for (const values of [b.times, ...Object.values(b.inputs), ...Object.values(b.outputs)])
+          expect(values).toHaveLength(b.requestIds.length);
+      }
+      const first = batches[0]!;
+      expect(Object.fromEntries(Object.entries(first.inputs).map(([k, v]) => [k, v[0]]))).toEqual({
+        distance: 1200,
+        hour: 0,
+        origin: 'ORD',
+      });
+      expect(Object.keys(first.outputs).sort()).toEqual(['label', 'probability']);
       const shipped = cp.got.filter((g) => !g.path.startsWith('/api/v1/monitoring/references/'));
       expect(shipped.every((g) => g.body.model.name === 'flights-delay' && g.body.model.version === '4')).toBe(true);
       // The control plane learns the version's reference profile (monitoring compares windows with it).

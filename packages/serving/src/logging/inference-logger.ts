@@ -41,12 +41,89 @@ export interface InferenceLoggerOptions {
   readonly log?: (line: string) => void;
 }
 
-function cell(col: InputColumn | OutputColumn, r: number): number | string | null {
-  const v = col[r];
-  if (v === undefined || v === null) return null;
-  // JSON has no NaN: a missing number travels as null.
-  if (typeof v === 'number' && !Number.isFinite(v)) return null;
-  return v;
+/** Most predictions in one shipment (the control plane's limit). */
+const MAX_SHIPMENT_ROWS = 10_000;
+
+/**
+ * One shipment's predictions as columns (the `columns` body of `POST /inference-logs`): one
+ * array per field, appended to event by event, never an object per prediction.
+ */
+class ColumnsBuilder {
+  readonly requestIds: string[] = [];
+  readonly times: number[] = [];
+  readonly latencyMs: number[] = [];
+  readonly inputs: Record<string, (number | string | boolean | null)[]> = {};
+  readonly outputs: Record<string, (number | string | boolean | null)[]> = {};
+
+  get rows(): number {
+    return this.requestIds.length;
+  }
+
+  /** Rows `from` to `to` (exclusive) of an event. */
+  add(e: InferenceEvent, from: number, to: number): void {
+    const base = this.rows;
+    const latency = Math.round(e.latencyMs * 1000) / 1000;
+    for (let r = from; r < to; r++) {
+      this.requestIds.push(e.batch.rows === 1 ? e.requestId : `${e.requestId}/${r}`);
+      this.times.push(e.time);
+      this.latencyMs.push(latency);
+    }
+    for (const name of Object.keys(e.batch.columns)) append(this.inputs, name, base, e.batch.columns[name]!, from, to);
+    for (const name of Object.keys(e.outputs)) append(this.outputs, name, base, e.outputs[name]!, from, to);
+    if (e.shadow) {
+      const col = column(this.outputs, 'shadow', base);
+      for (let r = from; r < to; r++) col.push(true);
+    }
+  }
+
+  /** The body's `columns`, every column as long as the request ids (null where an event had no such column). */
+  toJSON(): object {
+    const n = this.rows;
+    for (const cols of [this.inputs, this.outputs])
+      for (const c of Object.values(cols)) while (c.length < n) c.push(null);
+    return {
+      requestIds: this.requestIds,
+      times: this.times,
+      latencyMs: this.latencyMs,
+      inputs: this.inputs,
+      outputs: this.outputs,
+    };
+  }
+}
+
+/** The column `name`, padded with nulls up to `length` values. */
+function column(
+  cols: Record<string, (number | string | boolean | null)[]>,
+  name: string,
+  length: number,
+): (number | string | boolean | null)[] {
+  let col = Object.hasOwn(cols, name) ? cols[name] : undefined;
+  if (col === undefined) {
+    col = [];
+    Object.defineProperty(cols, name, { value: col, enumerable: true, writable: true, configurable: true });
+  }
+  while (col.length < length) col.push(null);
+  return col;
+}
+
+function append(
+  cols: Record<string, (number | string | boolean | null)[]>,
+  name: string,
+  length: number,
+  values: InputColumn | OutputColumn,
+  from: number,
+  to: number,
+): void {
+  const col = column(cols, name, length);
+  if (values instanceof Float64Array) {
+    // JSON has no NaN: a missing number travels as null.
+    for (let r = from; r < to; r++) {
+      const v = values[r]!;
+      col.push(Number.isFinite(v) ? v : null);
+    }
+  } else {
+    for (let r = from; r < to; r++) col.push(values[r] ?? null);
+  }
 }
 
 export class InferenceLogger implements ServingSink {
@@ -73,7 +150,9 @@ export class InferenceLogger implements ServingSink {
     this.spool = new Spool(options.spoolDir, this.o.spoolMaxBytes, undefined, (n) =>
       options.metrics.logDropped.labels('spool_full').inc(n),
     );
-    this.flushTimer = setInterval(() => void this.flush(), this.o.flushIntervalMs);
+    this.flushTimer = setInterval(() => {
+      if (this.shipping === undefined) void this.flush();
+    }, this.o.flushIntervalMs);
     this.flushTimer.unref();
     this.windowTimer = setInterval(() => void this.shipWindows(), this.o.windowMs);
     this.windowTimer.unref();
@@ -120,42 +199,38 @@ export class InferenceLogger implements ServingSink {
     }
     const out: Shipment[] = [];
     for (const [runtime, group] of groups) {
-      const records: unknown[] = [];
-      for (const e of group) {
-        const names = Object.keys(e.batch.columns);
-        const outNames = Object.keys(e.outputs);
-        for (let r = 0; r < e.batch.rows; r++) {
-          const inputs: Record<string, unknown> = {};
-          for (const n of names) inputs[n] = cell(e.batch.columns[n]!, r);
-          const outputs: Record<string, unknown> = {};
-          for (const n of outNames) outputs[n] = cell(e.outputs[n]!, r);
-          if (e.shadow) outputs['shadow'] = true;
-          records.push({
-            requestId: e.batch.rows === 1 ? e.requestId : `${e.requestId}/${r}`,
-            time: e.time,
-            inputs,
-            outputs,
-            latencyMs: Math.round(e.latencyMs * 1000) / 1000,
-          });
-        }
-      }
       const model = modelOf(runtime);
-      for (let i = 0; i < records.length; i += 10_000) {
-        const part = records.slice(i, i + 10_000);
+      let part = new ColumnsBuilder();
+      const ship = (): void => {
+        // No idempotency key: the route skips request ids it has (a key would cost the control
+        // plane a hash of the body and two writes per shipment).
         out.push({
           path: INFERENCE_LOGS_PATH,
-          key: randomUUID(),
-          records: part.length,
-          body: JSON.stringify({ model, records: part }),
+          records: part.rows,
+          body: JSON.stringify({ model, columns: part }),
         });
+        part = new ColumnsBuilder();
+      };
+      for (const e of group) {
+        for (let from = 0; from < e.batch.rows;) {
+          const to = Math.min(e.batch.rows, from + MAX_SHIPMENT_ROWS - part.rows);
+          part.add(e, from, to);
+          from = to;
+          if (part.rows >= MAX_SHIPMENT_ROWS) ship();
+        }
       }
+      if (part.rows > 0) ship();
     }
     return out;
   }
 
-  /** Ships the buffer (and the spool, once the control plane answers). Never throws. */
+  /**
+   * Ships the buffer (and the spool, once the control plane answers); resolves when what was
+   * buffered at the call is shipped or spooled. Never throws.
+   */
   flush(): Promise<void> {
-    if (this.shipping !== undefined) return this.shipping;
+    // A run in progress took the buffer as it was when it started: run again after it.
+    if (this.shipping !== undefined) return this.shipping.then(() => this.flush());
     const run = async (): Promise<void> => {
       try {
         while (this.buffer.length > 0) {

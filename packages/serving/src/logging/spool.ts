@@ -9,10 +9,13 @@
 import { appendFile, mkdir, readFile, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** One shipment as spooled: the route, its body and idempotency key, and how many records it holds. */
+/**
+ * One shipment as spooled: the route, its body, how many records it holds, and its idempotency
+ * key where the route needs one (window summaries; inference logs are idempotent by request id).
+ */
 export interface Shipment {
   readonly path: string;
-  readonly key: string;
+  readonly key?: string;
   readonly records: number;
   readonly body: string;
 }
@@ -33,7 +36,8 @@ export class Spool {
   constructor(
     readonly dir: string,
     private readonly maxBytes: number,
-    private readonly segmentBytes = Math.max(64 * 1024, Math.floor(maxBytes / 16)),
+    // A sixteenth of the bound, so that dropping the oldest segments keeps the spool near it.
+    private readonly segmentBytes = Math.max(4096, Math.floor(maxBytes / 16)),
     private readonly onDrop: (records: number) => void = () => {},
   ) {}
 

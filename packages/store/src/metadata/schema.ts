@@ -289,17 +289,33 @@ interface RunModelIoTable {
   step: number;
 }
 
-/** `inference_logs`: predictions logged by serving, labels joined in place (see `0007-monitoring.ts`). */
-interface InferenceLogsTable {
+/** `inference_log_batches`: predictions as shipped by serving, one row per batch, fields as JSON arrays (see `0007-monitoring-stored-batches.ts`). */
+interface InferenceLogBatchesTable {
+  batch_id: Generated<number>;
   model_name: string;
   model_version: string;
-  request_id: string;
   alias: string | null;
-  key: string | null;
-  time: number;
+  start_time: number;
+  end_time: number;
+  rows: number;
+  received_time: number;
+  request_ids: string;
+  times: string;
+  latency_ms: string | null;
+  keys: string | null;
   inputs: string;
   outputs: string;
-  latency_ms: number | null;
+}
+
+/** `inference_log_ids`: one row per logged prediction (its batch and position), labels joined in place. */
+interface InferenceLogIdsTable {
+  request_id: string;
+  model_name: string;
+  model_version: string;
+  batch_id: number;
+  row: number;
+  time: number;
+  key: string | null;
   label: string | null;
   label_time: number | null;
 }
@@ -432,7 +448,8 @@ export interface MetadataDatabase {
   logged_model_params: LoggedModelKeyValueTable;
   logged_model_metrics: LoggedModelMetricsTable;
   run_model_io: RunModelIoTable;
-  inference_logs: InferenceLogsTable;
+  inference_log_batches: InferenceLogBatchesTable;
+  inference_log_ids: InferenceLogIdsTable;
   monitor_windows: MonitorWindowsTable;
   monitor_window_parts: MonitorWindowPartsTable;
   monitor_references: MonitorReferencesTable;

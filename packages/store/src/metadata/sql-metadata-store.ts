@@ -206,7 +206,12 @@ export class SqlMetadataStore implements MetadataStore {
       dialect: options.dialect,
       now: this.#now,
     });
-    this.monitoring = new SqlMonitoringStore({ db: () => this.#open(), now: this.#now });
+    this.monitoring = new SqlMonitoringStore({
+      db: () => this.#open(),
+      write: (fn) => this.#write(fn),
+      dialect: options.dialect,
+      now: this.#now,
+    });
     this.traces = new SqlTraceStore({
       db: () => this.#open(),
       write: (fn) => this.#write(fn),

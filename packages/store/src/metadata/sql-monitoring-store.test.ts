@@ -47,6 +47,47 @@ function monitoringSuite(name: string, open: () => Promise<Fixture>): void {
       expect(labelled[0]!.outputs).toEqual({ label: '1', probability: 0 });
     });
 
+    it('stores a batch of columns as one, skips request ids it has, and reads labelled outputs back from the batch', async () => {
+      const m = store.monitoring;
+      const v = { name: 'columns', version: '2', alias: 'challenger' };
+      const batch = {
+        requestIds: ['c0', 'c1', 'c2', 'c0'],
+        times: [10, 20, 30, 40],
+        latencyMs: [0.5, null, 0.7, 0.1],
+        keys: [null, 'order-1', null, null],
+        inputs: { x: [1, 2, null, 4], tags: [['a'], [], ['b', 'c'], null] },
+        outputs: { label: ['1', '0', '1', '0'], probability: [0.9, 0.1, 0.8, 0.2] },
+      };
+      // c0 twice in one batch: the first is kept.
+      expect(await m.logInferenceBatch(v, batch)).toEqual({ accepted: 3, duplicates: 1 });
+      expect(await m.logInferenceBatch(v, { ...batch, requestIds: ['c2', 'c3', 'c4', 'c5'] })).toEqual({
+        accepted: 3,
+        duplicates: 1,
+      });
+      await expect(m.logInferenceBatch(v, { ...batch, times: [1, 2] })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('columns.times has 2 values'),
+      });
+      const found = await m.findInferences({ requestIds: ['c0', 'c5'], keys: ['order-1'] });
+      // A key may name several predictions (order-1 came in both batches).
+      expect(found.map((f) => [f.requestId, f.time, f.key]).sort()).toEqual([
+        ['c0', 10, null],
+        ['c1', 20, 'order-1'],
+        ['c3', 20, 'order-1'],
+        ['c5', 40, null],
+      ]);
+      await m.applyLabels([
+        { requestId: 'c0', label: '"1"', time: 99 },
+        { requestId: 'c2', label: '"0"', time: 99 },
+        { requestId: 'c5', label: '"0"', time: 99 },
+      ]);
+      const labelled = await m.labelledInferences({ name: 'columns', version: '2', start: 0, end: 40 });
+      expect(labelled).toEqual([
+        { requestId: 'c0', time: 10, outputs: { label: '1', probability: 0.9 }, label: '1' },
+        { requestId: 'c2', time: 30, outputs: { label: '1', probability: 0.8 }, label: '0' },
+      ]);
+    });
+
     it('holds labels that came first, hands each to one taker, and forgets expired ones', async () => {
       const m = store.monitoring;
       expect(await m.takePendingLabels({ requestIds: ['p1'], keys: [] })).toEqual([]);

@@ -1,11 +1,13 @@
 /**
- * Monitoring data in the metadata database (migration `0007-monitoring`): inference logs with
- * their joined labels, window summaries, reference profiles, results, alert state, leases.
+ * Monitoring data in the metadata database (migrations `0007-monitoring*`): inference logs as
+ * the batches serving ships with a per-prediction index holding the joined labels, window
+ * summaries, reference profiles, results, alert state, leases.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { TrestleError } from '@trestle/core';
+import { TrestleError, checkInferenceBatch, inferenceBatchOf, inferenceRow } from '@trestle/core';
 import type {
   AlertState,
+  InferenceBatch,
   InferenceRecord,
   LabelledInference,
   MatchedInference,
@@ -15,15 +17,24 @@ import type {
   PendingLabel,
   WindowKey,
 } from '@trestle/core';
+import type { BulkColumnType, SqlDialect } from './dialects.js';
 import type { MetadataDatabase, MonitorResultsTable } from './schema.js';
 
+type Db = Kysely<MetadataDatabase>;
+
 export interface SqlMonitoringStoreOptions {
-  db: () => Kysely<MetadataDatabase>;
+  db: () => Db;
+  /** Runs `fn` in the owning store's write transaction. */
+  write: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
+  dialect: SqlDialect;
   now?: () => number;
 }
 
-/** Rows per INSERT (SQLite allows 32,766 bound values; 11 columns a row). */
+/** Values per IN list or INSERT of the small tables (SQLite allows 32,766 bound values). */
 const CHUNK = 500;
+
+const ID_COLUMNS = ['request_id', 'model_name', 'model_version', 'batch_id', 'row', 'time', 'key'];
+const ID_TYPES: BulkColumnType[] = ['text', 'text', 'text', 'bigint', 'bigint', 'bigint', 'text'];
 
 function parseJson(text: string | null): unknown {
   return text === null ? null : (JSON.parse(text) as unknown);
@@ -67,42 +78,74 @@ function checkModel(model: MonitoredModel): void {
  * `SqlMetadataStore` as its `monitoring`.
  */
 export class SqlMonitoringStore implements MonitoringStore {
-  readonly #db: () => Kysely<MetadataDatabase>;
+  readonly #db: () => Db;
+  readonly #write: <T>(fn: (db: Db) => Promise<T>) => Promise<T>;
+  readonly #dialect: SqlDialect;
   readonly #now: () => number;
 
   constructor(options: SqlMonitoringStoreOptions) {
     this.#db = options.db;
+    this.#write = options.write;
+    this.#dialect = options.dialect;
     this.#now = options.now ?? Date.now;
   }
 
-  async logInferences(
+  logInferences(model: MonitoredModel, records: InferenceRecord[]): Promise<{ accepted: number; duplicates: number }> {
+    return this.logInferenceBatch(model, inferenceBatchOf(records));
+  }
+
+  async logInferenceBatch(
     model: MonitoredModel,
-    records: InferenceRecord[],
+    batch: InferenceBatch,
   ): Promise<{ accepted: number; duplicates: number }> {
     checkModel(model);
-    let accepted = 0;
-    for (let i = 0; i < records.length; i += CHUNK) {
-      const rows = records.slice(i, i + CHUNK).map((r) => ({
-        model_name: model.name,
-        model_version: model.version,
-        request_id: r.requestId,
-        alias: model.alias ?? null,
-        key: r.key ?? null,
-        time: r.time,
-        inputs: JSON.stringify(r.inputs),
-        outputs: JSON.stringify(r.outputs),
-        latency_ms: r.latencyMs ?? null,
-        label: null,
-        label_time: null,
-      }));
-      const result = await this.#db()
-        .insertInto('inference_logs')
-        .values(rows)
-        .onConflict((oc) => oc.columns(['model_name', 'model_version', 'request_id']).doNothing())
-        .executeTakeFirst();
-      accepted += Number(result.numInsertedOrUpdatedRows ?? 0);
+    checkInferenceBatch(batch);
+    const n = batch.requestIds.length;
+    if (n === 0) return { accepted: 0, duplicates: 0 };
+    let start = Infinity;
+    let end = -Infinity;
+    for (const t of batch.times) {
+      if (t < start) start = t;
+      if (t > end) end = t;
     }
-    return { accepted, duplicates: records.length - accepted };
+    return this.#write(async (db) => {
+      const { batch_id } = await db
+        .insertInto('inference_log_batches')
+        .values({
+          model_name: model.name,
+          model_version: model.version,
+          alias: model.alias ?? null,
+          start_time: start,
+          end_time: end,
+          rows: n,
+          received_time: this.#now(),
+          request_ids: JSON.stringify(batch.requestIds),
+          times: JSON.stringify(batch.times),
+          latency_ms: batch.latencyMs === undefined ? null : JSON.stringify(batch.latencyMs),
+          keys: batch.keys === undefined ? null : JSON.stringify(batch.keys),
+          inputs: JSON.stringify(batch.inputs),
+          outputs: JSON.stringify(batch.outputs),
+        })
+        .returning('batch_id')
+        .executeTakeFirstOrThrow();
+      const id = Number(batch_id);
+      const rows = new Array<(string | number | null)[]>(n);
+      for (let i = 0; i < n; i++) {
+        rows[i] = [batch.requestIds[i]!, model.name, model.version, id, i, batch.times[i]!, batch.keys?.[i] ?? null];
+      }
+      let accepted = 0;
+      const inserts = this.#dialect.bulkInsert({
+        into: 'inference_log_ids',
+        columns: ID_COLUMNS,
+        types: ID_TYPES,
+        rows,
+        tail: 'ON CONFLICT DO NOTHING',
+      });
+      for (const q of inserts) accepted += Number((await db.executeQuery(q)).numAffectedRows ?? 0);
+      // Every request id was logged before (a replayed shipment): keep no batch nothing points to.
+      if (accepted === 0) await db.deleteFrom('inference_log_batches').where('batch_id', '=', id).execute();
+      return { accepted, duplicates: n - accepted };
+    });
   }
 
   async recordWindow(model: MonitoredModel, start: number, end: number, summary: string): Promise<void> {
@@ -150,59 +193,61 @@ export class SqlMonitoringStore implements MonitoringStore {
       ['request_id', ids.requestIds],
       ['key', ids.keys],
     ] as const) {
-      for (let i = 0; i < values.length; i += CHUNK) {
-        const rows = await db
-          .selectFrom('inference_logs')
-          .select(['request_id', 'key', 'model_name', 'model_version', 'time'])
-          .where(column, 'in', values.slice(i, i + CHUNK))
-          .execute();
-        for (const r of rows) {
-          out.push({
-            requestId: r.request_id,
-            key: r.key,
-            model: r.model_name,
-            version: r.model_version,
-            time: Number(r.time),
-          });
-        }
+      if (values.length === 0) continue;
+      const rows = await db
+        .selectFrom('inference_log_ids')
+        .select(['request_id', 'key', 'model_name', 'model_version', 'time'])
+        .where(this.#dialect.inList(sql.ref(column), values, 'text'))
+        .$if(column === 'key', (q) => q.where('key', 'is not', null))
+        .execute();
+      for (const r of rows) {
+        out.push({
+          requestId: r.request_id,
+          key: r.key,
+          model: r.model_name,
+          version: r.model_version,
+          time: Number(r.time),
+        });
       }
     }
     return out;
   }
 
   async applyLabels(labels: { requestId: string; label: string; time: number }[]): Promise<number> {
-    const db = this.#db();
+    if (labels.length === 0) return 0;
     const now = this.#now();
-    let updated = 0;
-    for (const l of labels) {
-      const r = await db
-        .updateTable('inference_logs')
-        .set({ label: l.label, label_time: l.time })
-        .where('request_id', '=', l.requestId)
-        .executeTakeFirst();
-      updated += Number(r.numUpdatedRows);
-    }
-    // Windows holding a newly labelled prediction are computed again (their performance changed).
-    for (let i = 0; i < labels.length; i += CHUNK) {
-      const ids = labels.slice(i, i + CHUNK).map((l) => l.requestId);
-      await db
-        .updateTable('monitor_windows')
-        .set({ changed_time: now })
-        .where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('inference_logs')
-              .select(sql`1`.as('one'))
-              .whereRef('inference_logs.model_name', '=', 'monitor_windows.model_name')
-              .whereRef('inference_logs.model_version', '=', 'monitor_windows.model_version')
-              .whereRef('inference_logs.time', '>=', 'monitor_windows.start_time')
-              .whereRef('inference_logs.time', '<', 'monitor_windows.end_time')
-              .where('inference_logs.request_id', 'in', ids),
-          ),
-        )
-        .execute();
-    }
-    return updated;
+    return this.#write(async (db) => {
+      let updated = 0;
+      for (const l of labels) {
+        const r = await db
+          .updateTable('inference_log_ids')
+          .set({ label: l.label, label_time: l.time })
+          .where('request_id', '=', l.requestId)
+          .executeTakeFirst();
+        updated += Number(r.numUpdatedRows);
+      }
+      // Windows holding a newly labelled prediction are computed again (their performance changed).
+      for (let i = 0; i < labels.length; i += CHUNK) {
+        const ids = labels.slice(i, i + CHUNK).map((l) => l.requestId);
+        await db
+          .updateTable('monitor_windows')
+          .set({ changed_time: now })
+          .where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom('inference_log_ids')
+                .select(sql`1`.as('one'))
+                .whereRef('inference_log_ids.model_name', '=', 'monitor_windows.model_name')
+                .whereRef('inference_log_ids.model_version', '=', 'monitor_windows.model_version')
+                .whereRef('inference_log_ids.time', '>=', 'monitor_windows.start_time')
+                .whereRef('inference_log_ids.time', '<', 'monitor_windows.end_time')
+                .where('inference_log_ids.request_id', 'in', ids),
+            ),
+          )
+          .execute();
+      }
+      return updated;
+    });
   }
 
   async holdLabels(labels: PendingLabel[], expireBefore: number): Promise<void> {
@@ -331,9 +376,10 @@ export class SqlMonitoringStore implements MonitoringStore {
   }
 
   async labelledInferences(key: Pick<WindowKey, 'name' | 'version' | 'start' | 'end'>): Promise<LabelledInference[]> {
-    const rows = await this.#db()
-      .selectFrom('inference_logs')
-      .select(['request_id', 'time', 'outputs', 'label'])
+    const db = this.#db();
+    const rows = await db
+      .selectFrom('inference_log_ids')
+      .select(['request_id', 'time', 'batch_id', 'row', 'label'])
       .where('model_name', '=', key.name)
       .where('model_version', '=', key.version)
       .where('time', '>=', key.start)
@@ -341,10 +387,21 @@ export class SqlMonitoringStore implements MonitoringStore {
       .where('label', 'is not', null)
       .orderBy('time')
       .execute();
+    // Only the outputs of the batches holding a labelled prediction are read.
+    const outputs = new Map<number, Record<string, unknown[]>>();
+    const batchIds = [...new Set(rows.map((r) => Number(r.batch_id)))];
+    for (let i = 0; i < batchIds.length; i += CHUNK) {
+      const batches = await db
+        .selectFrom('inference_log_batches')
+        .select(['batch_id', 'outputs'])
+        .where(this.#dialect.inList(sql.ref('batch_id'), batchIds.slice(i, i + CHUNK), 'bigint'))
+        .execute();
+      for (const b of batches) outputs.set(Number(b.batch_id), JSON.parse(b.outputs) as Record<string, unknown[]>);
+    }
     return rows.map((r) => ({
       requestId: r.request_id,
       time: Number(r.time),
-      outputs: JSON.parse(r.outputs) as Record<string, unknown>,
+      outputs: inferenceRow(outputs.get(Number(r.batch_id)) ?? {}, Number(r.row)),
       label: JSON.parse(r.label!) as unknown,
     }));
   }

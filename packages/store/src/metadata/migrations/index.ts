@@ -17,6 +17,7 @@ import { loggedModelsMigration } from './0005-logged-models.js';
 import { dataVersionsMigration } from './0006-data-versions.js';
 import { monitoringMigration } from './0007-monitoring.js';
 import { monitoringPendingLabelsMigration } from './0007-monitoring-pending-labels.js';
+import { monitoringStoredBatchesMigration } from './0007-monitoring-stored-batches.js';
 import { tracesMigration } from './0008-traces.js';
 
 export type { MigrationContext } from './context.js';
@@ -36,6 +37,7 @@ const MIGRATIONS: readonly (readonly [name: string, build: (ctx: MigrationContex
   ['0006-data-versions', dataVersionsMigration],
   ['0007-monitoring', monitoringMigration],
   ['0007-monitoring-pending-labels', monitoringPendingLabelsMigration],
+  ['0007-monitoring-stored-batches', monitoringStoredBatchesMigration],
   ['0008-traces', tracesMigration],
 ];
 
