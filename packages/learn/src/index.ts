@@ -33,3 +33,4 @@ export {
   type LinearOptions,
   type LogisticOptions,
 } from './linear/linear-model.js';
+export type { OnnxInputType, OnnxInputTypes } from './onnx/columns.js';

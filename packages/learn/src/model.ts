@@ -1,4 +1,5 @@
 import type { ColumnBatch, FeatureSpec } from './columns.js';
+import type { OnnxInputTypes } from './onnx/columns.js';
 
 /** What a model predicts: two classes, more than two, or a number. */
 export type Task = 'binary' | 'multiclass' | 'regression';
@@ -39,8 +40,13 @@ export interface TrainedModel {
   predict(batch: ColumnBatch): Float64Array;
   /** The model as plain, versioned JSON data (see `modelFromJSON`). */
   toJSON(): ModelJson;
-  /** The model as an ONNX file (ai.onnx.ml operators), inputs one tensor per feature. */
-  toOnnx(): Uint8Array;
+  /**
+   * The model as an ONNX file (ai.onnx.ml operators): inputs one rank-1 `[N]` tensor per
+   * feature, of the element type `types` gives it (default float for numeric features, string
+   * for categorical ones); outputs rank 1 (`label` and `probability` or `probability_<class>`,
+   * or `value`), as MLflow's pyfunc feeds and reads an ONNX model.
+   */
+  toOnnx(types?: OnnxInputTypes): Uint8Array;
 }
 
 /** Serialised form of a model: `format` says which trainer, `formatVersion` which layout. */

@@ -326,6 +326,7 @@ export async function openModelFolder(path: string, uri: string, options: LoadMo
         task: manifest.task,
         ...(manifest.classes === undefined ? {} : { classes: manifest.classes }),
         ...(entry.scores === undefined ? {} : { scores: entry.scores }),
+        ...(entry.integerMissing === undefined ? {} : { integerMissing: entry.integerMissing }),
       },
       `${path}/${entry.path}`,
     );

@@ -66,8 +66,15 @@ export const ModelManifestSchema = Type.Object(
               /**
                * The graph output holding the scores (class probabilities, `[N]` for the positive
                * class or `[N, classes]`, or regression values). Default: the first float output.
+               * A name ending in `*` is a prefix: one `[N]` output per class, `<prefix><class>`.
                */
               scores: Type.Optional(Type.String({ minLength: 1 })),
+              /**
+               * `minimum`: the graph reads an integer input's minimum (−2⁶³, −2³¹) as a missing
+               * value, so one is fed for a missing value (Trestle's exported graphs). Without
+               * it a missing value in an integer input is refused.
+               */
+              integerMissing: Type.Optional(Type.Literal('minimum')),
             },
             { additionalProperties: false },
           ),

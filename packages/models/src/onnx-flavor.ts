@@ -36,8 +36,13 @@ export interface OnnxModel {
 export interface OnnxOutputOptions {
   readonly task: Task;
   readonly classes?: readonly string[];
-  /** Graph output with the scores; default the first float output. */
+  /**
+   * Graph output with the scores; default the first float output. A name ending in `*` is a
+   * prefix: one `[N]` output per class, `<prefix><class>`, in the order of `classes`.
+   */
   readonly scores?: string;
+  /** `minimum`: feed an integer input's minimum (−2⁶³, −2³¹) for a missing value, which the graph reads as missing. */
+  readonly integerMissing?: 'minimum';
 }
 
 /**
@@ -91,12 +96,30 @@ export async function openOnnxModel(
   }
   const floatOutputs = outputs.filter((o) => o.isTensor && (o.type === 'float32' || o.type === 'float64'));
   const scoresName = options.scores ?? floatOutputs[0]?.name;
-  if (options.task !== 'other' && (scoresName === undefined || !outputs.some((o) => o.name === scoresName))) {
+  // The outputs read for the scores: one, or one per class (`probability_*`).
+  const scoreNames =
+    scoresName?.endsWith('*') === true
+      ? (options.classes ?? []).map((c) => `${scoresName.slice(0, -1)}${c}`)
+      : scoresName === undefined
+        ? []
+        : [scoresName];
+  const missingOutput = scoreNames.find((name) => !outputs.some((o) => o.name === name));
+  if (options.task !== 'other' && (scoreNames.length === 0 || missingOutput !== undefined)) {
     throw new TrestleError(
       'INVALID_ARGUMENT',
-      `${where} has no output '${scoresName ?? '(a float tensor)'}' with the model's scores (outputs: ${outputs.map((o) => o.name).join(', ')})`,
+      `${where} has no output '${missingOutput ?? scoresName ?? '(a float tensor)'}' with the model's scores (outputs: ${outputs.map((o) => o.name).join(', ')})`,
     );
   }
+  const scores = (results: InferenceSession.ReturnType, n: number): Float64Array => {
+    if (scoreNames.length === 1) return Float64Array.from((results[scoreNames[0]!] as Tensor).data as Float32Array);
+    const k = scoreNames.length;
+    const out = new Float64Array(n * k);
+    scoreNames.forEach((name, j) => {
+      const data = (results[name] as Tensor).data as Float32Array;
+      for (let i = 0; i < n; i++) out[i * k + j] = data[i]!;
+    });
+    return out;
+  };
 
   const feed = (input: ModelInput): Record<string, Tensor> => {
     const n = input.rows;
@@ -114,7 +137,7 @@ export async function openOnnxModel(
     for (const m of inputs) {
       const column = input.columns[m.name]!;
       const dims = m.shape.length === 2 ? [n, 1] : [n];
-      feeds[m.name] = toTensor(Tensor, m, column, dims, n);
+      feeds[m.name] = toTensor(Tensor, m, column, dims, n, options.integerMissing === 'minimum');
     }
     return feeds;
   };
@@ -139,8 +162,7 @@ export async function openOnnxModel(
         );
       }
       if (options.task === 'other') return rawOutputs(results, n);
-      const scores = results[scoresName!] as Tensor;
-      return taskOutputs(options.task, options.classes ?? [], Float64Array.from(scores.data as Float32Array), n);
+      return taskOutputs(options.task, options.classes ?? [], scores(results, n), n);
     },
     close: () => session.release(),
   };
@@ -156,7 +178,17 @@ function tensorMeta(m: InferenceSession.ValueMetadata, where: string, what: stri
   return m;
 }
 
-function toTensor(T: Ort['Tensor'], m: TensorMeta, column: Column, dims: number[], n: number): Tensor {
+/** The minimum of an integer type: what a graph with `integerMissing: 'minimum'` reads as missing. */
+const INTEGER_MINIMUM = { int64: -(2n ** 63n), int32: -(2 ** 31) } as const;
+
+function toTensor(
+  T: Ort['Tensor'],
+  m: TensorMeta,
+  column: Column,
+  dims: number[],
+  n: number,
+  minimumIsMissing: boolean,
+): Tensor {
   if (m.type === 'string') {
     const data = new Array<string>(n);
     if (column.type !== 'string') {
@@ -186,8 +218,9 @@ function toTensor(T: Ort['Tensor'], m: TensorMeta, column: Column, dims: number[
     case 'int64':
     case 'int32':
     case 'bool': {
+      const missingAsMinimum = minimumIsMissing && m.type !== 'bool';
       for (let i = 0; i < n; i++) {
-        if (!Number.isFinite(v[i]!)) {
+        if (!Number.isFinite(v[i]!) && !(missingAsMinimum && Number.isNaN(v[i]!))) {
           throw new TrestleError(
             'INVALID_ARGUMENT',
             `input column '${m.name}' row ${i}: a missing value, but the ONNX graph takes ${m.type}, which has no missing values`,
@@ -198,10 +231,17 @@ function toTensor(T: Ort['Tensor'], m: TensorMeta, column: Column, dims: number[
       if (m.type === 'int64')
         return new T(
           'int64',
-          BigInt64Array.from(v, (x) => BigInt(x)),
+          BigInt64Array.from(v.subarray(0, n), (x) =>
+            Number.isNaN(x) ? INTEGER_MINIMUM.int64 : BigInt(Math.trunc(x)),
+          ),
           dims,
         );
-      if (m.type === 'int32') return new T('int32', Int32Array.from(v), dims);
+      if (m.type === 'int32')
+        return new T(
+          'int32',
+          Int32Array.from(v.subarray(0, n), (x) => (Number.isNaN(x) ? INTEGER_MINIMUM.int32 : x)),
+          dims,
+        );
       return new T(
         'bool',
         Uint8Array.from(v, (x) => (x !== 0 ? 1 : 0)),

@@ -65,7 +65,7 @@ describe('a logistic regression package', () => {
       flavor: 'builtin',
       flavors: {
         builtin: { path: 'model.json', format: 'trestle.linear' },
-        onnx: { path: 'model.onnx', scores: 'probabilities' },
+        onnx: { path: 'model.onnx', scores: 'probability', integerMissing: 'minimum' },
       },
       task: 'binary-classification',
       classes: ['0', '1'],

@@ -22,6 +22,8 @@ export interface PackageContents {
   readonly onnx?: Uint8Array;
   /** Graph output with the scores (see the manifest's `flavors.onnx.scores`). */
   readonly onnxScores?: string;
+  /** Whether the graph reads an integer input's minimum as missing (the manifest's `flavors.onnx.integerMissing`). */
+  readonly onnxIntegerMissing?: 'minimum';
   /** Default flavor: builtin when there is one, else onnx. */
   readonly flavor?: Flavor;
   readonly trainer?: ModelManifest['trainer'];
@@ -47,7 +49,13 @@ export function buildManifest(contents: PackageContents, createdAt = new Date())
       ...(contents.builtin === undefined ? {} : { builtin: { path: BUILTIN_FILE, format: format as string } }),
       ...(contents.onnx === undefined
         ? {}
-        : { onnx: { path: ONNX_FILE, ...(contents.onnxScores === undefined ? {} : { scores: contents.onnxScores }) } }),
+        : {
+            onnx: {
+              path: ONNX_FILE,
+              ...(contents.onnxScores === undefined ? {} : { scores: contents.onnxScores }),
+              ...(contents.onnxIntegerMissing === undefined ? {} : { integerMissing: contents.onnxIntegerMissing }),
+            },
+          }),
     },
     task: contents.task,
     ...(contents.classes === undefined ? {} : { classes: [...contents.classes] }),

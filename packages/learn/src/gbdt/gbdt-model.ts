@@ -1,6 +1,7 @@
 import { featureMatrix, RemapCache, type ColumnBatch, type FeatureSpec } from '../columns.js';
 import type { ModelJson, Task, TrainedModel } from '../model.js';
 import { gbdtToOnnx } from '../onnx/tree-ensemble.js';
+import type { OnnxInputTypes } from '../onnx/columns.js';
 import { FlatEnsemble, type Tree } from './ensemble.js';
 import { json } from '../json-reader.js';
 
@@ -102,8 +103,8 @@ export class GbdtModel implements TrainedModel {
   }
 
   /** See {@link TrainedModel.toOnnx}. */
-  toOnnx(): Uint8Array {
-    return gbdtToOnnx(this);
+  toOnnx(types?: OnnxInputTypes): Uint8Array {
+    return gbdtToOnnx(this, types);
   }
 
   /** See {@link TrainedModel.toJSON}; read back with {@link GbdtModel.fromJSON}. */

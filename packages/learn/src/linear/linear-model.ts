@@ -7,6 +7,7 @@ import { minimizeLbfgs } from '../lbfgs.js';
 import { trainLogisticRegression } from '../logistic-regression.js';
 import type { IterationInfo, ModelJson, Task, TrainedModel } from '../model.js';
 import { linearToOnnx } from '../onnx/linear.js';
+import type { OnnxInputTypes } from '../onnx/columns.js';
 import { Preprocessor, type PreprocessorOptions } from './preprocessor.js';
 
 /** The `format` of a serialised linear or logistic model. */
@@ -108,8 +109,8 @@ export class LinearModel implements TrainedModel {
   }
 
   /** See {@link TrainedModel.toOnnx}. */
-  toOnnx(): Uint8Array {
-    return linearToOnnx(this);
+  toOnnx(types?: OnnxInputTypes): Uint8Array {
+    return linearToOnnx(this, types);
   }
 
   /** See {@link TrainedModel.toJSON}. */

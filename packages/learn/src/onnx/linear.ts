@@ -1,6 +1,7 @@
 import type { FeatureSpec } from '../columns.js';
 import type { NumericStep, CategoricalStep } from '../linear/preprocessor.js';
-import { ElemType, encodeModel, type OnnxInitializer, type OnnxNode, type OnnxValue } from './graph.js';
+import { FeatureFront, type OnnxInputTypes } from './columns.js';
+import { ElemType, encodeModel, type OnnxValue } from './graph.js';
 
 /** What the exporter needs of a linear model (see `LinearModel`). */
 export interface LinearSource {
@@ -14,22 +15,19 @@ export interface LinearSource {
 
 /**
  * Exports a linear or logistic model with its preprocessing as an ONNX graph, inputs one
- * [N, 1] tensor per feature (float numeric, string categorical):
- * numeric → Where(IsNaN, training mean) → (x − mean) / std → MatMul with the weights,
- * plus the missing-indicator weights; categorical → LabelEncoder to a level index (unknown
- * → an extra slot of weight 0) → Gather of its weights; all summed with the intercept.
- * Logistic models output `label` (class name) and `probabilities` [N, 2]; linear ones
- * `variable` [N, 1].
+ * rank-1 [N] tensor per feature (see `FeatureFront`): numeric → Where(IsNaN, training mean)
+ * → (x − mean) / std → MatMul with the weights, plus the missing-indicator weights;
+ * categorical → LabelEncoder to a level index (unknown → an extra slot of weight 0) → Gather
+ * of its weights; all summed with the intercept. Every output is rank 1 `[N]` (what MLflow's
+ * pyfunc wrapper turns into DataFrame columns): logistic models give `label` (class name)
+ * and `probability` (of classes[1]); linear ones `value`.
  */
-export function linearToOnnx(model: LinearSource): Uint8Array {
+export function linearToOnnx(model: LinearSource, types: OnnxInputTypes = {}): Uint8Array {
   const { numeric, categorical } = model.preprocessor;
-  const inputs: OnnxValue[] = model.features.map((f) => ({
-    name: f.name,
-    elemType: f.type === 'numeric' ? ElemType.FLOAT : ElemType.STRING,
-    shape: [null, 1],
-  }));
-  const nodes: OnnxNode[] = [];
-  const inits: OnnxInitializer[] = [];
+  const front = new FeatureFront(model.features, types);
+  const at = new Map(model.features.map((f, i) => [f.name, i]));
+  const nodes = front.nodes;
+  const inits = front.initializers;
   const float = (name: string, dims: number[], values: ArrayLike<number>): string => {
     inits.push({ name, elemType: ElemType.FLOAT, dims, values });
     return name;
@@ -40,7 +38,10 @@ export function linearToOnnx(model: LinearSource): Uint8Array {
   if (k > 0) {
     nodes.push({
       op: 'Concat',
-      inputs: numeric.map((s) => s.name),
+      inputs: numeric.map((s) => {
+        const f = at.get(s.name)!;
+        return front.column(front.number(f), `f${f}_column`);
+      }),
       outputs: ['num'],
       attributes: { axis: { int: 1 } },
     });
@@ -86,18 +87,7 @@ export function linearToOnnx(model: LinearSource): Uint8Array {
   let offset = k + numeric.filter((s) => s.indicator).length;
   categorical.forEach((step, j) => {
     const L = step.levels.length;
-    const idx = `cat_${j}_index`;
-    nodes.push({
-      op: 'LabelEncoder',
-      domain: 'ai.onnx.ml',
-      inputs: [step.name],
-      outputs: [idx],
-      attributes: {
-        keys_strings: { strings: step.levels },
-        values_int64s: { ints: step.levels.map((_, i) => i) },
-        default_int64: { int: L },
-      },
-    });
+    const idx = front.column(front.category(at.get(step.name)!, step.levels, 'int64', L), `cat_${j}_index`);
     const weights = new Float64Array(L + 1);
     weights.set(w.subarray(offset, offset + L));
     offset += L;
@@ -110,8 +100,7 @@ export function linearToOnnx(model: LinearSource): Uint8Array {
 
   let outputs: OnnxValue[];
   if (model.task === 'regression') {
-    nodes.push({ op: 'Identity', inputs: ['z'], outputs: ['variable'] });
-    outputs = [{ name: 'variable', elemType: ElemType.FLOAT, shape: [null, 1] }];
+    outputs = [{ name: front.flat('z', 'value'), elemType: ElemType.FLOAT, shape: [null] }];
   } else {
     float('one', [1, 1], [1]);
     nodes.push({ op: 'Sigmoid', inputs: ['z'], outputs: ['p1'] });
@@ -136,13 +125,13 @@ export function linearToOnnx(model: LinearSource): Uint8Array {
     });
     outputs = [
       { name: 'label', elemType: ElemType.STRING, shape: [null] },
-      { name: 'probabilities', elemType: ElemType.FLOAT, shape: [null, 2] },
+      { name: front.flat('p1', 'probability'), elemType: ElemType.FLOAT, shape: [null] },
     ];
   }
   return encodeModel({
     graphName: `trestle_${model.task === 'regression' ? 'linear' : 'logistic'}`,
     nodes,
-    inputs,
+    inputs: front.inputs,
     outputs,
     initializers: inits,
     docString: `Trestle ${model.task === 'regression' ? 'linear' : 'logistic'} regression with its preprocessing`,

@@ -55,8 +55,12 @@ describe.skipIf(!available && process.env['CI'] !== 'true')('exported ONNX passe
     const out = execFileSync(PYTHON, ['-c', CHECK, ...paths], { encoding: 'utf8' });
     const lines = out.trim().split('\n');
     expect(lines).toHaveLength(5);
-    expect(lines[0]).toBe("gbdt-binary.onnx ['label', 'probabilities'] ['x1', 'x2', 'c']");
-    expect(lines[2]).toBe("gbdt-regression.onnx ['variable'] ['x1', 'x2', 'c']");
-    expect(lines[4]).toBe("linear.onnx ['variable'] ['x1', 'x2', 'c']");
+    expect(lines[0]).toBe("gbdt-binary.onnx ['label', 'probability'] ['x1', 'x2', 'c']");
+    expect(lines[1]).toMatch(
+      /^gbdt-multiclass\.onnx \['label', 'probability_\w+'(, 'probability_\w+')+\] \['x1', 'x2', 'c'\]$/,
+    );
+    expect(lines[2]).toBe("gbdt-regression.onnx ['value'] ['x1', 'x2', 'c']");
+    expect(lines[3]).toBe("logistic.onnx ['label', 'probability'] ['x1', 'x2', 'c']");
+    expect(lines[4]).toBe("linear.onnx ['value'] ['x1', 'x2', 'c']");
   });
 });

@@ -17,18 +17,34 @@ async function onnxPredict(model: TrainedModel, batch: ColumnBatch): Promise<Flo
   for (const spec of model.features) {
     const col = batch.columns.find((c) => c.name === spec.name)!;
     if (col.type === 'numeric')
-      feeds[spec.name] = new ort.Tensor('float32', Float32Array.from(col.values), [batch.rows, 1]);
+      feeds[spec.name] = new ort.Tensor('float32', Float32Array.from(col.values), [batch.rows]);
     else
       feeds[spec.name] = new ort.Tensor(
         'string',
         Array.from(col.codes, (c) => (c >= 0 ? col.categories[c]! : '')),
-        [batch.rows, 1],
+        [batch.rows],
       );
   }
   const out = await session.run(feeds);
-  const key = model.task === 'regression' ? 'variable' : 'probabilities';
-  expect(out[key]!.dims).toEqual([batch.rows, model.outputsPerRow]);
-  return out[key]!.data as Float32Array;
+  // Every output is one [N] column: value, probability (binary) or probability_<class>.
+  const keys =
+    model.task === 'regression'
+      ? ['value']
+      : model.task === 'binary'
+        ? ['probability']
+        : model.classes.map((c) => `probability_${c}`);
+  for (const key of keys) expect(out[key]!.dims).toEqual([batch.rows]);
+  // As the built-in model gives them: per row, [P(class 0), P(class 1)] for a binary model.
+  const k = model.outputsPerRow;
+  const flat = new Float32Array(batch.rows * k);
+  for (let i = 0; i < batch.rows; i++) {
+    if (model.task === 'binary') {
+      const p = (out['probability']!.data as Float32Array)[i]!;
+      flat[2 * i] = 1 - p;
+      flat[2 * i + 1] = p;
+    } else keys.forEach((key, j) => (flat[i * k + j] = (out[key]!.data as Float32Array)[i]!));
+  }
+  return flat;
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -1,7 +1,8 @@
 import type { FeatureSpec } from '../columns.js';
 import type { Task } from '../model.js';
 import type { Tree } from '../gbdt/ensemble.js';
-import { ElemType, encodeModel, type OnnxNode, type OnnxValue } from './graph.js';
+import { FeatureFront, type OnnxInputTypes } from './columns.js';
+import { ElemType, encodeModel, type OnnxValue } from './graph.js';
 
 /** What the exporter needs of a GBDT (see `GbdtModel`). */
 export interface TreeEnsembleSource {
@@ -12,54 +13,39 @@ export interface TreeEnsembleSource {
   readonly trees: readonly Tree[];
 }
 
-/** Name of the float [N, F] tensor that feature front-ends produce. */
+/** Name of the float [N, F] tensor that the feature front produces. */
 const FEATURES = 'features';
 
 /**
- * Graph inputs, one [N, 1] tensor per feature (float for numeric, string for categorical),
- * and the nodes that turn them into one float [N, F] tensor: a categorical string becomes
- * its category code through a LabelEncoder, and an unknown string becomes NaN (missing),
- * which is what the built-in model does with an unknown category.
+ * The graph's front: one rank-1 input per feature (see `FeatureFront`) and the nodes
+ * that turn them into one float [N, F] tensor: a categorical feature becomes its category
+ * code through a LabelEncoder, and an unknown category becomes NaN (missing), which is what
+ * the built-in model does with an unknown category.
  */
-function codedFeatureInputs(features: readonly FeatureSpec[]): { inputs: OnnxValue[]; nodes: OnnxNode[] } {
-  const inputs: OnnxValue[] = [];
-  const nodes: OnnxNode[] = [];
-  const parts: string[] = [];
-  features.forEach((spec, f) => {
-    if (spec.type === 'numeric') {
-      inputs.push({ name: spec.name, elemType: ElemType.FLOAT, shape: [null, 1] });
-      parts.push(spec.name);
-    } else {
-      inputs.push({ name: spec.name, elemType: ElemType.STRING, shape: [null, 1] });
-      const coded = `${spec.name}__code_${f}`;
-      nodes.push({
-        op: 'LabelEncoder',
-        domain: 'ai.onnx.ml',
-        inputs: [spec.name],
-        outputs: [coded],
-        attributes: {
-          keys_strings: { strings: spec.categories },
-          values_floats: { floats: spec.categories.map((_, i) => i) },
-          default_float: { float: NaN },
-        },
-      });
-      parts.push(coded);
-    }
-  });
-  nodes.push({ op: 'Concat', inputs: parts, outputs: [FEATURES], attributes: { axis: { int: 1 } } });
-  return { inputs, nodes };
+function codedFeatures(features: readonly FeatureSpec[], types: OnnxInputTypes): FeatureFront {
+  const front = new FeatureFront(features, types);
+  const parts = features.map((spec, f) =>
+    front.column(
+      spec.type === 'numeric' ? front.number(f) : front.category(f, spec.categories, 'float', NaN),
+      `f${f}_column`,
+    ),
+  );
+  front.nodes.push({ op: 'Concat', inputs: parts, outputs: [FEATURES], attributes: { axis: { int: 1 } } });
+  return front;
 }
 
 /**
- * Exports a GBDT as an ONNX model: TreeEnsembleClassifier (outputs `label`, the class name,
- * and `probabilities` [N, classes]) or TreeEnsembleRegressor (output `variable` [N, 1]).
+ * Exports a GBDT as an ONNX model whose outputs are all rank 1 `[N]`, as MLflow's pyfunc
+ * wrapper needs to make them DataFrame columns: a classifier (TreeEnsembleClassifier) gives
+ * `label` (the class name) and `probability` (of the positive class) when binary, or one
+ * `probability_<class>` per class; a regressor (TreeEnsembleRegressor) gives `value`.
  * Numeric splits are BRANCH_LEQ on float32 thresholds (the built-in model compares in
  * float32 too); a categorical split is a chain of BRANCH_EQ nodes over the smaller side's
  * categories whose true branches share one child; a missing value follows
  * `nodes_missing_value_tracks_true` as the learned direction.
  */
-export function gbdtToOnnx(model: TreeEnsembleSource): Uint8Array {
-  const front = codedFeatureInputs(model.features);
+export function gbdtToOnnx(model: TreeEnsembleSource, types: OnnxInputTypes = {}): Uint8Array {
+  const front = codedFeatures(model.features, types);
   const a = new Attrs();
   model.trees.forEach((tree, t) => exportTree(tree, t, model.features, a));
   const common = {
@@ -72,10 +58,12 @@ export function gbdtToOnnx(model: TreeEnsembleSource): Uint8Array {
     nodes_falsenodeids: { ints: a.falseIds },
     nodes_missing_value_tracks_true: { ints: a.missingTrue },
   };
-  let ensemble: OnnxNode;
-  let outputs: OnnxValue[];
+  const outputs: OnnxValue[] = [];
+  const output = (name: string, elemType: number): void => {
+    outputs.push({ name, elemType, shape: [null] });
+  };
   if (model.task === 'regression') {
-    ensemble = {
+    front.nodes.push({
       op: 'TreeEnsembleRegressor',
       domain: 'ai.onnx.ml',
       inputs: [FEATURES],
@@ -91,10 +79,10 @@ export function gbdtToOnnx(model: TreeEnsembleSource): Uint8Array {
         aggregate_function: { string: 'SUM' },
         post_transform: { string: 'NONE' },
       },
-    };
-    outputs = [{ name: 'variable', elemType: ElemType.FLOAT, shape: [null, 1] }];
+    });
+    output(front.flat('variable', 'value'), ElemType.FLOAT);
   } else {
-    ensemble = {
+    front.nodes.push({
       op: 'TreeEnsembleClassifier',
       domain: 'ai.onnx.ml',
       inputs: [FEATURES],
@@ -111,17 +99,17 @@ export function gbdtToOnnx(model: TreeEnsembleSource): Uint8Array {
         base_values: { floats: model.baseScore },
         post_transform: { string: model.task === 'binary' ? 'LOGISTIC' : 'SOFTMAX' },
       },
-    };
-    outputs = [
-      { name: 'label', elemType: ElemType.STRING, shape: [null] },
-      { name: 'probabilities', elemType: ElemType.FLOAT, shape: [null, model.classes.length] },
-    ];
+    });
+    output('label', ElemType.STRING);
+    if (model.task === 'binary') output(front.pick('probabilities', 1, 'probability'), ElemType.FLOAT);
+    else model.classes.forEach((c, j) => output(front.pick('probabilities', j, `probability_${c}`), ElemType.FLOAT));
   }
   return encodeModel({
     graphName: 'trestle_gbdt',
-    nodes: [...front.nodes, ensemble],
+    nodes: front.nodes,
     inputs: front.inputs,
     outputs,
+    initializers: front.initializers,
     docString: `Trestle gradient-boosted trees (${model.task}, ${model.trees.length} trees)`,
     metadata: { 'trestle.model': 'gbdt', 'trestle.task': model.task },
   });

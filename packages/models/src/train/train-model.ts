@@ -255,6 +255,7 @@ export function trainModel(train: Table, valid: Table | undefined, options: Trai
       builtin: fitted.builtin,
       ...(fitted.onnx === undefined ? {} : { onnx: fitted.onnx }),
       ...(fitted.onnxScores === undefined ? {} : { onnxScores: fitted.onnxScores }),
+      ...(fitted.onnxIntegerMissing === undefined ? {} : { onnxIntegerMissing: fitted.onnxIntegerMissing }),
       trainer: { name: trainer.name, params: trainerParams },
       metrics,
       profile,

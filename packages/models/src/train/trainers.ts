@@ -3,8 +3,15 @@
  * fits on training columns and returns the builtin model and its ONNX graph.
  */
 import { TrestleError } from '@trestle/core';
-import { trainGbdt, trainLinear, trainLogistic, type IterationInfo, type TrainedModel } from '@trestle/learn';
-import type { Table } from '@trestle/tables';
+import {
+  trainGbdt,
+  trainLinear,
+  trainLogistic,
+  type IterationInfo,
+  type OnnxInputType,
+  type TrainedModel,
+} from '@trestle/learn';
+import type { ColumnType, Table } from '@trestle/tables';
 import type { BuiltinModel } from '../builtin/builtin-model.js';
 import { readBuiltinModel } from '../builtin/builtin-model.js';
 import { learnBatch } from '../builtin/learn-model.js';
@@ -38,6 +45,8 @@ export interface FitResult {
   readonly onnx?: Uint8Array;
   /** The ONNX output with the scores. */
   readonly onnxScores?: string;
+  /** Whether the graph reads an integer input's minimum as missing. */
+  readonly onnxIntegerMissing?: 'minimum';
   /** Settings actually used (defaults filled in), logged as run params. */
   readonly params: Record<string, string | number | boolean>;
   readonly iterations: number;
@@ -86,14 +95,37 @@ function iterationCallback(input: FitInput): ((info: IterationInfo) => void) | u
     });
 }
 
-/** The builtin JSON, the model read back from it, and the ONNX graph of a learn model. */
-function result(model: TrainedModel, params: Record<string, string | number | boolean>, iterations: number): FitResult {
+/** The ONNX input type of a column type: what MLflow's pyfunc feeds for it (see `OnnxInputType`). */
+const ONNX_INPUT: Record<ColumnType, OnnxInputType> = {
+  boolean: 'bool',
+  integer: 'int32',
+  long: 'int64',
+  float: 'float',
+  double: 'float',
+  datetime: 'float',
+  string: 'string',
+};
+
+/**
+ * The builtin JSON, the model read back from it, and the ONNX graph of a learn model, whose
+ * inputs take the training columns' types.
+ */
+function result(
+  model: TrainedModel,
+  input: FitInput,
+  params: Record<string, string | number | boolean>,
+  iterations: number,
+): FitResult {
   const builtin = JSON.parse(JSON.stringify(model.toJSON())) as Record<string, unknown>;
+  const types = Object.fromEntries(
+    Object.entries(input.features.columns).map(([name, c]) => [name, ONNX_INPUT[c.type]]),
+  );
   return {
     builtin,
     model: readBuiltinModel(builtin),
-    onnx: model.toOnnx(),
-    onnxScores: model.task === 'regression' ? 'variable' : 'probabilities',
+    onnx: model.toOnnx(types),
+    onnxScores: model.task === 'regression' ? 'value' : model.task === 'binary' ? 'probability' : 'probability_*',
+    onnxIntegerMissing: 'minimum',
     params,
     iterations,
   };
@@ -169,7 +201,7 @@ const gbdtTrainer: Trainer = {
       ...(patience === undefined ? {} : { early_stopping: patience }),
       ...(settings.seed === undefined ? {} : { seed: settings.seed }),
     };
-    return result(model, used, rounds);
+    return result(model, input, used, rounds);
   },
 };
 
@@ -200,7 +232,7 @@ function linearFit(kind: 'logistic' | 'linear') {
       max_iterations: maxIterations ?? (kind === 'logistic' ? 200 : 500),
       max_categories: maxCategories ?? 255,
     };
-    return result(model, used, iterations);
+    return result(model, input, used, iterations);
   };
 }
 
