@@ -23,6 +23,17 @@ describe('metric values on the wire', () => {
     expect(decodeMetricValue(JSON.parse(JSON.stringify(encodeMetricValue(value))) as typeof wire)).toBe(value);
   });
 
+  it('refuses a value that is not a number instead of sending it as something else', () => {
+    // A string compares greater than 0: without the check '1' went out as "Infinity".
+    expect(() => toWireBatch({ metrics: [{ key: 'loss', value: '1' as never, timestamp: 5, step: 0 }] })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        message: `value of metric 'loss' must be a number, got "1"`,
+      }),
+    );
+    expect(() => encodeMetricValue(null as never)).toThrow(/a metric value must be a number, got null/);
+  });
+
   it('decodes a batch and defaults steps to 0', () => {
     expect(
       fromWireBatch({ metrics: [{ key: 'loss', value: 'NaN', timestamp: 5 }], params: [{ key: 'a', value: '1' }] }),

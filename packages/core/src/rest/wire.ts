@@ -21,11 +21,16 @@ export type WireBatch = Static<typeof LogBatchInput>;
 
 /**
  * Encodes a metric value for JSON: finite numbers stay numbers, the others become strings.
+ * Anything but a number (a caller without types) is `INVALID_ARGUMENT` naming `what`, as the
+ * store says it, rather than a value the server would store as something else.
  *
  * @example encodeMetricValue(NaN) // 'NaN'
  * @example encodeMetricValue(-Infinity) // '-Infinity'
  */
-export function encodeMetricValue(value: number): WireMetricValue {
+export function encodeMetricValue(value: number, what = 'a metric value'): WireMetricValue {
+  if (typeof value !== 'number') {
+    throw new TrestleError('INVALID_ARGUMENT', `${what} must be a number, got ${JSON.stringify(value)}`);
+  }
   if (Number.isFinite(value)) return value;
   if (Number.isNaN(value)) return 'NaN';
   return value > 0 ? 'Infinity' : '-Infinity';
@@ -51,7 +56,8 @@ export function decodeMetricValue(value: WireMetricValue): number {
 
 /** A metric point ready for JSON. */
 export function toWireMetric(metric: CoreMetric): WireMetric {
-  return { key: metric.key, value: encodeMetricValue(metric.value), timestamp: metric.timestamp, step: metric.step };
+  const value = encodeMetricValue(metric.value, `value of metric '${metric.key}'`);
+  return { key: metric.key, value, timestamp: metric.timestamp, step: metric.step };
 }
 
 /** A metric point received as JSON. */

@@ -1,0 +1,36 @@
+/**
+ * The REST adapters pass the same contracts as the stores they stand in for: the tracking
+ * contract through `RestBackend` and the artifact contract through `RestArtifactStore`, both
+ * talking to a real `trestle server` app listening on a free port, on a fresh SQLite store.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '@trestle/core';
+import { startServer } from '@trestle/server';
+import { openStores } from '@trestle/store';
+import { trackingBackendContract } from '@trestle/store/testing';
+import { connectRest } from '../packages/client/src/rest/index.js';
+
+/** A server on its own SQLite store and artifact folder, and the REST client of it. */
+async function restServer(): Promise<{ rest: ReturnType<typeof connectRest>; close: () => Promise<void> }> {
+  const home = await mkdtemp(join(tmpdir(), 'trestle-rest-contract-'));
+  const config = loadConfig({ home }, {});
+  const stores = await openStores(config);
+  const server = await startServer({ config, stores, port: 0, logger: false, handleSignals: false });
+  const rest = connectRest({ trackingUri: server.url, retry: { attempts: 2, baseDelayMs: 10 } });
+  return {
+    rest,
+    async close() {
+      await rest.backend.close();
+      await server.close();
+      await Promise.all([stores.metadata.close(), stores.artifacts.close()]);
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+trackingBackendContract('rest', async () => {
+  const { rest, close } = await restServer();
+  return { backend: rest.backend, cleanup: close };
+});
