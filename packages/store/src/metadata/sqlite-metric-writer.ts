@@ -22,7 +22,7 @@ interface Statement {
 }
 
 /** The slice of a better-sqlite3 `Database` used here (typed structurally: the driver is loaded by `open.ts`). */
-export interface SqliteConnection {
+interface SqliteConnection {
   prepare(sql: string): Statement;
   /** True while a transaction is open on the connection. */
   readonly inTransaction: boolean;
