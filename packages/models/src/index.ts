@@ -24,6 +24,7 @@ export {
   type ModelRegistryClient,
 } from './load.js';
 export { writeModelPackage, buildManifest, BUILTIN_FILE, ONNX_FILE, type PackageContents } from './write-package.js';
+export { onnxFilePackage } from './register-onnx.js';
 export { mlmodelText, readMlmodel, MLMODEL_FILE, type MlflowModelInfo } from './mlmodel.js';
 export { openOnnxModel, type OnnxModel, type OnnxOutputOptions } from './onnx-flavor.js';
 export {

@@ -73,6 +73,54 @@ export function checkSignature(signature: Signature, what = 'signature'): Signat
   return signature;
 }
 
+/**
+ * A signature given by hand: `name:type,…` (inputs only), or JSON: MLflow's
+ * `{"inputs": …, "outputs": …}` (each a list of `{name, type}` or that list as a JSON string,
+ * as in an `MLmodel`) or just the list of inputs.
+ *
+ * @throws TrestleError `INVALID_ARGUMENT` saying what is wrong and how to write it.
+ * @example parseSignatureText('distance:double,origin:string') // inputs distance (double), origin (string); no outputs
+ */
+export function parseSignatureText(text: string, what = 'signature'): Signature {
+  const trimmed = text.trim();
+  const how = `write it as name:type,… (types: ${COLUMN_TYPES.join(', ')}) or as MLflow's JSON`;
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(trimmed);
+    } catch (err) {
+      throw new TrestleError('INVALID_ARGUMENT', `${what} is not valid JSON (${(err as Error).message}); ${how}`);
+    }
+    const specs = (value: unknown, part: string): ColumnSpec[] => {
+      const list: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+      if (!Array.isArray(list))
+        throw new TrestleError('INVALID_ARGUMENT', `${what}: its ${part} are not a list; ${how}`);
+      return list.map((s: unknown, i) => {
+        const o = (typeof s === 'object' && s !== null ? s : {}) as Record<string, unknown>;
+        if (typeof o['name'] !== 'string')
+          throw new TrestleError('INVALID_ARGUMENT', `${what}: ${part}[${i}] has no name; ${how}`);
+        return {
+          name: o['name'],
+          type: o['type'] as ColumnType,
+          ...(o['required'] === false || o['optional'] === true ? { optional: true } : {}),
+        };
+      });
+    };
+    const o = (Array.isArray(doc) ? { inputs: doc } : doc) as Record<string, unknown>;
+    if (o['inputs'] === undefined) throw new TrestleError('INVALID_ARGUMENT', `${what} has no inputs; ${how}`);
+    return checkSignature(
+      { inputs: specs(o['inputs'], 'inputs'), outputs: o['outputs'] == null ? [] : specs(o['outputs'], 'outputs') },
+      what,
+    );
+  }
+  const inputs = trimmed.split(',').map((part): ColumnSpec => {
+    const at = part.lastIndexOf(':');
+    if (at <= 0) throw new TrestleError('INVALID_ARGUMENT', `${what}: '${part.trim()}' is not name:type; ${how}`);
+    return { name: part.slice(0, at).trim(), type: part.slice(at + 1).trim() as ColumnType };
+  });
+  return checkSignature({ inputs, outputs: [] }, what);
+}
+
 /** `name (type)` list of the inputs, for messages. */
 export function describeInputs(signature: Signature): string {
   return signature.inputs.map((s) => `${s.name} (${s.type}${s.optional === true ? ', optional' : ''})`).join(', ');

@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Trestle } from '@trestle/client';
 import {
@@ -292,51 +293,127 @@ async function registrationSource(
   return { source: pathToFileURL(path).href, local: true };
 }
 
+/**
+ * `--onnx FILE --signature SPEC`: the package around an ONNX file made elsewhere, checked, then
+ * logged as the artifact `model` of a run of its own (the version's source and lineage).
+ */
+async function onnxSource(
+  ctx: CommandContext,
+  trestle: Trestle,
+  name: string,
+  file: string,
+): Promise<{ source: string; runId: string; end: (ok: boolean) => Promise<void> }> {
+  const spec = ctx.values['signature'];
+  if (typeof spec !== 'string')
+    throw new UsageError("--onnx needs --signature: the inputs as 'name:type,…' or a JSON file (MLflow's signature)");
+  const { onnxFilePackage, parseSignatureText } = await import('@trestle/models');
+  const path = resolve(file);
+  let text = spec;
+  if (!/^\s*[[{]/.test(spec) && existsSync(spec)) text = readFileSync(spec, 'utf8');
+  const signature = parseSignatureText(text, `--signature ${spec}`);
+  const tmp = await mkdtemp(join(tmpdir(), 'trestle-onnx-'));
+  try {
+    const dir = join(tmp, 'model');
+    await onnxFilePackage(path, signature, dir);
+    const experiment = ctx.values['experiment'];
+    const run = await trestle.startRun({
+      ...(typeof experiment === 'string' ? { experiment } : {}),
+      name: `register ${name} from ${basename(path)}`,
+      tags: { 'trestle.onnx.file': path },
+    });
+    try {
+      await run.logArtifact(dir, 'model');
+    } catch (err) {
+      await run.end('FAILED');
+      throw err;
+    }
+    return {
+      source: `runs:/${run.id}/model`,
+      runId: run.id,
+      end: async (ok) => void (await run.end(ok ? 'FINISHED' : 'FAILED')),
+    };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
 const register: Command = {
   name: 'register',
-  summary: 'Register a model package as the next version of a model (created if new)',
-  usage: 'NAME SOURCE',
+  summary: 'Register a model package (or an ONNX file with a signature) as the next version of a model',
+  usage: 'NAME SOURCE | NAME --onnx FILE --signature SPEC',
   description: [
     'SOURCE: runs:/RUN_ID/PATH (a package logged to a run; the run id may be a unique prefix),',
     'models:/m-<id> (an MLflow 3 logged model) or a model package folder on this machine.',
+    '--onnx FILE --signature SPEC: an ONNX file made elsewhere (a converted scikit-learn or PyTorch',
+    "model) with its inputs given as 'name:type,…' (e.g. 'distance:double,origin:string') or a JSON",
+    'file (MLflow\'s {"inputs": [...], "outputs": [...]}); a graph with one input not named after a',
+    'column takes the numeric columns as one [N, columns] matrix. It is checked (it loads, one row',
+    'predicts), made a package (manifest + MLmodel) and logged to a run of its own, then registered.',
     'The version, its tags and aliases are written at once or not at all.',
   ].join('\n'),
   options: {
     ...REMOTE,
     ...REASON,
+    onnx: { type: 'string', valueName: 'FILE', description: 'register this ONNX file (with --signature)' },
+    signature: {
+      type: 'string',
+      valueName: 'SPEC',
+      description: "with --onnx: the inputs, 'name:type,…' or a JSON file",
+    },
+    experiment: {
+      type: 'string',
+      valueName: 'NAME',
+      description: "with --onnx: the run's experiment (default: Default)",
+    },
     alias: { type: 'string', multiple: true, valueName: 'ALIAS', description: 'point this alias at the new version' },
     description: { type: 'string', valueName: 'TEXT', description: 'description of the version' },
     tag: { type: 'string', multiple: true, valueName: 'KEY=VALUE', description: 'tag the version' },
   },
-  positionals: { min: 2, max: 2 },
+  positionals: { min: 1, max: 2 },
   run: (ctx) =>
     connect(
       ctx,
       async (trestle) => {
-        const [name, given] = ctx.positionals as [string, string];
+        const [name, given] = ctx.positionals as [string, string | undefined];
         if (parseRef(name).name !== name || name.includes('@')) {
           throw new UsageError(`'${name}' is not a model name (no '@' or '/VERSION' here)`);
         }
+        const onnx = ctx.values['onnx'];
+        if (typeof onnx === 'string' && given !== undefined)
+          throw new UsageError('give SOURCE or --onnx FILE, not both');
+        if (typeof onnx !== 'string' && given === undefined)
+          throw new UsageError('give the SOURCE to register (runs:/RUN_ID/PATH, a package folder) or --onnx FILE');
+        if (typeof onnx !== 'string' && ctx.values['signature'] !== undefined)
+          throw new UsageError('--signature goes with --onnx FILE (a package carries its own signature)');
         const aliases = (ctx.values['alias'] as string[] | undefined) ?? [];
         const description = ctx.values['description'];
-        const { source, runId, local } = await registrationSource(trestle, given);
+        const fromOnnx = typeof onnx === 'string' ? await onnxSource(ctx, trestle, name, onnx) : undefined;
+        const { source, runId, local } =
+          fromOnnx === undefined ? await registrationSource(trestle, given!) : { ...fromOnnx, local: false };
         if (local && trestle.config.trackingUri !== undefined) {
           ctx.out.info(
             `Note: ${source} is a folder on this machine; only clients that can read it can load this version.`,
           );
         }
-        const version = await trestle.registry.createModelVersion(
-          {
-            name,
-            source,
-            createModel: true,
-            aliases,
-            tags: parseKeyValues(ctx.values['tag'] as string[] | undefined, 'tag'),
-            ...(runId === undefined ? {} : { runId }),
-            ...(typeof description === 'string' ? { description } : {}),
-          },
-          change(ctx),
-        );
+        let version: ModelVersion;
+        try {
+          version = await trestle.registry.createModelVersion(
+            {
+              name,
+              source,
+              createModel: true,
+              aliases,
+              tags: parseKeyValues(ctx.values['tag'] as string[] | undefined, 'tag'),
+              ...(runId === undefined ? {} : { runId }),
+              ...(typeof description === 'string' ? { description } : {}),
+            },
+            change(ctx),
+          );
+        } catch (err) {
+          await fromOnnx?.end(false);
+          throw err;
+        }
+        await fromOnnx?.end(true);
         ctx.out.result(
           { version },
           () =>
