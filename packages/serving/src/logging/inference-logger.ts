@@ -116,18 +116,21 @@ function append(
 ): void {
   const col = column(cols, name, length);
   if (values instanceof Float64Array) {
-    // JSON has no NaN: a missing number travels as null.
-    for (let r = from; r < to; r++) {
-      const v = values[r]!;
-      col.push(Number.isFinite(v) ? v : null);
-    }
+    // NaN (missing) is kept as is, so that an all-number column stays an array of unboxed
+    // doubles: JSON.stringify writes it as null.
+    for (let r = from; r < to; r++) col.push(values[r]!);
   } else {
     for (let r = from; r < to; r++) col.push(values[r] ?? null);
   }
 }
 
 export class InferenceLogger implements ServingSink {
-  private buffer: InferenceEvent[] = [];
+  /**
+   * Buffered predictions, already as columns: an event's values are copied out on the request
+   * path and the event dropped, because thousands of live request objects held for a second
+   * made every young-generation GC copy them (twice the serve process's CPU per request).
+   */
+  private buffer: { runtime: ModelRuntime; columns: ColumnsBuilder }[] = [];
   private bufferedRows = 0;
   private readonly spool: Spool;
   private readonly o: Required<Omit<InferenceLoggerOptions, 'log'>> & Pick<InferenceLoggerOptions, 'log'>;
@@ -162,10 +165,20 @@ export class InferenceLogger implements ServingSink {
     return { buffered: this.bufferedRows, spoolRecords: this.spool.records, spoolBytes: this.spool.bytes };
   }
 
-  /** Called on the request path: one push. */
+  /** Called on the request path: the event's values are appended to its version's columns. */
   record(event: InferenceEvent): void {
     if (this.closed) return;
-    this.buffer.push(event);
+    for (let from = 0; from < event.batch.rows;) {
+      let open = this.buffer.at(-1);
+      if (open?.runtime !== event.runtime) open = this.buffer.findLast((b) => b.runtime === event.runtime);
+      if (open === undefined || open.columns.rows >= MAX_SHIPMENT_ROWS) {
+        open = { runtime: event.runtime, columns: new ColumnsBuilder() };
+        this.buffer.push(open);
+      }
+      const to = Math.min(event.batch.rows, from + MAX_SHIPMENT_ROWS - open.columns.rows);
+      open.columns.add(event, from, to);
+      from = to;
+    }
     this.bufferedRows += event.batch.rows;
     if (this.bufferedRows >= this.o.batchRows && this.shipping === undefined) void this.flush();
     else if (this.bufferedRows > this.o.maxBufferRows) this.spillBuffer();
@@ -173,55 +186,28 @@ export class InferenceLogger implements ServingSink {
 
   /** The control plane is slower than traffic: move the buffer to the spool instead of growing. */
   private spillBuffer(): void {
-    const events = this.take(Infinity);
     void this.spool
-      .append(this.shipments(events))
+      .append(this.shipments(this.take()))
       .catch((err: Error) => this.o.log?.(`inference log spool failed: ${err.message}`));
   }
 
-  private take(maxRows: number): InferenceEvent[] {
-    let rows = 0;
-    let i = 0;
-    while (i < this.buffer.length && (i === 0 || rows + this.buffer[i]!.batch.rows <= maxRows))
-      rows += this.buffer[i++]!.batch.rows;
-    const taken = this.buffer.splice(0, i);
-    this.bufferedRows -= rows;
+  /** Takes the whole buffer. */
+  private take(): { runtime: ModelRuntime; columns: ColumnsBuilder }[] {
+    const taken = this.buffer;
+    this.buffer = [];
+    this.bufferedRows = 0;
     return taken;
   }
 
-  /** Turns events into shipments of `POST /inference-logs` bodies, one per model version and alias. */
-  private shipments(events: readonly InferenceEvent[]): Shipment[] {
-    const groups = new Map<ModelRuntime, InferenceEvent[]>();
-    for (const e of events) {
-      const g = groups.get(e.runtime);
-      if (g === undefined) groups.set(e.runtime, [e]);
-      else g.push(e);
-    }
-    const out: Shipment[] = [];
-    for (const [runtime, group] of groups) {
-      const model = modelOf(runtime);
-      let part = new ColumnsBuilder();
-      const ship = (): void => {
-        // No idempotency key: the route skips request ids it has (a key would cost the control
-        // plane a hash of the body and two writes per shipment).
-        out.push({
-          path: INFERENCE_LOGS_PATH,
-          records: part.rows,
-          body: JSON.stringify({ model, columns: part }),
-        });
-        part = new ColumnsBuilder();
-      };
-      for (const e of group) {
-        for (let from = 0; from < e.batch.rows;) {
-          const to = Math.min(e.batch.rows, from + MAX_SHIPMENT_ROWS - part.rows);
-          part.add(e, from, to);
-          from = to;
-          if (part.rows >= MAX_SHIPMENT_ROWS) ship();
-        }
-      }
-      if (part.rows > 0) ship();
-    }
-    return out;
+  /** `POST /inference-logs` bodies, one per model version and alias and at most {@link MAX_SHIPMENT_ROWS} predictions. */
+  private shipments(parts: readonly { runtime: ModelRuntime; columns: ColumnsBuilder }[]): Shipment[] {
+    // No idempotency key: the route skips request ids it has (a key would cost the control
+    // plane a hash of the body and two writes per shipment).
+    return parts.map(({ runtime, columns }) => ({
+      path: INFERENCE_LOGS_PATH,
+      records: columns.rows,
+      body: JSON.stringify({ model: modelOf(runtime), columns }),
+    }));
   }
 
   /**
@@ -234,13 +220,13 @@ export class InferenceLogger implements ServingSink {
     const run = async (): Promise<void> => {
       try {
         while (this.buffer.length > 0) {
-          const shipments = this.shipments(this.take(this.o.batchRows));
+          const shipments = this.shipments(this.take());
           for (let i = 0; i < shipments.length; i++) {
             const ok = await this.send(shipments[i]!);
             if (!ok) {
               await this.spool.append(shipments.slice(i));
               // Away: the rest of the buffer goes to the spool too rather than retried row by row.
-              if (this.buffer.length > 0) await this.spool.append(this.shipments(this.take(Infinity)));
+              if (this.buffer.length > 0) await this.spool.append(this.shipments(this.take()));
               return;
             }
           }
