@@ -3,6 +3,7 @@
  * contract through `RestBackend` and the artifact contract through `RestArtifactStore`, both
  * talking to a real `trestle server` app listening on a free port, on a fresh SQLite store.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { loadConfig } from '@trestle/core';
 import { startServer } from '@trestle/server';
 import { openStores } from '@trestle/store';
 import { trackingBackendContract } from '@trestle/store/testing';
+import { describe, expect, it } from 'vitest';
 import { connectRest } from '../packages/client/src/rest/index.js';
 
 /** A server on its own SQLite store and artifact folder, and the REST client of it. */
@@ -33,4 +35,19 @@ async function restServer(): Promise<{ rest: ReturnType<typeof connectRest>; clo
 trackingBackendContract('rest', async () => {
   const { rest, close } = await restServer();
   return { backend: rest.backend, cleanup: close };
+});
+
+describe('RestArtifactStore against a real server', () => {
+  it('accepts an expected checksum written in upper case (hex has no case)', async () => {
+    const { rest, close } = await restServer();
+    try {
+      const run = await rest.backend.createRun({ experimentId: '0' });
+      const sum = createHash('sha256').update('weights').digest('hex');
+      const key = `0/${run.info.runId}/artifacts/model/weights.txt`;
+      const info = await rest.artifacts.put(key, 'weights', { sha256: sum.toUpperCase() });
+      expect(info).toEqual({ path: key, size: 7, sha256: sum });
+    } finally {
+      await close();
+    }
+  });
 });

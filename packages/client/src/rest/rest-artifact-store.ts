@@ -127,7 +127,8 @@ export class RestArtifactStore implements ArtifactStore {
       body,
       ...(sha256 === undefined ? {} : { headers: { [CHECKSUM_HEADER]: sha256 } }),
     });
-    if (sha256 !== undefined && info.sha256 !== sha256) {
+    // Hex digits compare without case: the caller may give the checksum in upper case.
+    if (sha256 !== undefined && info.sha256.toLowerCase() !== sha256.toLowerCase()) {
       throw new TrestleError(
         'INTERNAL',
         `the server stored '${key.path}' with SHA-256 ${info.sha256}, but the bytes sent have ${sha256}; upload it again`,
