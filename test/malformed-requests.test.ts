@@ -49,9 +49,9 @@ const SEED = Number(process.env['TRESTLE_MALFORMED_SEED'] ?? 20_240_601);
 if (!Number.isSafeInteger(SEED))
   throw new Error(`TRESTLE_MALFORMED_SEED must be an integer, got ${process.env['TRESTLE_MALFORMED_SEED']}`);
 const COUNT = 4000;
-/** Routes of the registry (issue 7) and MLflow 3 logged models, outside this table for now. */
+/** Routes of the registry (issue 7), MLflow 3 logged models and traces, and the web UI's helpers (their bad input is tested beside them: graphql.test.ts), outside this table for now. */
 const REGISTRY_ROUTE =
-  / \/api\/v1\/(registered-models|model-versions|registry\/|events|datasets\/)|\/mlflow\/(registered-models|model-versions|logged-models|traces|get-trace-artifact|metrics\/get-history-bulk)(\/|$)| \/(v1\/traces|get-artifact)$/;
+  / \/api\/v1\/(registered-models|model-versions|registry\/|events|datasets\/)|\/mlflow\/(registered-models|model-versions|logged-models|traces|get-trace-artifact|metrics\/get-history-bulk)(\/|$)| \/(v1\/traces|get-artifact|graphql)$/;
 const CONCURRENCY = 8;
 const REQUEST_TIMEOUT_MS = 20_000;
 

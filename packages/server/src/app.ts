@@ -78,6 +78,16 @@ export interface BuildServerOptions {
  */
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 
+/**
+ * The S3 settings of a server that has S3 configured (its artifact root on S3, or an S3 endpoint
+ * given): MLflow experiments may then keep their artifacts in an `s3://` location.
+ */
+function s3Settings(config: TrestleConfig | undefined): { s3Endpoint?: string } | undefined {
+  if (config === undefined) return undefined;
+  if (config.s3Endpoint !== undefined) return { s3Endpoint: config.s3Endpoint };
+  return /^s3:/i.test(config.artifacts) ? {} : undefined;
+}
+
 function isLoggerInstance(value: unknown): value is FastifyBaseLogger {
   return typeof value === 'object' && value !== null && typeof (value as { child?: unknown }).child === 'function';
 }
@@ -174,7 +184,13 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     const ui = uiBuildState(options.ui?.dir);
     await app.register(uiStaticRoutes, { dir: ui.dir, howToBuild: ui.howToBuild });
   }
-  if (mlflow) await app.register(mlflowPlugin, { metadata: stores.metadata, artifacts: stores.artifacts });
+  if (mlflow) {
+    await app.register(mlflowPlugin, {
+      metadata: stores.metadata,
+      artifacts: stores.artifacts,
+      s3: s3Settings(options.config),
+    });
+  }
   for (const { plugin, options: pluginOptions = {} } of plugins) {
     const resolved =
       typeof pluginOptions === 'function' ? (pluginOptions as (s: ServerStores) => object)(stores) : pluginOptions;

@@ -22,6 +22,7 @@ describe('requiredAccess', () => {
     ['POST', '/api/v1/runs/search', 'reader'],
     ['POST', '/api/v1/runs/compare', 'reader'],
     ['POST', '/api/2.0/mlflow/runs/search', 'reader'],
+    ['POST', '/graphql', 'reader'],
     ['POST', '/ajax-api/2.0/mlflow/experiments/search', 'reader'],
     ['POST', '/api/2.0/mlflow/artifacts/presigned-download-url', 'reader'],
     // Writes need editor.

@@ -50,6 +50,8 @@ export const ACCESS_RULES: readonly AccessRule[] = [
         '/logged-models/search',
       ),
       ...MLFLOW_V3_API_ROOTS.map((root) => `${root}/mlflow/traces/search`),
+      // MLflow's web UI's GraphQL: every field served is a read (see mlflow/graphql.ts).
+      '/graphql',
     ],
     methods: ['POST'],
     access: 'reader',

@@ -1,14 +1,13 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ArtifactEntry, ArtifactStore, MetadataStore } from '@trestle/core';
+import type { ArtifactEntry, ArtifactStore, RunInfo } from '@trestle/core';
 import { isTrestleError, TrestleError } from '@trestle/core';
 import { normalizeArtifactPath } from '@trestle/store';
 import { mlflowNotFoundHandler, MlflowProtocolError } from './errors.js';
 import { RequestMessage } from './request-message.js';
-import type { MlflowRoute } from './routes.js';
-import { runArtifactKey } from '@trestle/core';
-import { runArtifactUri } from './translate.js';
+import type { MlflowContext, MlflowRoute } from './routes.js';
 import { artifactContentType } from './content-type.js';
+import type { ArtifactLocations, ArtifactPlace } from './artifact-locations.js';
 
 /** MLflow's `FileInfo`; `file_size` is left out for directories. */
 export interface MlflowFileInfo {
@@ -94,6 +93,30 @@ function proxiedUrl(request: FastifyRequest, key: string): string {
   return `${request.protocol}://${request.host}/api/2.0/mlflow-artifacts/artifacts/${encoded}`;
 }
 
+/** Where a run's file (or folder) `path` is: the store and its key, from the run's `artifact_uri`. */
+async function runFile(
+  locations: ArtifactLocations,
+  info: RunInfo,
+  path: string,
+): Promise<{ place: ArtifactPlace; key: string }> {
+  const place = await locations.place(info.artifactUri);
+  const key = [place.key, path].filter((part) => part !== '').join('/');
+  return { place, key };
+}
+
+/** A proxied URL for a run's file; a run whose artifacts live outside the server's store has none. */
+async function proxiedRunFile(locations: ArtifactLocations, info: RunInfo, path: string): Promise<string> {
+  const { place, key } = await runFile(locations, info, path);
+  if (!place.proxied) {
+    throw new TrestleError(
+      'INVALID_ARGUMENT',
+      `run '${info.runId}' keeps its artifacts at ${info.artifactUri} (its experiment's artifact_location), outside this server's proxied artifact store: read and write them there directly.`,
+      { runId: info.runId, artifactUri: info.artifactUri },
+    );
+  }
+  return key;
+}
+
 /**
  * Artifact RPCs of the tracking service (`/mlflow/artifacts/...`): `list` (a run's artifacts,
  * paths relative to the run's artifact root, `root_uri` in proxied form) and the presigned
@@ -104,19 +127,20 @@ export const artifactRoutes: readonly MlflowRoute[] = [
   {
     methods: ['GET'],
     url: '/artifacts/list',
-    handle: async (msg, { metadata, artifacts }) => {
+    handle: async (msg, { metadata, locations }) => {
       const runId = msg.runId();
       const path = checkedArtifactPath(msg.string('path') ?? '', { allowRoot: true });
       const { info } = await metadata.getRun(runId);
-      const entries = await artifacts.list(runArtifactKey(info, path));
+      const { place, key } = await runFile(locations, info, path);
+      const entries = await place.store.list(key);
       const files = entries.map((e) => fileInfo(e, path === '' ? baseName(e.path) : `${path}/${baseName(e.path)}`));
-      return { root_uri: runArtifactUri(info.experimentId, info.runId), ...(files.length > 0 ? { files } : {}) };
+      return { root_uri: locations.clientUri(info.artifactUri), ...(files.length > 0 ? { files } : {}) };
     },
   },
   {
     methods: ['POST'],
     url: '/artifacts/presigned-upload-url',
-    handle: async (msg, { metadata, request }) => {
+    handle: async (msg, { metadata, locations, request }) => {
       if (!msg.string('run_id') && msg.string('model_id')) {
         throw new MlflowProtocolError(
           'NOT_IMPLEMENTED',
@@ -124,16 +148,16 @@ export const artifactRoutes: readonly MlflowRoute[] = [
         );
       }
       const { info } = await metadata.getRun(msg.runId());
-      const key = runArtifactKey(info, checkedArtifactPath(msg.requiredString('path')));
+      const key = await proxiedRunFile(locations, info, checkedArtifactPath(msg.requiredString('path')));
       return { presigned_url: proxiedUrl(request, key) };
     },
   },
   {
     methods: ['POST'],
     url: '/artifacts/presigned-download-url',
-    handle: async (msg, { metadata, artifacts, request }) => {
+    handle: async (msg, { metadata, artifacts, locations, request }) => {
       const { info } = await metadata.getRun(msg.runId());
-      const key = runArtifactKey(info, checkedArtifactPath(msg.requiredString('path')));
+      const key = await proxiedRunFile(locations, info, checkedArtifactPath(msg.requiredString('path')));
       const { size } = await artifacts.stat(key);
       return { presigned_url: proxiedUrl(request, key), file_size: size };
     },
@@ -144,17 +168,15 @@ export const artifactRoutes: readonly MlflowRoute[] = [
  * MLflow's `GET /get-artifact?run_id=…&path=…` (the web UI's artifact viewer, served at the
  * root as MLflow serves it): one file of a run, with MLflow's Content-Type, as an attachment.
  */
-export function getArtifactRoute(
-  app: FastifyInstance,
-  stores: { metadata: MetadataStore; artifacts: ArtifactStore },
-): void {
+export function getArtifactRoute(app: FastifyInstance, stores: MlflowContext): void {
   app.get('/get-artifact', { schema: { hide: true } }, async (request, reply) => {
     const msg = RequestMessage.fromQuery(request.query);
     const runId = msg.string('run_id') || msg.string('run_uuid');
     if (!runId) throw new TrestleError('INVALID_ARGUMENT', "Missing value for required parameter 'run_id'.");
     const path = checkedArtifactPath(msg.requiredString('path'));
     const { info } = await stores.metadata.getRun(runId);
-    const stream = await stores.artifacts.get(runArtifactKey(info, path));
+    const { place, key } = await runFile(stores.locations, info, path);
+    const stream = await place.store.get(key);
     const name = baseName(path);
     return reply
       .header('Content-Type', artifactContentType(name))

@@ -58,7 +58,7 @@ const API_DOCS_HINT = 'See the API docs for more information about request param
  * toMlflowError(new TrestleError('NOT_FOUND', 'run 4f2a… not found'), request)
  * // { status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'run 4f2a… not found' } }
  */
-function toMlflowError(error: unknown, request: FastifyRequest): { status: number; body: MlflowErrorBody } {
+export function toMlflowError(error: unknown, request: FastifyRequest): { status: number; body: MlflowErrorBody } {
   if (isTrestleError(error)) {
     const worded = inMlflowWords(error);
     if (worded !== undefined) return worded;

@@ -2,11 +2,14 @@ import type { Page, Experiment, SearchExperimentsOptions } from '@trestle/core';
 import { isTrestleError, TrestleError } from '@trestle/core';
 import { readMaxResults, type RequestMessage } from './request-message.js';
 import type { MlflowRoute } from './routes.js';
-import { readKeyValues, toMlflowExperiment, VIEW_TYPES, type MlflowExperiment } from './translate.js';
+import { readKeyValues, toMlflowExperiment, VIEW_TYPES, type ClientUris, type MlflowExperiment } from './translate.js';
 
-function searchResponse(page: Page<Experiment>): { experiments?: MlflowExperiment[]; next_page_token?: string } {
+function searchResponse(
+  page: Page<Experiment>,
+  locations: ClientUris,
+): { experiments?: MlflowExperiment[]; next_page_token?: string } {
   return {
-    ...(page.items.length > 0 ? { experiments: page.items.map(toMlflowExperiment) } : {}),
+    ...(page.items.length > 0 ? { experiments: page.items.map((e) => toMlflowExperiment(e, locations)) } : {}),
     ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
   };
 }
@@ -35,9 +38,10 @@ export const experimentRoutes: readonly MlflowRoute[] = [
   {
     methods: ['POST'],
     url: '/experiments/create',
-    handle: async (msg, { metadata }) => {
+    handle: async (msg, { metadata, locations }) => {
       const name = msg.requiredString('name');
-      const artifactLocation = msg.string('artifact_location');
+      const given = msg.string('artifact_location');
+      const artifactLocation = given ? locations.checkNew(given) : undefined;
       const tags = readKeyValues(msg, 'tags');
       const experiment = await metadata.createExperiment({
         name,
@@ -50,17 +54,17 @@ export const experimentRoutes: readonly MlflowRoute[] = [
   {
     methods: ['GET'],
     url: '/experiments/get',
-    handle: async (msg, { metadata }) => ({
-      experiment: toMlflowExperiment(await metadata.getExperiment(msg.requiredString('experiment_id'))),
+    handle: async (msg, { metadata, locations }) => ({
+      experiment: toMlflowExperiment(await metadata.getExperiment(msg.requiredString('experiment_id')), locations),
     }),
   },
   {
     methods: ['GET'],
     url: '/experiments/get-by-name',
-    handle: async (msg, { metadata }) => {
+    handle: async (msg, { metadata, locations }) => {
       const name = msg.requiredString('experiment_name');
       try {
-        return { experiment: toMlflowExperiment(await metadata.getExperimentByName(name)) };
+        return { experiment: toMlflowExperiment(await metadata.getExperimentByName(name), locations) };
       } catch (err) {
         // MLflow's wording: clients (and people) grep for it.
         if (isTrestleError(err, 'NOT_FOUND')) {
@@ -78,12 +82,14 @@ export const experimentRoutes: readonly MlflowRoute[] = [
   {
     methods: ['GET', 'POST'],
     url: '/experiments/search',
-    handle: async (msg, { metadata }) => searchResponse(await metadata.searchExperiments(searchOptions(msg))),
+    handle: async (msg, { metadata, locations }) =>
+      searchResponse(await metadata.searchExperiments(searchOptions(msg)), locations),
   },
   {
     methods: ['GET'],
     url: '/experiments/list',
-    handle: async (msg, { metadata }) => searchResponse(await metadata.searchExperiments(searchOptions(msg))),
+    handle: async (msg, { metadata, locations }) =>
+      searchResponse(await metadata.searchExperiments(searchOptions(msg)), locations),
   },
   {
     methods: ['POST'],

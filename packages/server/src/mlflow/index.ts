@@ -10,16 +10,32 @@ import { mlflowErrorHandler, mlflowNotFoundHandler } from './errors.js';
 import { experimentRoutes } from './experiments.js';
 import { parseJsonBody } from './json-body.js';
 import { metricRoutes } from './metrics.js';
-import { registerMlflowRoutes, type MlflowApiVersion, type MlflowRoute, type MlflowStores } from './routes.js';
+import {
+  registerMlflowRoutes,
+  type MlflowApiVersion,
+  type MlflowContext,
+  type MlflowRoute,
+  type MlflowStores,
+} from './routes.js';
+import { ArtifactLocations } from './artifact-locations.js';
+import type { OpenArtifactStoreOptions } from '@trestle/store';
 import { runRoutes } from './runs.js';
 import { registryRoutes } from './registry.js';
 import { loggedModelRoutes } from './logged-models.js';
 import { traceRoutes } from './traces.js';
+import { graphqlService } from './graphql.js';
 
 export { mlflowErrorHandler } from './errors.js';
 
 /** Options of {@link mlflowPlugin}: the metadata store and the artifact store it translates onto. */
-export type MlflowPluginOptions = MlflowStores;
+export interface MlflowPluginOptions extends MlflowStores {
+  /**
+   * The server's S3 settings, when it has S3 configured: experiments may then be created with
+   * an `s3://` `artifact_location`, read with these settings. Without them such a location is
+   * refused (400), unless the server's own artifact store is on S3.
+   */
+  s3?: OpenArtifactStoreOptions | undefined;
+}
 
 /** The API roots MLflow serves its 2.0 endpoints under: the REST API and the one its web UI calls. */
 export const MLFLOW_API_ROOTS = ['/api/2.0', '/ajax-api/2.0'] as const;
@@ -28,7 +44,7 @@ export const MLFLOW_API_ROOTS = ['/api/2.0', '/ajax-api/2.0'] as const;
 export const MLFLOW_V3_API_ROOTS = ['/api/3.0', '/ajax-api/3.0'] as const;
 
 const MLFLOW_URL =
-  /^\/(?:(?:api|ajax-api)\/(?:2\.0\/(?:mlflow|mlflow-artifacts)|3\.0\/mlflow)(?:[/?]|$)|get-artifact(?:\?|$))/;
+  /^\/(?:(?:api|ajax-api)\/(?:2\.0\/(?:mlflow|mlflow-artifacts)|3\.0\/mlflow)(?:[/?]|$)|(?:get-artifact|graphql)(?:\?|$))/;
 
 /**
  * Whether a request URL belongs to the dialect (and is answered in MLflow's error shape).
@@ -59,11 +75,7 @@ function routesOf(version: MlflowApiVersion): MlflowRoute[] {
 /** Largest JSON body of a tracking RPC other than `runs/log-batch` (dataset schemas can reach 1 MB each). */
 const JSON_BODY_LIMIT = 16 * 1024 * 1024;
 
-function trackingService(
-  app: FastifyInstance,
-  stores: MlflowPluginOptions,
-  routes: readonly MlflowRoute[],
-): Promise<void> {
+function trackingService(app: FastifyInstance, stores: MlflowContext, routes: readonly MlflowRoute[]): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     'application/json',
@@ -91,7 +103,8 @@ function trackingService(
  * - `/mlflow/experiments/*`, `/mlflow/runs/*`, `/mlflow/metrics/*`, `/mlflow/artifacts/*`
  *   (the tracking service of MLflow 2.x, as in MLflow's REST API reference);
  * - `/mlflow-artifacts/artifacts[/<path>]`, the proxied artifact service, streaming both ways;
- * - under `/api/3.0` and `/ajax-api/3.0`, MLflow 3's trace endpoints (`/mlflow/traces…`).
+ * - under `/api/3.0` and `/ajax-api/3.0`, MLflow 3's trace endpoints (`/mlflow/traces…`);
+ * - at the root, the web UI's `/get-artifact` and `/graphql` (see `graphql.ts` for what it answers).
  *
  * @example
  * const { metadata, artifacts } = await openStores(config);
@@ -99,7 +112,9 @@ function trackingService(
  * // MLFLOW_TRACKING_URI=http://localhost:5000 python train.py
  */
 export const mlflowPlugin: FastifyPluginAsync<MlflowPluginOptions> = async (app, options) => {
-  const stores: MlflowPluginOptions = { metadata: options.metadata, artifacts: options.artifacts };
+  const locations = new ArtifactLocations(options.artifacts, { s3: options.s3 });
+  app.addHook('onClose', () => locations.close());
+  const stores: MlflowContext = { metadata: options.metadata, artifacts: options.artifacts, locations };
   app.setErrorHandler(mlflowErrorHandler);
   for (const root of MLFLOW_API_ROOTS) {
     // A prefix per service: Fastify scopes not-found handlers to a prefix.
@@ -116,6 +131,7 @@ export const mlflowPlugin: FastifyPluginAsync<MlflowPluginOptions> = async (app,
     });
   }
   getArtifactRoute(app, stores);
+  await app.register((graphql) => graphqlService(graphql, routesOf('2.0'), stores));
   // Recent MLflow 3 clients also send each span to the OTLP endpoint; this answer (MLflow's own
   // for stores without span logging) makes them stop and keep uploading whole traces.
   app.post('/v1/traces', { schema: { hide: true } }, (_request, reply) =>

@@ -10,7 +10,7 @@ import { changeContext } from '../change-context.js';
 import { invalidParameter, missingParameter } from './errors.js';
 import { readMaxResults, type RequestMessage } from './request-message.js';
 import type { MlflowRoute } from './routes.js';
-import { readKeyValues, runArtifactUri } from './translate.js';
+import { readKeyValues, type ClientUris } from './translate.js';
 
 /** MLflow `ModelVersion`. */
 interface MlflowModelVersion {
@@ -125,12 +125,12 @@ function readStage(msg: RequestMessage, field = 'stage'): ModelStage {
 }
 
 /** Where a version's files are, as an MLflow client downloads them (MLflow's `storage_location`). */
-async function downloadUri(metadata: MetadataStore, v: ModelVersion): Promise<string> {
+async function downloadUri(metadata: MetadataStore, locations: ClientUris, v: ModelVersion): Promise<string> {
   const runs = /^runs:\/([^/]+)(?:\/(.*))?$/.exec(v.source);
   if (runs !== null) {
     const run = await metadata.getRun(runs[1]!).catch(() => undefined);
     if (run !== undefined) {
-      const base = runArtifactUri(run.info.experimentId, run.info.runId);
+      const base = locations.clientUri(run.info.artifactUri);
       const path = (runs[2] ?? '').replace(/^\/+|\/+$/g, '');
       return path === '' ? base : `${base}/${path}`;
     }
@@ -408,11 +408,11 @@ export const registryRoutes: readonly MlflowRoute[] = [
   {
     methods: ['GET'],
     url: '/model-versions/get-download-uri',
-    handle: async (msg, { metadata }) => {
+    handle: async (msg, { metadata, locations }) => {
       const name = msg.requiredString('name');
       const version = readVersion(msg);
       const v = await mlflowMessages(metadata.registry.getModelVersion(name, version), name, version);
-      return { artifact_uri: await downloadUri(metadata, v) };
+      return { artifact_uri: await downloadUri(metadata, locations, v) };
     },
   },
   {

@@ -4,11 +4,13 @@ import type { ArtifactStore, MetadataStore } from '@trestle/core';
 import type {} from '@fastify/swagger';
 import { JSON_CONTENT_TYPE } from '../history-json.js';
 import { RequestMessage } from './request-message.js';
+import type { ArtifactLocations } from './artifact-locations.js';
 
-/** What a route handler works with: the two stores and the request (for its origin, logger…). */
-export interface MlflowRouteContext {
-  readonly metadata: MetadataStore;
-  readonly artifacts: ArtifactStore;
+/**
+ * What a route handler works with: the two stores, experiments' artifact locations and the
+ * request (for its origin, logger…).
+ */
+export interface MlflowRouteContext extends MlflowContext {
   readonly request: FastifyRequest;
 }
 
@@ -62,10 +64,15 @@ export class JsonText {
   constructor(readonly text: string) {}
 }
 
-/** The stores every MLflow route needs (the options of `mlflowPlugin`). */
+/** The stores every MLflow route needs. */
 export interface MlflowStores {
   metadata: MetadataStore;
   artifacts: ArtifactStore;
+}
+
+/** The stores and the artifact locations over them, shared by every route of the dialect. */
+export interface MlflowContext extends MlflowStores {
+  readonly locations: ArtifactLocations;
 }
 
 /**
@@ -84,7 +91,11 @@ function requestMessage(request: FastifyRequest): RequestMessage {
  * message is read with MLflow's proto JSON rules (see {@link RequestMessage}) and the routes are
  * hidden from Trestle's OpenAPI document, MLflow's own REST reference being their contract.
  */
-export function registerMlflowRoutes(app: FastifyInstance, routes: readonly MlflowRoute[], stores: MlflowStores): void {
+export function registerMlflowRoutes(
+  app: FastifyInstance,
+  routes: readonly MlflowRoute[],
+  stores: MlflowContext,
+): void {
   for (const route of routes) {
     app.route({
       method: [...route.methods],

@@ -12,6 +12,7 @@ import {
   toMlflowRun,
   toMlflowRunInfo,
   VIEW_TYPES,
+  type ClientUris,
   type MlflowRun,
 } from './translate.js';
 
@@ -96,8 +97,8 @@ async function attachModelMetrics(
 }
 
 /** A run as MLflow JSON with the logged models it read and produced (MLflow 3's `model_inputs`, `model_outputs`). */
-async function runWithModels(metadata: MetadataStore, run: Run): Promise<MlflowRun> {
-  const json = toMlflowRun(run);
+async function runWithModels(metadata: MetadataStore, run: Run, locations: ClientUris): Promise<MlflowRun> {
+  const json = toMlflowRun(run, locations);
   const { inputs, outputs } = await metadata.loggedModels.getRunModels(run.info.runId);
   if (inputs.length > 0) json.inputs.model_inputs = inputs.map((m) => ({ model_id: m.modelId }));
   if (outputs.length > 0) json.outputs = { model_outputs: outputs.map((m) => ({ model_id: m.modelId, step: m.step })) };
@@ -131,7 +132,7 @@ export const runRoutes: readonly MlflowRoute[] = [
   {
     methods: ['POST'],
     url: '/runs/create',
-    handle: async (msg, { metadata }) => {
+    handle: async (msg, { metadata, locations }) => {
       // The store takes the run name and user from the `mlflow.runName` / `mlflow.user` tags when these are
       // absent; it adds no `mlflow.user` tag the client did not send, as MLflow's server does not.
       const tags = readKeyValues(msg, 'tags');
@@ -146,18 +147,20 @@ export const runRoutes: readonly MlflowRoute[] = [
         ...(startTime ? { startTime } : {}),
         ...(tags.length > 0 ? { tags } : {}),
       });
-      return { run: toMlflowRun(run) };
+      return { run: toMlflowRun(run, locations) };
     },
   },
   {
     methods: ['GET'],
     url: '/runs/get',
-    handle: async (msg, { metadata }) => ({ run: await runWithModels(metadata, await metadata.getRun(msg.runId())) }),
+    handle: async (msg, { metadata, locations }) => ({
+      run: await runWithModels(metadata, await metadata.getRun(msg.runId()), locations),
+    }),
   },
   {
     methods: ['POST'],
     url: '/runs/update',
-    handle: async (msg, { metadata }) => {
+    handle: async (msg, { metadata, locations }) => {
       const runId = msg.runId();
       const status = msg.enumOf('status', MLFLOW_RUN_STATUSES);
       const endTime = msg.int64('end_time');
@@ -167,7 +170,7 @@ export const runRoutes: readonly MlflowRoute[] = [
         ...(endTime === undefined ? {} : { endTime }),
         ...(runName ? { runName } : {}),
       });
-      return { run_info: toMlflowRunInfo(info) };
+      return { run_info: toMlflowRunInfo(info, locations) };
     },
   },
   {
@@ -189,10 +192,10 @@ export const runRoutes: readonly MlflowRoute[] = [
   {
     methods: ['POST'],
     url: '/runs/search',
-    handle: async (msg, { metadata }) => {
+    handle: async (msg, { metadata, locations }) => {
       const page = await metadata.searchRuns(searchOptions(msg));
       return {
-        ...(page.items.length > 0 ? { runs: page.items.map(toMlflowRun) } : {}),
+        ...(page.items.length > 0 ? { runs: page.items.map((run) => toMlflowRun(run, locations)) } : {}),
         ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
       };
     },

@@ -9,9 +9,10 @@
  * - empty repeated fields are left out (`data: {}` for a run that logged nothing), as are
  *   optional fields never set (`end_time` of a running run).
  *
- * Artifact locations are reported in MLflow's proxied form (`mlflow-artifacts:/<exp>/<run>/artifacts`)
- * so that MLflow clients upload and download through this server's `/mlflow-artifacts` routes,
- * whose paths are the artifact store's keys.
+ * Artifact locations in the server's own store are reported in MLflow's proxied form
+ * (`mlflow-artifacts:/<exp>/<run>/artifacts`) so that MLflow clients upload and download through
+ * this server's `/mlflow-artifacts` routes, whose paths are the artifact store's keys; an
+ * experiment's own location elsewhere is reported as given (see `artifact-locations.ts`).
  */
 import type {
   Dataset,
@@ -112,22 +113,9 @@ export function encodeDouble(value: number): MlflowDouble {
   return value > 0 ? 'Infinity' : '-Infinity';
 }
 
-/**
- * The proxied artifact root of a run, as MLflow's server reports it with `--serve-artifacts`.
- *
- * @example runArtifactUri('1', '4f2a') // 'mlflow-artifacts:/1/4f2a/artifacts'
- */
-export function runArtifactUri(experimentId: string, runId: string): string {
-  return `mlflow-artifacts:/${experimentId}/${runId}/artifacts`;
-}
-
-/**
- * The proxied artifact location of an experiment.
- *
- * @example experimentArtifactLocation('1') // 'mlflow-artifacts:/1'
- */
-function experimentArtifactLocation(experimentId: string): string {
-  return `mlflow-artifacts:/${experimentId}`;
+/** What turns stored artifact locations into the URIs MLflow clients are given. */
+export interface ClientUris {
+  clientUri(location: string): string;
 }
 
 function keyValues(pairs: readonly (Tag | Param)[]): MlflowKeyValue[] {
@@ -135,11 +123,11 @@ function keyValues(pairs: readonly (Tag | Param)[]): MlflowKeyValue[] {
 }
 
 /** An experiment as MLflow JSON; zero times and empty tags are left out, as MLflow does. */
-export function toMlflowExperiment(experiment: Experiment): MlflowExperiment {
+export function toMlflowExperiment(experiment: Experiment, locations: ClientUris): MlflowExperiment {
   return {
     experiment_id: experiment.experimentId,
     name: experiment.name,
-    artifact_location: experimentArtifactLocation(experiment.experimentId),
+    artifact_location: locations.clientUri(experiment.artifactLocation),
     lifecycle_stage: experiment.lifecycleStage,
     ...(experiment.lastUpdateTime ? { last_update_time: experiment.lastUpdateTime } : {}),
     ...(experiment.creationTime ? { creation_time: experiment.creationTime } : {}),
@@ -147,8 +135,11 @@ export function toMlflowExperiment(experiment: Experiment): MlflowExperiment {
   };
 }
 
-/** A run's info as MLflow JSON; `end_time` is left out while the run has none. */
-export function toMlflowRunInfo(info: RunInfo): MlflowRunInfo {
+/**
+ * A run's info as MLflow JSON; `end_time` is left out while the run has none. `artifact_uri` is
+ * `<experiment's artifact_location>/<run_id>/artifacts`, proxied when it is in the server's store.
+ */
+export function toMlflowRunInfo(info: RunInfo, locations: ClientUris): MlflowRunInfo {
   return {
     run_id: info.runId,
     run_uuid: info.runId,
@@ -158,7 +149,7 @@ export function toMlflowRunInfo(info: RunInfo): MlflowRunInfo {
     status: info.status,
     start_time: info.startTime,
     ...(info.endTime ? { end_time: info.endTime } : {}),
-    artifact_uri: runArtifactUri(info.experimentId, info.runId),
+    artifact_uri: locations.clientUri(info.artifactUri),
     lifecycle_stage: info.lifecycleStage,
   };
 }
@@ -184,11 +175,11 @@ function toMlflowDatasetInput(input: DatasetInput): MlflowDatasetInput {
 }
 
 /** A run as MLflow JSON: latest metric values, params and tags, dataset inputs; empty lists left out. */
-export function toMlflowRun(run: Run): MlflowRun {
+export function toMlflowRun(run: Run, locations: ClientUris): MlflowRun {
   const { metrics, params, tags } = run.data;
   const inputs = run.inputs.datasetInputs;
   return {
-    info: toMlflowRunInfo(run.info),
+    info: toMlflowRunInfo(run.info, locations),
     data: {
       ...(metrics.length > 0 ? { metrics: metrics.map(toMlflowMetric) } : {}),
       ...(params.length > 0 ? { params: keyValues(params) } : {}),
