@@ -11,6 +11,7 @@ import {
   type ModelVersion,
   type RegisteredModel,
   type RegistryEvent,
+  type LoggedModelStore,
   type RegistryStore,
   type TrackingBackend,
   type TrestleConfig,
@@ -90,6 +91,11 @@ export class Trestle {
   readonly config: TrestleConfig;
   /** The model registry (the store port, or its HTTP implementation). */
   readonly registry: RegistryStore;
+  /**
+   * MLflow 3 logged models (`models:/m-<id>`, which `loadModel` reads): the store's own when
+   * embedded; over HTTP, read through the server's MLflow dialect.
+   */
+  readonly loggedModels: Pick<LoggedModelStore, 'getLoggedModel'> | undefined;
   readonly #buffer: MetricBufferOptions | undefined;
   readonly #exitTimeoutMs: number | undefined;
   readonly #open = new Set<ActiveRun>();
@@ -100,7 +106,11 @@ export class Trestle {
     artifacts: ArtifactStore,
     config: TrestleConfig,
     buffer?: MetricBufferOptions,
-    options: { exitTimeoutMs?: number | undefined; registry?: RegistryStore | undefined } = {},
+    options: {
+      exitTimeoutMs?: number | undefined;
+      registry?: RegistryStore | undefined;
+      loggedModels?: Pick<LoggedModelStore, 'getLoggedModel'> | undefined;
+    } = {},
   ) {
     this.backend = backend;
     this.artifacts = artifacts;
@@ -109,6 +119,7 @@ export class Trestle {
     this.#exitTimeoutMs = options.exitTimeoutMs;
     const embedded = (backend as Partial<{ registry: RegistryStore }>).registry;
     this.registry = options.registry ?? embedded ?? missingRegistry();
+    this.loggedModels = options.loggedModels ?? (backend as Partial<{ loggedModels: LoggedModelStore }>).loggedModels;
   }
 
   /** Connects to the configured backend; the embedded store is loaded only when used. */

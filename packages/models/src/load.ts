@@ -7,7 +7,14 @@ import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { TrestleError, runArtifactKey, type ArtifactStore, type TrackingBackend } from '@trestle/core';
+import {
+  TrestleError,
+  loggedModelArtifactKey,
+  runArtifactKey,
+  type ArtifactStore,
+  type LoggedModelStore,
+  type TrackingBackend,
+} from '@trestle/core';
 import { readBuiltinModel } from './builtin/builtin-model.js';
 import { MANIFEST_FILE, parseManifest, type Flavor, type ModelManifest } from './manifest.js';
 import { MLMODEL_FILE, readMlmodel } from './mlmodel.js';
@@ -39,6 +46,8 @@ export interface ModelSource {
   readonly backend: Pick<TrackingBackend, 'getRun'>;
   readonly artifacts: Pick<ArtifactStore, 'list' | 'get'>;
   readonly registry?: ModelRegistryClient;
+  /** MLflow 3 logged models, for `models:/m-<id>` (and versions registered from one). */
+  readonly loggedModels?: Pick<LoggedModelStore, 'getLoggedModel'> | undefined;
 }
 
 /** Options of {@link loadModel}. */
@@ -107,6 +116,7 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
   let version: LoadedModel['version'];
   try {
     let runUri = parsed.kind === 'run' ? parsed : undefined;
+    let loggedId = parsed.kind === 'logged' ? parsed.modelId : undefined;
     if (parsed.kind === 'version' || parsed.kind === 'alias' || parsed.kind === 'latest') {
       const registry = source.registry;
       if (registry === undefined) {
@@ -125,13 +135,14 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
       };
       const target = parseModelUri(resolved.source);
       if (target.kind === 'run') runUri = target;
+      else if (target.kind === 'logged') loggedId = target.modelId;
       else if (target.kind === 'path') {
         const model = await openModelFolder(target.path, uri, options);
         return { ...model, version };
       } else {
         throw new TrestleError(
           'INVALID_ARGUMENT',
-          `model version ${parsed.name}/${version.version} has source '${resolved.source}', which is not a run or a folder`,
+          `model version ${parsed.name}/${version.version} has source '${resolved.source}', which is not a run, a logged model or a folder`,
         );
       }
     }
@@ -141,7 +152,8 @@ export async function loadModel(uri: string, options: LoadModelOptions = {}): Pr
       temporary = true;
     }
     try {
-      await downloadRunFolder(source, runUri!.runId, runUri!.path, folder);
+      if (loggedId !== undefined) await downloadLoggedModel(source, loggedId, folder);
+      else await downloadRunFolder(source, runUri!.runId, runUri!.path, folder);
     } catch (err) {
       if (temporary) await rm(folder, { recursive: true, force: true });
       throw err;
@@ -195,21 +207,7 @@ export async function downloadRunFolder(
   dest: string,
 ): Promise<number> {
   const run = await source.backend.getRun(runId);
-  const root = runArtifactKey(run.info, path);
-  let files = 0;
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await source.artifacts.list(dir)) {
-      if (entry.isDir) {
-        await walk(entry.path);
-        continue;
-      }
-      const local = join(dest, relative(root, entry.path));
-      await mkdir(dirname(local), { recursive: true });
-      await pipeline(await source.artifacts.get(entry.path), createWriteStream(local));
-      files++;
-    }
-  };
-  await walk(root);
+  const files = await downloadFolder(source.artifacts, runArtifactKey(run.info, path), dest);
   if (files === 0) {
     throw new TrestleError(
       'NOT_FOUND',
@@ -217,6 +215,52 @@ export async function downloadRunFolder(
       { runId, path },
     );
   }
+  return files;
+}
+
+/**
+ * Downloads the files of an MLflow 3 logged model (its own artifact root,
+ * `<experiment>/models/<model id>/artifacts`) into `dest`.
+ *
+ * @throws TrestleError `NOT_FOUND` for an unknown model or one without files;
+ *   `FAILED_PRECONDITION` when the source cannot read logged models.
+ */
+async function downloadLoggedModel(source: ModelSource, modelId: string, dest: string): Promise<number> {
+  if (source.loggedModels === undefined) {
+    throw new TrestleError(
+      'FAILED_PRECONDITION',
+      `cannot load the MLflow logged model ${modelId}: this client cannot read logged models`,
+      { modelId },
+    );
+  }
+  const model = await source.loggedModels.getLoggedModel(modelId);
+  const files = await downloadFolder(source.artifacts, loggedModelArtifactKey(model), dest);
+  if (files === 0) {
+    throw new TrestleError(
+      'NOT_FOUND',
+      `the logged model ${modelId} has no files yet (its status is ${model.status}): the client uploads them after creating it`,
+      { modelId },
+    );
+  }
+  return files;
+}
+
+/** Downloads every file under `root` into `dest`; the number of files. */
+async function downloadFolder(artifacts: ModelSource['artifacts'], root: string, dest: string): Promise<number> {
+  let files = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await artifacts.list(dir)) {
+      if (entry.isDir) {
+        await walk(entry.path);
+        continue;
+      }
+      const local = join(dest, relative(root, entry.path));
+      await mkdir(dirname(local), { recursive: true });
+      await pipeline(await artifacts.get(entry.path), createWriteStream(local));
+      files++;
+    }
+  };
+  await walk(root);
   return files;
 }
 

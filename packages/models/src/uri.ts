@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 export type ModelUri =
   | { readonly kind: 'path'; readonly path: string }
   | { readonly kind: 'run'; readonly runId: string; readonly path: string }
+  | { readonly kind: 'logged'; readonly modelId: string }
   | { readonly kind: 'version'; readonly name: string; readonly version: string }
   | { readonly kind: 'alias'; readonly name: string; readonly alias: string }
   | { readonly kind: 'latest'; readonly name: string };
@@ -20,6 +21,7 @@ function modelName(text: string): string {
 
 /**
  * Parses `runs:/<run id>/<path>`, `models:/<name>/<version>`, `models:/<name>@<alias>`,
+ * `models:/m-<32 hex>` (an MLflow 3 logged model),
  * `models:/<name>/latest` (the highest version), `file:///…` or a plain path.
  *
  * @throws TrestleError `INVALID_ARGUMENT` for a malformed `runs:` or `models:` URI.
@@ -41,6 +43,9 @@ export function parseModelUri(uri: string): ModelUri {
   }
   if (uri.startsWith('models:')) {
     const rest = uri.replace(/^models:\/+/, '');
+    // An MLflow 3 logged model (`models:/m-<32 hex>`), as `model-versions/create` records its source.
+    const logged = /^(m-[0-9a-f]{32})\/?$/.exec(rest);
+    if (logged !== null) return { kind: 'logged', modelId: logged[1]! };
     const at = rest.lastIndexOf('@');
     if (at > 0) {
       const name = rest.slice(0, at);
