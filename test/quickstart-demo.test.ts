@@ -20,10 +20,11 @@ const alive = (pid: number): boolean => {
 
 /**
  * `npm start -- --exit` after the pipeline: `trestle server` and `trestle serve
- * models:/flights-delay@champion` as real child processes, 300 held-out flights as traffic,
- * the predictions back beside the real outcome, both children gone when it ends.
+ * models:/flights-delay@champion` as real child processes, 300 later flights (February to June,
+ * in time order) as traffic, the predictions back beside the real outcome, monitoring of that
+ * traffic against the January reference, both children gone when it ends.
  */
-describe('npm start: serving the champion with real held-out flights', () => {
+describe('npm start: serving the champion with real later flights', () => {
   let home: string;
   let demo: DemoResult;
   let workdir: string;
@@ -43,12 +44,12 @@ describe('npm start: serving the champion with real held-out flights', () => {
     await rm(home, { recursive: true, force: true });
   });
 
-  it('sends held-out flights of data/test.csv and gets a prediction for each, beside the real outcome', () => {
+  it('sends flights of data/traffic.csv and gets a prediction for each, beside the real outcome', () => {
     expect(demo.server.started).toBe(true);
     expect(demo.serve.logging).toBe(demo.server.url);
     expect(demo).toMatchObject({ requests: 300, failed: 0 });
     expect(demo.predictions).toHaveLength(300);
-    const table = readFileSync(join(workdir, 'data', 'test.csv'), 'utf8')
+    const table = readFileSync(join(workdir, 'data', 'traffic.csv'), 'utf8')
       .trim()
       .split('\n');
     const header = table[0]!.split(',');
@@ -59,10 +60,25 @@ describe('npm start: serving the champion with real held-out flights', () => {
       expect(p.probability).toBeLessThan(1);
       expect(p.predicted).toBe(p.probability! >= 0.5 ? '1' : '0');
       // Each flight and its outcome is a row of the prepare stage's test table.
-      const row = header.map((h) => (h === 'late' ? p.actual : String(p.flight[h]))).join(',');
+      const row = header.map((h) => (h === 'late' ? p.actual : h === 'date' ? p.date : String(p.flight[h]))).join(',');
+      expect(Object.keys(p.flight).sort()).toEqual(['destination', 'distance', 'hour', 'origin', 'weekday']);
       expect(rows.has(row), row).toBe(true);
     }
     expect(demo.agree).toBe(demo.predictions.filter((p) => p.predicted === p.actual).length);
+    // The traffic is later than the January the model learned: February to June, sent in time order.
+    const dates = demo.predictions.map((p) => p.date);
+    expect(dates).toEqual([...dates].sort());
+    expect(dates[0]! >= '2001-02-01').toBe(true);
+    expect(dates.at(-1)! < '2001-07-01').toBe(true);
+    const months = new Set(dates.map((d) => d.slice(0, 7)));
+    expect([...months].sort()).toEqual(['2001-02', '2001-03', '2001-04', '2001-05', '2001-06']);
+    // The evaluation keeps its holdout: data/test.csv is still 1–7 February.
+    const summary = JSON.parse(readFileSync(join(workdir, 'data', 'summary.json'), 'utf8')) as Record<
+      string,
+      { from: string; to: string }
+    >;
+    expect(summary['test']).toMatchObject({ from: '2001-02-01', to: '2001-02-07' });
+    expect(summary['traffic']).toMatchObject({ from: '2001-02-01', to: '2001-06-30' });
     // Not every prediction alike: the model ranks flights.
     expect(new Set(demo.predictions.map((p) => p.probability!.toFixed(3))).size).toBeGreaterThan(10);
   });
@@ -70,7 +86,15 @@ describe('npm start: serving the champion with real held-out flights', () => {
   it('prints the predictions and the URLs, with a curl line for one of those flights', () => {
     const text = demoReport(demo);
     expect(text).toContain(`Serving flights-delay version ${demo.serve.version} on ${demo.serve.url}`);
-    expect(text).toMatch(/\w{3} → \w{3}, \d+ mi, \d+h, weekday \w+\s+(on time|late) \(\d+%\)\s+(on time|late)/);
+    expect(text).toMatch(/sent 300 later flights from data\/traffic\.csv \(1 Feb – 30 Jun 2001, in time order\)/);
+    const shown = [
+      ...text.matchAll(
+        /^ {2}(\d+ \w{3}) +\w{3} → \w{3}, \d+ mi, \d+h, weekday \w+\s+(on time|late) \(\d+%\)\s+(on time|late)$/gm,
+      ),
+    ];
+    expect(shown.length).toBe(6);
+    // The rows shown spread over the traffic, not only its first days.
+    expect(new Set(shown.map((m) => m[1]!.split(' ')[1])).size).toBeGreaterThan(2);
     const curl = new RegExp(`curl -s ${demo.serve.url}/predict -d '(\\{.*\\})'`).exec(text);
     expect(JSON.parse(curl![1]!)).toEqual(demo.predictions[0]!.flight);
     expect(text).toContain(`web UI        ${demo.server.url}/`);
@@ -109,12 +133,15 @@ describe('npm start: serving the champion with real held-out flights', () => {
       for (const f of w.drifted) expect(features).toContain(f);
     }
     expect(m.drifted).toEqual([...new Set(m.windows.flatMap((w) => w.drifted))]);
+    // February–June against January: monitoring finds drift, and the report says which features.
+    expect(m.drifted.length).toBeGreaterThan(0);
     const html = readFileSync(m.report!, 'utf8');
     expect(m.report).toBe(join(workdir, 'monitoring-report.html'));
     expect(html).toMatch(/^<!doctype html>/i);
     expect(html).toContain('flights-delay@champion');
     const text = demoReport(demo);
     expect(text).toContain(`HTML report       ${m.report}`);
+    expect(text).toContain(`drifted features  ${m.drifted.join(', ')}`);
     expect(text).toMatch(/live performance {2}accuracy \d+\.\d%, AUC 0\.\d{3} on 300 labelled predictions/);
     // The results are stored on the server: read them back over REST.
     const res = await fetch(`${server!.url}/api/v1/monitoring/models/flights-delay/results?alias=champion`);

@@ -224,8 +224,8 @@ function report(
 }
 
 /**
- * After the pipeline: serve the champion with a server beside it, send held-out flights as
- * traffic, print what came back, then wait for Ctrl-C (or stop at once with `--exit`).
+ * After the pipeline: serve the champion with a server beside it, send later flights (February
+ * to June) as traffic, print what came back, then wait for Ctrl-C (or stop at once with `--exit`).
  */
 async function demo(ctx: CommandContext, config: TrestleConfig, work: string, result: object): Promise<void> {
   const { startDemo, demoReport } = await import('../quickstart/demo.js');
@@ -260,7 +260,7 @@ async function demo(ctx: CommandContext, config: TrestleConfig, work: string, re
   }
 }
 
-/** Held-out flights the demo sends as traffic, one request each. */
+/** Flights of data/traffic.csv the demo sends as traffic, one request each. */
 const DEMO_REQUESTS = 300;
 
 /**
@@ -276,8 +276,8 @@ export const quickstart: Command = {
   description: [
     'Runs the pipeline of examples/flights (trestle.yaml) in a working copy under the Trestle folder',
     '(.trestle/quickstart/, or $TRESTLE_HOME/quickstart/): prepare reads the flights departing',
-    "1 January – 7 February 2001 from vega-datasets' flights-3m.parquet and writes January as the",
-    'training table and 1–7 February as the test table; train fits a histogram GBDT to predict',
+    "January – June 2001 from vega-datasets' flights-3m.parquet and writes January as the training",
+    'table, 1–7 February as the test table and 3,000 flights of February – June as the demo traffic; train fits a histogram GBDT to predict',
     'whether a flight ARRIVES more than 15 minutes late (hour, weekday, distance, origin, destination)',
     'and logs the run with the model; baseline fits a logistic regression on the same features and',
     'rows beside it (a run to compare with: trestle runs compare); evaluate scores the GBDT beside it',
@@ -286,8 +286,9 @@ export const quickstart: Command = {
     'a child run per stage. Stages whose inputs did not change are skipped, so running it again is',
     'quick. Edit examples/flights and rerun.',
     'Then it starts trestle server on the same store and trestle serve models:/flights-delay@champion',
-    '(free ports), sends 300 held-out flights of data/test.csv as traffic, prints predictions beside',
-    'what happened and the URLs to try, and keeps both running until Ctrl-C (--exit: stop at once).',
+    '(free ports), sends 300 flights of data/traffic.csv (February to June, in time order) as traffic,',
+    'feeds the real delays back as late labels, prints predictions beside what happened, what',
+    'monitoring found and the URLs to try, and keeps both running until Ctrl-C (--exit: stop at once).',
   ].join('\n'),
   options: {
     exit: { type: 'boolean', description: 'stop when the demo is done (for scripts and tests)' },

@@ -172,7 +172,7 @@ export function monitoringReport(m: DemoMonitoring): string {
     );
   }
   lines.push(
-    `  drifted features  ${m.drifted.length === 0 ? 'none (February traffic against the January training profile)' : m.drifted.join(', ')}`,
+    `  drifted features  ${m.drifted.length === 0 ? 'none (February–June traffic against the January training profile)' : m.drifted.join(', ')}`,
     `  live performance  accuracy ${pct(m.accuracy)}, AUC ${m.auc === null ? '-' : m.auc.toFixed(3)} on ${m.labelled} labelled predictions`,
     `  HTML report       ${m.report ?? `not written: ${m.reportError ?? '?'}`}`,
   );

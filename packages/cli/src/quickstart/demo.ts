@@ -1,8 +1,9 @@
 /**
  * The serving part of `trestle quickstart`: starts `trestle server` (on the quickstart's store)
  * and `trestle serve models:/flights-delay@champion` as child processes of the CLI itself,
- * replays held-out flights (the prepare stage's `data/test.csv`) as traffic, and keeps both
- * running until Ctrl-C, or stops them at once (`--exit`).
+ * replays later flights (the prepare stage's `data/traffic.csv`: February to June, after the
+ * January the model learned, in time order) as traffic, and keeps both running until Ctrl-C, or
+ * stops them at once (`--exit`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
@@ -20,9 +21,12 @@ const WINDOW_SECONDS = 3;
 /** The model the quickstart serves. */
 const DEMO_MODEL = 'flights-delay';
 
-/** One held-out flight, its prediction and what really happened. */
+/** One flight of the traffic, its prediction and what really happened. */
 export interface DemoPrediction {
   requestId: string;
+  /** The day of the flight (YYYY-MM-DD); not sent to the model. */
+  date: string;
+  /** The features sent to `/predict`. */
   flight: Record<string, string | number>;
   predicted: string;
   probability: number | undefined;
@@ -126,8 +130,11 @@ async function waitReady(url: string, timeoutMs: number): Promise<void> {
   }
 }
 
-/** The prepare stage's test table as records (numbers where the column is numeric). */
-function readTestFlights(path: string, limit: number): Record<string, string | number>[] {
+/**
+ * At most `limit` rows of one of the prepare stage's tables as records (numbers where the
+ * column is numeric), evenly spaced, in the table's order.
+ */
+function readFlights(path: string, limit: number): Record<string, string | number>[] {
   const [head, ...lines] = readFileSync(path, 'utf8')
     .split('\n')
     .filter((l) => l !== '');
@@ -162,7 +169,7 @@ function readPrediction(p: unknown): { label: string; probability: number | unde
 export interface DemoOptions {
   config: TrestleConfig;
   work: string;
-  /** Held-out flights to send, one request each. */
+  /** Flights of data/traffic.csv to send, one request each. */
   requests: number;
   /** Progress lines for people. */
   info(line: string): void;
@@ -176,7 +183,7 @@ export interface RunningDemo {
 
 /**
  * Starts the server (unless the quickstart already logs to one), serves the champion, waits for
- * it to be ready and sends the held-out flights as traffic. On failure it stops what it started.
+ * it to be ready and sends the later flights as traffic. On failure it stops what it started.
  */
 export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   const logs = join(o.work, '.trestle', 'logs');
@@ -226,8 +233,10 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     const serveUrl = String(served.info['url']);
     await waitReady(serveUrl, 60_000);
 
-    const flights = readTestFlights(join(o.work, 'data', 'test.csv'), o.requests);
-    o.info(`Sending ${flights.length} held-out flights (data/test.csv) to ${serveUrl}/predict…`);
+    const flights = readFlights(join(o.work, 'data', 'traffic.csv'), o.requests);
+    o.info(
+      `Sending ${flights.length} later flights (data/traffic.csv, ${trafficSpan(flights.map((f) => String(f['date'])))}) to ${serveUrl}/predict, in time order…`,
+    );
     const predictions: DemoPrediction[] = [];
     const requestIds: string[] = [];
     let failed = 0;
@@ -237,7 +246,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     const worker = async (): Promise<void> => {
       while (next < flights.length) {
         const i = next++;
-        const { late, ...flight } = flights[i]!;
+        const { late, date, ...flight } = flights[i]!;
         const requestId = `quickstart-${stamp}-${i}`;
         const res = await fetch(`${serveUrl}/predict`, {
           method: 'POST',
@@ -252,7 +261,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
         const body = (await res.json()) as { predictions: unknown[] };
         const { label, probability } = readPrediction(body.predictions[0]);
         requestIds.push(requestId);
-        predictions[i] = { requestId, flight, predicted: label, probability, actual: String(late) };
+        predictions[i] = { requestId, date: String(date), flight, predicted: label, probability, actual: String(late) };
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
@@ -302,16 +311,43 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
 
 const pad = (s: string, n: number): string => s.padEnd(n);
 
+/** "1 Feb – 30 Jun 2001" for the days of the traffic (YYYY-MM-DD, in order). */
+function trafficSpan(dates: readonly string[]): string {
+  const day = (d: string | undefined): Date => new Date(`${d ?? ''}T00:00:00Z`);
+  const first = day(dates[0]);
+  const last = day(dates.at(-1));
+  if (Number.isNaN(first.getTime()) || Number.isNaN(last.getTime())) return 'no dates';
+  const fmt = (d: Date, year: boolean): string =>
+    d.toLocaleDateString('en-GB', {
+      day: 'numeric',
+      month: 'short',
+      timeZone: 'UTC',
+      ...(year ? { year: 'numeric' } : {}),
+    });
+  return `${fmt(first, first.getUTCFullYear() !== last.getUTCFullYear())} – ${fmt(last, true)}`;
+}
+
 /** The demo's closing text: a few predictions beside the outcome, and the URLs to try. */
 export function demoReport(d: DemoResult, shown = 6): string {
   const lines = [
     '',
-    `Serving ${DEMO_MODEL} version ${d.serve.version} on ${d.serve.url}; sent ${d.requests} held-out flights from data/test.csv${d.failed > 0 ? ` (${d.failed} failed)` : ''}: the model agreed with what happened on ${d.agree} (${((100 * d.agree) / Math.max(1, d.requests)).toFixed(1)}%).`,
-    '  flight                                  predicted       actual',
+    `Serving ${DEMO_MODEL} version ${d.serve.version} on ${d.serve.url}; sent ${d.requests} later flights from data/traffic.csv (${trafficSpan(d.predictions.map((p) => p.date))}, in time order)${d.failed > 0 ? ` (${d.failed} failed)` : ''}: the model agreed with what happened on ${d.agree} (${((100 * d.agree) / Math.max(1, d.requests)).toFixed(1)}%).`,
+    '  day     flight                                  predicted       actual',
   ];
-  // Some flights that were late and some that were not, in the order they were sent.
-  const late = d.predictions.filter((p) => p.actual === '1').slice(0, Math.floor(shown / 2));
-  const picked = [...late, ...d.predictions.filter((p) => p.actual !== '1').slice(0, shown - late.length)];
+  // Some flights that were late and some that were not, spread over the traffic, in the order they were sent.
+  const spread = <T>(xs: readonly T[], k: number): T[] =>
+    xs.length <= k ? [...xs] : Array.from({ length: k }, (_, i) => xs[Math.floor((i * xs.length) / k)]!);
+  const late = spread(
+    d.predictions.filter((p) => p.actual === '1'),
+    Math.floor(shown / 2),
+  );
+  const picked = [
+    ...late,
+    ...spread(
+      d.predictions.filter((p) => p.actual !== '1'),
+      shown - late.length,
+    ),
+  ];
   const order = new Map(d.predictions.map((p, i) => [p, i]));
   picked.sort((a, b) => order.get(a)! - order.get(b)!);
   for (const p of picked) {
@@ -319,7 +355,12 @@ export function demoReport(d: DemoResult, shown = 6): string {
     const what = `${String(f['origin'])} → ${String(f['destination'])}, ${String(f['distance'])} mi, ${String(f['hour'])}h, weekday ${String(f['weekday'])}`;
     const word = (l: string): string => (l === '1' ? 'late' : l === '0' ? 'on time' : l);
     const prob = p.probability === undefined ? '' : ` (${(100 * p.probability).toFixed(0)}%)`;
-    lines.push(`  ${pad(what, 40)}${pad(word(p.predicted) + prob, 16)}${word(p.actual)}`);
+    const day = new Date(`${p.date}T00:00:00Z`).toLocaleDateString('en-GB', {
+      day: 'numeric',
+      month: 'short',
+      timeZone: 'UTC',
+    });
+    lines.push(`  ${pad(day, 8)}${pad(what, 40)}${pad(word(p.predicted) + prob, 16)}${word(p.actual)}`);
   }
   lines.push(monitoringReport(d.monitoring));
   const example = d.predictions[0]?.flight ?? {};
