@@ -13,7 +13,7 @@
 import { execFileSync, execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataRepo } from '../packages/pipelines/src/index.js';
 
@@ -41,13 +41,8 @@ export async function run(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'trestle-bench-data-'));
   try {
     console.log(
-      `data versioning: ${availableParallelism()} cores; big file ${BIG_MB} MB; ${FILES.toLocaleString()} files of 10 KB`,
+      `data versioning: ${availableParallelism()} cores; big file ${BIG_MB} MB; ${FILES.toLocaleString()} files of 10 KB\n`,
     );
-    const load = (): string =>
-      `load average ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(', ')}`;
-    console.log(`${load()} (the ratios compare runs on the same machine in the same minute)\n`);
     // a. the big file
     const big = join(root, 'big.bin');
     const fd = openSync(big, 'w');
@@ -89,7 +84,6 @@ export async function run(): Promise<void> {
     const pointer = join(root, 'files.trestle');
     const status = await secondsAsync(() => repo.status([pointer]));
     row('data status, unchanged folder', `${status.toFixed(2)} s`, `goal ≤ 1 s`);
-    console.log(`\n${load()}`);
     await repo.close();
   } finally {
     rmSync(root, { recursive: true, force: true });

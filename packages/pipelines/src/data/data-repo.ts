@@ -4,11 +4,11 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { TrestleError } from '@trestle/core';
 import { SILENT_PROGRESS, type ProgressSink } from '../progress.js';
 import { ignoreInGit } from './gitignore.js';
-import { HashPool, type FileHash } from './hash-pool.js';
+import { HashPool } from './hash-pool.js';
 import { DEFAULT_LINK_ORDER, ObjectCache, type LinkKind } from './object-cache.js';
 import { POINTER_SUFFIX, readPointer, writePointer, type DataPointer } from './pointer.js';
 import { StatScope } from './stat-cache.js';
-import { listTree, manifestText, parseManifest, sha256Hex, type ListedFile, type ManifestEntry } from './tree.js';
+import { manifestText, parseManifest, scanTree, sha256Hex, type ManifestEntry, type ScannedFile } from './tree.js';
 
 /** One version of a file or folder as found in the workspace. */
 export interface PathVersion {
@@ -147,64 +147,54 @@ export class DataRepo {
       throw new TrestleError('NOT_FOUND', `nothing at '${this.rel(abs)}' to hash`, { path: this.rel(abs) });
     }
     const scope = await StatScope.load(this.stateDir, abs);
-    const label = `hashing ${this.rel(abs)}`;
     if (st.isDirectory()) {
-      const task = this.progress.start(label);
-      const parts: Promise<(FileHash | undefined)[]>[] = [];
-      let ready: ListedFile[] = [];
-      const send = (): void => {
-        const listed = ready;
-        ready = [];
-        const known = listed.map((f) => ({ path: f.abs, known: scope.known(f.rel), statFirst: f.statFirst }));
-        const part = this.pool.hashTree(known, (b, n) => task.tick(n, b));
-        part.catch(() => undefined); // awaited below; a walk that fails first must not leave it unhandled
-        parts.push(part);
-      };
-      let hashed: (FileHash | undefined)[];
-      let files: ListedFile[];
-      try {
-        // Files go to the threads as soon as they are listed, while the walk goes on.
-        files = listTree(abs, (listed) => {
-          ready.push(...listed);
-          if (ready.length >= 4096) send();
-        });
-        if (ready.length > 0) send();
-        hashed = (await Promise.all(parts)).flat();
-      } finally {
-        task.done();
-      }
-      const rels: string[] = [];
-      const hashes: FileHash[] = [];
-      const entries: ManifestEntry[] = [];
-      let size = 0;
-      for (let i = 0; i < files.length; i++) {
-        const h = hashed[i];
-        if (h === undefined) continue; // vanished, or not a regular file
-        const rel = files[i]!.rel;
-        rels.push(rel);
-        hashes.push(h);
-        entries.push({ path: rel, sha256: h.sha256, size: h.size });
-        size += h.size;
-      }
-      scope.replace(rels, hashes);
+      const files = scanTree(abs);
+      const entries = await this.#hashFiles(files, scope, `hashing ${this.rel(abs)}`);
+      scope.retain(new Set(files.map((f) => f.rel)));
       await scope.save();
-      return { kind: 'dir', sha256: sha256Hex(manifestText(entries)), size, files: entries.length, entries };
+      const sha256 = sha256Hex(manifestText(entries));
+      return { kind: 'dir', sha256, size: entries.reduce((s, e) => s + e.size, 0), files: entries.length, entries };
     }
     if (!st.isFile()) {
       throw new TrestleError('INVALID_ARGUMENT', `'${this.rel(abs)}' is neither a file nor a folder`);
     }
-    const known = scope.get('', st.size, st.mtimeMs, st.ino);
-    if (known !== undefined) return { kind: 'file', sha256: known, size: st.size, files: 1 };
-    const task = this.progress.start(label, 1, st.size);
-    let hash: FileHash;
-    try {
-      [hash] = (await this.pool.hashFiles([abs], (b, n) => task.tick(n, b))) as [FileHash];
-    } finally {
-      task.done();
-    }
-    scope.set('', hash);
+    const [entry] = await this.#hashFiles(
+      [{ rel: '', abs, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }],
+      scope,
+      `hashing ${this.rel(abs)}`,
+    );
     await scope.save();
-    return { kind: 'file', sha256: hash.sha256, size: hash.size, files: 1 };
+    return { kind: 'file', sha256: entry!.sha256, size: entry!.size, files: 1 };
+  }
+
+  async #hashFiles(files: ScannedFile[], scope: StatScope, label: string): Promise<ManifestEntry[]> {
+    const out: ManifestEntry[] = new Array<ManifestEntry>(files.length);
+    const todo: number[] = [];
+    for (let i = 0; i < files.length; i++) {
+      const f = files[i]!;
+      const known = scope.get(f.rel, f.size, f.mtimeMs, f.ino);
+      if (known === undefined) todo.push(i);
+      else out[i] = { path: f.rel, sha256: known, size: f.size };
+    }
+    if (todo.length > 0) {
+      const bytes = todo.reduce((s, i) => s + files[i]!.size, 0);
+      const task = this.progress.start(label, todo.length, bytes);
+      try {
+        const hashed = await this.pool.hashFiles(
+          todo.map((i) => files[i]!.abs),
+          todo.map((i) => files[i]!.size),
+          (b, n) => task.tick(n, b),
+        );
+        hashed.forEach((h, j) => {
+          const f = files[todo[j]!]!;
+          scope.set(f.rel, h);
+          out[todo[j]!] = { path: f.rel, sha256: h.sha256, size: h.size };
+        });
+      } finally {
+        task.done();
+      }
+    }
+    return out;
   }
 
   /** Stores a version's objects (its files, and a folder's manifest) in the cache; returns how many were new. */
@@ -348,25 +338,19 @@ export class DataRepo {
           note = `the manifest of ${p.sha256.slice(0, 12)}… is not in the cache; 'trestle data pull' fetches it`;
         }
       }
-      // The cache check runs on the threads while this one walks the folder (below).
-      const cachedCheck =
+      const cached =
         p.kind === 'file'
-          ? Promise.resolve(this.cache.has(p.sha256))
-          : manifest === undefined
-            ? Promise.resolve(false)
-            : this.#allCached(manifest.map((e) => e.sha256));
-      cachedCheck.catch(() => undefined); // awaited below
+          ? this.cache.has(p.sha256)
+          : manifest !== undefined && manifest.every((e) => this.cache.has(e.sha256));
       if (!exists) {
         const changes = (manifest ?? [{ path: p.kind === 'file' ? p.path : '.' }]).map((e) => ({
           path: p.kind === 'file' ? p.path : e.path,
           change: 'deleted' as const,
         }));
-        const cached = await cachedCheck;
         out.push({ ...base, state: 'missing', cached, changes, ...(note === undefined ? {} : { note }) });
         continue;
       }
       const current = await this.hashPath(target);
-      const cached = await cachedCheck;
       if (current.sha256 === p.sha256 && current.kind === p.kind) {
         out.push({ ...base, state: 'unchanged', cached, changes: [] });
         continue;
@@ -476,12 +460,6 @@ export class DataRepo {
     if (extra.length > 0) pruneEmptyDirs(target);
     if (todo.length > 0) await this.hashPath(target); // remember the new stats, so the next status reads nothing
     return { restored: todo.length, removed: extra.length };
-  }
-
-  // Whether every object is in the cache (many are checked on the hashing threads).
-  async #allCached(hashes: readonly string[]): Promise<boolean> {
-    if (hashes.length < 1000) return hashes.every((h) => this.cache.has(h));
-    return (await this.pool.exist(hashes.map((h) => this.cache.objectPath(h)))).every(Boolean);
   }
 
   async #remember(abs: string, rel: string, sha256: string): Promise<void> {
