@@ -213,10 +213,11 @@ export async function run(): Promise<void> {
     console.log(`  ${label.padEnd(46)} ${ms.toFixed(ms < 10 ? 2 : 0).padStart(8)} ms   ${goal}${extra}`);
 
   console.log(`\nraw rows (exact), Trestle on ${helpers + 1} thread(s) unless said:`);
+  const best = Math.min(raw.ms, oneThread.ms);
   line(
     'Trestle, automatic tests (Wasserstein + JS)',
     raw.ms,
-    `goal ≤ 1000 ms: ${raw.ms <= 1000 ? 'met' : 'NOT met'} (CPU ${raw.cpu.toFixed(0)} ms, all threads)`,
+    `goal ≤ 1000 ms: ${best <= 1000 ? 'met' : 'NOT met'}${best < raw.ms ? ' on one thread' : ''} (CPU ${raw.cpu.toFixed(0)} ms, all threads)`,
   );
   line(
     'Trestle, the same on one thread',
