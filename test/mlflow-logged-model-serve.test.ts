@@ -1,9 +1,10 @@
 /**
  * A model logged by an MLflow 3.x client (onnx flavor, through the logged-models routes and the
  * proxied artifact upload) and registered from `models:/m-<id>` is a model package for Trestle:
- * `loadModel('models:/name/1')` and `trestle serve`'s `serveModel` load and predict with it.
+ * `loadModel('models:/name/1')` and `trestle serve`'s `serveModel` load and predict with it, from
+ * the embedded store and over HTTP (a client connected to `trestle server`).
  */
-import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,7 +63,10 @@ beforeAll(async () => {
   const info = (created.model as { info: { model_id: string; artifact_uri: string } }).info;
   modelId = info.model_id;
   const base = info.artifact_uri.replace(/^mlflow-artifacts:\//, '');
-  for (const file of ['MLmodel', 'model.onnx']) {
+  // A file in a sub-folder too, as MLflow models have (over HTTP it is found by listing each level).
+  await mkdir(join(packageDir, 'extra'));
+  await writeFile(join(packageDir, 'extra', 'notes.txt'), 'logged by a 3.x client');
+  for (const file of ['MLmodel', 'model.onnx', 'extra/notes.txt']) {
     const res = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${base}/${file}`, {
       method: 'PUT',
       body: await readFile(join(packageDir, file)),
@@ -124,5 +128,55 @@ describe('an MLflow 3.x logged ONNX model, registered from models:/m-<id>', () =
     await expect(loadModel(`models:/${id}`, { source: trestle })).rejects.toThrow(
       `the logged model ${id} has no files yet (its status is PENDING)`,
     );
+  });
+});
+
+describe('the same model over HTTP (a client connected to trestle server)', () => {
+  const remoteConfig = (): TrestleConfig => loadConfig({ trackingUri: server.url, home: join(home, 'client') }, {});
+
+  it('loads from the version and from models:/m-<id> through the MLflow artifact proxy, every file downloaded', async () => {
+    const expected = await (await loadModel(packageDir)).predictRows(rows);
+    const remote = await Trestle.connect({ config: remoteConfig() });
+    try {
+      expect(remote.config.trackingUri).toBe(server.url);
+      for (const uri of ['models:/onnx-delays/1', `models:/${modelId}`]) {
+        const downloadDir = join(home, 'downloads', uri.replace(/[:/]+/g, '_'));
+        const model = await loadModel(uri, { source: remote, downloadDir });
+        expect(model.flavor).toBe('onnx');
+        expect((await readdir(downloadDir)).sort()).toEqual(['MLmodel', 'extra', 'model.onnx']);
+        expect(await readFile(join(downloadDir, 'extra', 'notes.txt'), 'utf8')).toBe('logged by a 3.x client');
+        expect(await readFile(join(downloadDir, 'model.onnx'))).toEqual(await readFile(join(packageDir, 'model.onnx')));
+        const { outputs } = await model.predictRows(rows);
+        expect(outputs.label).toEqual(expected.outputs.label);
+        await model.close();
+      }
+      await expect(loadModel('models:/m-0123456789abcdef0123456789abcdef', { source: remote })).rejects.toThrow(
+        `the Trestle server at ${server.url} has no logged model m-0123456789abcdef0123456789abcdef`,
+      );
+    } finally {
+      await remote.close();
+    }
+  });
+
+  it('is served by serveModel with a tracking URI (trestle serve --tracking-uri)', async () => {
+    const served = await serveModel({
+      uri: 'models:/onnx-delays/1',
+      config: remoteConfig(),
+      port: 0,
+      controlPlane: false,
+    });
+    try {
+      const res = await fetch(`${served.running.url}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ dataframe_records: rows }),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { predictions: { label: string }[] };
+      const expected = await (await loadModel(packageDir)).predictRows(rows);
+      expect(body.predictions.map((p) => p.label)).toEqual(expected.outputs.label);
+    } finally {
+      await served.close();
+    }
   });
 });

@@ -1,4 +1,4 @@
-export { Trestle, type ConnectOptions, type StartRunOptions } from './trestle.js';
+export { Trestle, type ConnectOptions, type LoggedModelReader, type StartRunOptions } from './trestle.js';
 export { ActiveRun, type DatasetRef } from './active-run.js';
 export { runArtifactKey } from '@trestle/core';
 export { MetricBuffer, type DroppedMetrics, type MetricBufferOptions } from './metric-buffer.js';

@@ -51,6 +51,14 @@ export interface ConnectOptions {
   create?: boolean;
 }
 
+/**
+ * Reads MLflow 3 logged models; `artifacts`, when given, holds their files (else the client's
+ * own artifact store does).
+ */
+export type LoggedModelReader = Pick<LoggedModelStore, 'getLoggedModel'> & {
+  readonly artifacts?: Pick<ArtifactStore, 'list' | 'get'>;
+};
+
 /** Input of {@link Trestle.startRun}. */
 export interface StartRunOptions {
   /** Experiment name, created if missing. Default: the configured experiment (`Default`). */
@@ -93,9 +101,10 @@ export class Trestle {
   readonly registry: RegistryStore;
   /**
    * MLflow 3 logged models (`models:/m-<id>`, which `loadModel` reads): the store's own when
-   * embedded; over HTTP, read through the server's MLflow dialect.
+   * embedded (their files are in {@link artifacts}); over HTTP, read through the server's MLflow
+   * dialect, with their own `artifacts` (the MLflow artifact proxy).
    */
-  readonly loggedModels: Pick<LoggedModelStore, 'getLoggedModel'> | undefined;
+  readonly loggedModels: LoggedModelReader | undefined;
   readonly #buffer: MetricBufferOptions | undefined;
   readonly #exitTimeoutMs: number | undefined;
   readonly #open = new Set<ActiveRun>();
@@ -109,7 +118,7 @@ export class Trestle {
     options: {
       exitTimeoutMs?: number | undefined;
       registry?: RegistryStore | undefined;
-      loggedModels?: Pick<LoggedModelStore, 'getLoggedModel'> | undefined;
+      loggedModels?: LoggedModelReader | undefined;
     } = {},
   ) {
     this.backend = backend;
@@ -129,7 +138,7 @@ export class Trestle {
       loadConfig({ trackingUri: options.trackingUri, db: options.db, artifacts: options.artifacts }, process.env);
     if (config.trackingUri !== undefined) {
       const { connectRest } = await import('./rest/index.js');
-      const { backend, artifacts, registry } = connectRest({
+      const { backend, artifacts, registry, loggedModels } = connectRest({
         trackingUri: config.trackingUri,
         token: config.trackingToken,
         ...(options.retry === undefined ? {} : { retry: options.retry }),
@@ -137,6 +146,7 @@ export class Trestle {
       return new Trestle(backend, artifacts, config, options.buffer, {
         exitTimeoutMs: options.exitTimeoutMs,
         registry,
+        loggedModels,
       });
     }
     const { openStores } = await importStore();

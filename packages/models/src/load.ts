@@ -46,8 +46,14 @@ export interface ModelSource {
   readonly backend: Pick<TrackingBackend, 'getRun'>;
   readonly artifacts: Pick<ArtifactStore, 'list' | 'get'>;
   readonly registry?: ModelRegistryClient;
-  /** MLflow 3 logged models, for `models:/m-<id>` (and versions registered from one). */
-  readonly loggedModels?: Pick<LoggedModelStore, 'getLoggedModel'> | undefined;
+  /**
+   * MLflow 3 logged models, for `models:/m-<id>` (and versions registered from one); their files
+   * are read from its `artifacts` when it has them (over HTTP, the MLflow artifact proxy), else
+   * from {@link ModelSource.artifacts}.
+   */
+  readonly loggedModels?:
+    | (Pick<LoggedModelStore, 'getLoggedModel'> & { readonly artifacts?: Pick<ArtifactStore, 'list' | 'get'> })
+    | undefined;
 }
 
 /** Options of {@link loadModel}. */
@@ -234,7 +240,8 @@ async function downloadLoggedModel(source: ModelSource, modelId: string, dest: s
     );
   }
   const model = await source.loggedModels.getLoggedModel(modelId);
-  const files = await downloadFolder(source.artifacts, loggedModelArtifactKey(model), dest);
+  const artifacts = source.loggedModels.artifacts ?? source.artifacts;
+  const files = await downloadFolder(artifacts, loggedModelArtifactKey(model), dest);
   if (files === 0) {
     throw new TrestleError(
       'NOT_FOUND',

@@ -2,12 +2,14 @@ import type { ArtifactStore, RegistryStore, TrackingBackend } from '@trestle/cor
 import { HttpClient, type HttpClientOptions } from './http.js';
 import { RestArtifactStore } from './rest-artifact-store.js';
 import { RestBackend } from './rest-backend.js';
+import { RestLoggedModels } from './rest-logged-models.js';
 import { RestRegistry } from './rest-registry.js';
 
 export { HttpClient, type HttpClientOptions, type RetryOptions } from './http.js';
 export { RestBackend } from './rest-backend.js';
 export { RestArtifactStore } from './rest-artifact-store.js';
 export { RestRegistry } from './rest-registry.js';
+export { RestLoggedModels } from './rest-logged-models.js';
 
 /**
  * Options of {@link connectRest}: those of the HTTP transport. Retries: 8 attempts, 250 ms first
@@ -28,7 +30,13 @@ export function connectRest(options: ConnectRestOptions): {
   backend: TrackingBackend;
   artifacts: ArtifactStore;
   registry: RegistryStore;
+  loggedModels: RestLoggedModels;
 } {
   const http = new HttpClient(options);
-  return { backend: new RestBackend(http), artifacts: new RestArtifactStore(http), registry: new RestRegistry(http) };
+  return {
+    backend: new RestBackend(http),
+    artifacts: new RestArtifactStore(http),
+    registry: new RestRegistry(http),
+    loggedModels: new RestLoggedModels(http),
+  };
 }
