@@ -1,17 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetadataStore, MonitorResult } from '@trestle/core';
-import { openMetadataStore } from './open.js';
-import { createTestDatabase, postgresTests } from './postgres-test-database.js';
+import { onEachEngine, type TestStore } from './test-stores.js';
 
-type Fixture = { store: MetadataStore; close(): Promise<void> };
-
-function monitoringSuite(name: string, open: () => Promise<Fixture>): void {
+function monitoringSuite(name: string, open: () => Promise<TestStore>): void {
   describe(`monitoring store: ${name}`, () => {
     let store: MetadataStore;
-    let fixture: Fixture | undefined;
+    let fixture: TestStore | undefined;
     beforeAll(async () => {
       fixture = await open();
       store = fixture.store;
@@ -185,30 +179,4 @@ function monitoringSuite(name: string, open: () => Promise<Fixture>): void {
   });
 }
 
-monitoringSuite('sqlite', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'trestle-mon-'));
-  const store = await openMetadataStore(join(dir, 't.db'), { artifactRoot: join(dir, 'a') });
-  return {
-    store,
-    close: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
-
-const pg = await postgresTests('the PostgreSQL monitoring-store tests');
-if (pg.run) {
-  monitoringSuite('postgres', async () => {
-    pg.assertReachable();
-    const database = await createTestDatabase(pg.baseUri);
-    const store = await openMetadataStore(database.uri, { artifactRoot: '/srv/a' });
-    return {
-      store,
-      close: async () => {
-        await store.close();
-        await database.drop();
-      },
-    };
-  });
-}
+await onEachEngine('monitoring-store tests', monitoringSuite);

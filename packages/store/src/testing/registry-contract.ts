@@ -10,7 +10,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorCode, RegistryStore, TrackingBackend } from '@trestle/core';
+import type { RegistryStore, TrackingBackend } from '@trestle/core';
+import { expectCode, uid } from './tracking-contract.js';
 
 /** What a backend's factory hands the suite. */
 export interface RegistryContractSubject {
@@ -20,18 +21,6 @@ export interface RegistryContractSubject {
   cleanup: () => Promise<void>;
   /** A second registry on the same database (another replica), when the backend has one. */
   openAnother?: () => Promise<{ registry: RegistryStore; close: () => Promise<void> }>;
-}
-
-const uid = (): string => randomBytes(4).toString('hex');
-
-async function expectCode(promise: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<void> {
-  const err: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, `expected the call to fail with ${code}`).toBeDefined();
-  expect(err).toMatchObject({ name: 'TrestleError', code });
-  if (message !== undefined) expect((err as Error).message).toMatch(message);
 }
 
 /** Registers the registry contract suite for one backend. */
