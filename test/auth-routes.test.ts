@@ -41,6 +41,8 @@ const READ_ONLY_POSTS = new Set([
   'mlflow:/registered-models/get-latest-versions',
   'mlflow:/logged-models/search',
   'mlflow:/traces/search',
+  // MLflow's web UI reads through GraphQL; its schema has queries and read-only "mutations".
+  '/graphql',
 ]);
 
 /** What this test expects a route to need, decided without the server's table. */
@@ -304,7 +306,8 @@ async function snapshot(stores: Stores, config: TrestleConfig, w: World): Promis
 }
 
 // `/v1/traces` is the OTLP endpoint recent MLflow clients post spans to: the dialect answers it.
-const isMlflowPath = (url: string): boolean => MLFLOW_ROOT.test(url) || ['/v1/traces', '/get-artifact'].includes(url);
+const isMlflowPath = (url: string): boolean =>
+  MLFLOW_ROOT.test(url) || ['/v1/traces', '/get-artifact', '/graphql'].includes(url);
 
 describe('access control on every route', () => {
   let home: string;
