@@ -22,6 +22,36 @@ describe('MetricBuffer', () => {
     expect(buf.pending).toBe(0);
   });
 
+  it('a flush that lands while the writing loop is finishing still writes the rest', async () => {
+    // A store that writes synchronously (the SQLite fast path) resolves at once: the loop then
+    // leaves its last full batch a few microtasks before it lets go of itself. A flush arriving
+    // in that window used to get the finishing loop back and leave the tail unwritten.
+    const hit = async (depth: number): Promise<number> => {
+      const written: Metric[] = [];
+      let flushed: Promise<void> | undefined;
+      const buf = new MetricBuffer(
+        (b) => {
+          written.push(...b);
+          if (written.length === 20) {
+            const later = (n: number): void =>
+              queueMicrotask(() => {
+                if (n === 0) flushed = buf.flush();
+                else later(n - 1);
+              });
+            later(depth);
+          }
+          return Promise.resolve();
+        },
+        { batchSize: 10, flushIntervalMs: 60_000 },
+      );
+      for (let i = 0; i < 25; i++) void buf.add(point(i));
+      while (flushed === undefined) await Promise.resolve();
+      await flushed;
+      return written.length;
+    };
+    for (let depth = 0; depth < 8; depth++) expect(await hit(depth), `flush after ${depth} microtasks`).toBe(25);
+  });
+
   it('flushes by time when the batch is not full', async () => {
     const batches: Metric[][] = [];
     const buf = new MetricBuffer((b) => Promise.resolve(void batches.push(b)), {

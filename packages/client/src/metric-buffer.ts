@@ -135,7 +135,10 @@ export class MetricBuffer {
     this.#disarm();
     if (this.#retry !== undefined) this.#retryNow();
     this.#failure = undefined;
-    await this.#pump(true);
+    // A loop that has already left its last batch but not yet cleared #loop resolves without
+    // writing what came after: pump again until nothing is left or a write failed.
+    do await this.#pump(true);
+    while (this.#pending.length > 0 && this.#retry === undefined && !this.#disposed && this.#failure === undefined);
     // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the writer threw, as it was
     if (this.#pending.length > 0 && this.#failure !== undefined) throw this.#failure;
   }
