@@ -68,11 +68,12 @@ function packageDirs(): string[] {
 
 /**
  * Imports that are loaded only when present, each behind a guard: tsx (the SDK's exit worker
- * needs its loader only when running from TypeScript sources) and Vite (the UI builds itself only
+ * needs its loader only when running from TypeScript sources, and so does the monitoring drift pool's worker) and Vite (the UI builds itself only
  * when its `dist/` is missing, never in a packed copy).
  */
 const GUARDED_IMPORTS = new Map<string, Set<string>>([
   ['@trestle/client', new Set(['tsx'])],
+  ['@trestle/monitoring', new Set(['tsx'])],
   ['@trestle/ui', new Set(['vite'])],
 ]);
 

@@ -231,7 +231,8 @@ function pgBulkInsertText(
     parameters.push(rows.map((row) => row[i] ?? null));
     return `$${parameters.length}::${PG_TYPES[type]}[]`;
   });
-  return `INSERT INTO ${into} (${columns.join(', ')}) SELECT * FROM unnest(${arrays.join(', ')}) ${where} ${tail}`;
+  const select = `INSERT INTO ${into} (${columns.join(', ')}) SELECT * FROM unnest(${arrays.join(', ')})`;
+  return [select, where, tail].filter((part) => part !== '').join(' ');
 }
 
 /**
