@@ -109,6 +109,12 @@ export class RunTracker implements PipelineTracker {
         );
       }
     }
+    // A stage stopped by Ctrl-C or SIGTERM has already ended its run KILLED (the SDK in the
+    // stage process): a failed exit then says nothing new, and must not overwrite that.
+    if (result.state === 'failed' && (await this.trestle.backend.getRun(run.id)).info.status === 'KILLED') {
+      run.abandon();
+      return;
+    }
     await run.end(result.state === 'failed' ? 'FAILED' : 'FINISHED');
   }
 
