@@ -4,6 +4,9 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { defaultBatching } from '../batcher.js';
+import { ServingMetrics } from '../metrics.js';
+import { ModelRuntime } from '../runtime.js';
 import { startServing, type RunningServing } from '../serve.js';
 import { logisticPredictor } from '../testing/logistic-predictor.js';
 import { HttpControlPlane } from './control-plane.js';
@@ -13,10 +16,11 @@ interface Received {
   path: string;
   key: string;
   body: {
-    model: { name: string; version: string };
+    model: { name: string; version: string; alias?: string };
     columns?: {
       requestIds: string[];
       times: number[];
+      latencyMs: number[];
       inputs: Record<string, unknown[]>;
       outputs: Record<string, unknown[]>;
     };
@@ -178,5 +182,81 @@ describe('inference logging', () => {
     const dropped = Number(/trestle_serving_log_dropped_total\{reason="spool_full"\} (\d+)/.exec(metrics)?.[1]);
     expect(dropped).toBeGreaterThan(0);
     expect(dropped + state.spoolRecords).toBe(800);
+  });
+
+  it("ships each version's predictions as columns of at most 10,000 rows, padded with null where an event lacked a column", async () => {
+    const cp = await receiver(0);
+    onTestFinished(() => new Promise<void>((r) => cp.server.close(() => r())));
+    const port = (cp.server.address() as AddressInfo).port;
+    const metrics = new ServingMetrics({
+      queueRows: () => 0,
+      logState: () => ({ buffered: 0, spoolRecords: 0, spoolBytes: 0 }),
+    });
+    const champion = new ModelRuntime(logisticPredictor({ version: '4' }), defaultBatching, metrics, 'champion');
+    const challenger = new ModelRuntime(logisticPredictor({ version: '5' }), defaultBatching, metrics, undefined);
+    const logger = new InferenceLogger({
+      controlPlane: new HttpControlPlane(`http://127.0.0.1:${port}`, undefined, 2000),
+      spoolDir: await mkdtemp(join(tmpdir(), 'serving-spool-')),
+      batchRows: 1e9,
+      maxBufferRows: 1e9,
+      flushIntervalMs: 60_000,
+      runtimes: () => [],
+      metrics,
+    });
+    onTestFinished(() => logger.close());
+    const big = 25_000;
+    const event = (runtime: ModelRuntime, requestId: string, rows: number, columns: Record<string, unknown>) => ({
+      runtime,
+      role: 'champion' as const,
+      requestId,
+      time: 1000,
+      latencyMs: 1.23456,
+      batch: { rows, columns: columns as Record<string, Float64Array> },
+      outputs: { probability: new Float64Array(rows).fill(0.25) },
+      shadow: runtime === challenger,
+    });
+    logger.record(event(champion, 'one', 1, { distance: new Float64Array([NaN]) }));
+    logger.record(event(challenger, 'shadowed', 2, { distance: new Float64Array([1, 2]) }));
+    logger.record(
+      event(champion, 'many', big, {
+        distance: Float64Array.from({ length: big }, (_, i) => i),
+        origin: Array<string>(big).fill('SFO'),
+      }),
+    );
+    logger.record(event(champion, 'last', 1, { origin: ['ORD'] }));
+    await logger.flush();
+
+    const logs = cp.got.filter((g) => g.path === '/api/v1/inference-logs');
+    // No idempotency key on inference logs: the route skips request ids it already has.
+    expect(logs.every((g) => g.key === 'undefined')).toBe(true);
+    const of = (version: string) => logs.filter((g) => g.body.model.version === version).map((g) => g.body.columns!);
+    const four = of('4');
+    const five = of('5');
+    expect(four.map((c) => c.requestIds.length)).toEqual([10_000, 10_000, 5002]);
+    expect(logs.filter((g) => g.body.model.version === '4').every((g) => g.body.model.alias === 'champion')).toBe(true);
+    for (const c of [...four, ...five]) {
+      for (const values of [c.times, ...Object.values(c.inputs), ...Object.values(c.outputs)])
+        expect(values).toHaveLength(c.requestIds.length);
+    }
+    const ids = four.flatMap((c) => c.requestIds);
+    expect(ids[0]).toBe('one');
+    expect(ids[1]).toBe('many/0');
+    expect(ids.at(-1)).toBe('last');
+    expect(new Set(ids).size).toBe(big + 2);
+    // A missing number (NaN) travels as null; a column an event lacked is null in its rows.
+    expect(four[0]!.inputs['distance']!.slice(0, 3)).toEqual([null, 0, 1]);
+    expect(four[0]!.inputs['origin']!.slice(0, 2)).toEqual([null, 'SFO']);
+    expect(four[2]!.inputs['distance']!.slice(-2)).toEqual([big - 1, null]);
+    expect(four[2]!.inputs['origin']!.slice(-2)).toEqual(['SFO', 'ORD']);
+    expect(four.every((c) => c.outputs['shadow'] === undefined)).toBe(true);
+    expect(five).toEqual([
+      {
+        requestIds: ['shadowed/0', 'shadowed/1'],
+        times: [1000, 1000],
+        latencyMs: [1.235, 1.235],
+        inputs: { distance: [1, 2] },
+        outputs: { probability: [0.25, 0.25], shadow: [true, true] },
+      },
+    ]);
   });
 });
