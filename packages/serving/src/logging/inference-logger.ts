@@ -1,9 +1,10 @@
 /**
- * The inference logger: every answered prediction goes into a bounded in-memory buffer
- * (one push on the request path, nothing else), shipped in batches to the control plane
- * off the request path; what cannot be shipped goes to the on-disk spool and is replayed when
- * the control plane answers again. Per-window feature summaries of each served version are
- * shipped the same way. Nothing here ever makes a prediction fail or wait.
+ * The inference logger: every answered prediction goes into a bounded in-memory buffer (its
+ * values appended to its version's columns on the request path, nothing else), shipped in
+ * batches to the control plane off the request path; what cannot be shipped goes to the
+ * on-disk spool and is replayed when the control plane answers again. Per-window feature
+ * summaries of each served version are shipped the same way. Nothing here ever makes a
+ * prediction fail or wait.
  */
 import { randomUUID } from 'node:crypto';
 import type { InferenceEvent } from '../http-app.js';
@@ -28,7 +29,7 @@ export interface InferenceLoggerOptions {
   readonly spoolMaxBytes?: number;
   /** Rows kept in memory; beyond it the buffer is moved to the spool. Default 20,000. */
   readonly maxBufferRows?: number;
-  /** Rows per shipment. Default 2,000. */
+  /** Buffered rows that start shipping at once, before the interval (a shipment holds up to 10,000). Default 2,000. */
   readonly batchRows?: number;
   /** Ship at least this often (ms). Default 1,000. */
   readonly flushIntervalMs?: number;
