@@ -71,7 +71,8 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-async function timeAsync<T>(fn: () => Promise<T>, rounds: number): Promise<{ ms: number; cpu: number; value: T }> {
+/** Median wall and CPU time of `rounds` calls of `fn` (awaited when it returns a promise). */
+async function time<T>(fn: () => T | Promise<T>, rounds: number): Promise<{ ms: number; cpu: number; value: T }> {
   const times: number[] = [];
   const cpus: number[] = [];
   let value!: T;
@@ -79,20 +80,6 @@ async function timeAsync<T>(fn: () => Promise<T>, rounds: number): Promise<{ ms:
     const t = performance.now();
     const c = cpuMs();
     value = await fn();
-    times.push(performance.now() - t);
-    cpus.push(cpuMs() - c);
-  }
-  return { ms: median(times), cpu: median(cpus), value };
-}
-
-function time<T>(fn: () => T, rounds: number): { ms: number; cpu: number; value: T } {
-  const times: number[] = [];
-  const cpus: number[] = [];
-  let value!: T;
-  for (let r = 0; r < rounds; r++) {
-    const t = performance.now();
-    const c = cpuMs();
-    value = fn();
     times.push(performance.now() - t);
     cpus.push(cpuMs() - c);
   }
@@ -147,10 +134,10 @@ export async function run(): Promise<void> {
   const pool = new DriftPool();
   const helpers = await pool.start();
   await pool.driftFromColumns(ref, cur); // the helpers' first run compiles the code
-  const raw = await timeAsync(() => pool.driftFromColumns(ref, cur), 3);
-  const rawKs = await timeAsync(() => pool.driftFromColumns(ref, cur, { numMethod: 'ks' }), 3);
+  const raw = await time(() => pool.driftFromColumns(ref, cur), 3);
+  const rawKs = await time(() => pool.driftFromColumns(ref, cur, { numMethod: 'ks' }), 3);
   await pool.close();
-  const oneThread = time(() => driftFromColumns(ref, cur), 3);
+  const oneThread = await time(() => driftFromColumns(ref, cur), 3);
 
   // b. summaries
   const tProfile = performance.now();
@@ -161,7 +148,7 @@ export async function run(): Promise<void> {
   acc.addColumns(cur);
   const accColumnsMs = performance.now() - tAcc;
   const window = acc.snapshot();
-  const summary = time(() => driftFromSummary(profile, window), 50);
+  const summary = await time(() => driftFromSummary(profile, window), 50);
 
   // c. per prediction
   const random = rng(3);
