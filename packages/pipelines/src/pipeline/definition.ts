@@ -309,16 +309,16 @@ export function loadPipeline(file: string): Pipeline {
         } else fail(`'params' entries are keys of params.yaml or { FILE: [keys] }`);
       }
       if (defaultKeys.length > 0) paramRefs.unshift({ file: toRoot(DEFAULT_PARAMS_FILE), keys: defaultKeys });
-      const metricEntries = list(def['metrics'], 'metrics', fail);
-      const outEntries = list(def['outs'], 'outs', fail);
-      const metrics = metricEntries.map((e) => toRoot(entryPath(e, 'metrics', fail)));
-      const outs = [...outEntries.map((e) => toRoot(entryPath(e, 'outs', fail))), ...metrics];
-      const uncached = [
-        ...outEntries.filter((e) => entryUncached(e, 'outs', fail)).map((e) => toRoot(entryPath(e, 'outs', fail))),
-        ...metricEntries
-          .filter((e) => entryUncached(e, 'metrics', fail))
-          .map((e) => toRoot(entryPath(e, 'metrics', fail))),
-      ];
+      const entries = (field: 'outs' | 'metrics'): { path: string; uncached: boolean }[] =>
+        list(def[field], field, fail).map((e) => ({
+          path: toRoot(entryPath(e, field, fail)),
+          uncached: entryUncached(e, field, fail),
+        }));
+      const metricEntries = entries('metrics');
+      const outEntries = [...entries('outs'), ...metricEntries];
+      const metrics = metricEntries.map((e) => e.path);
+      const outs = outEntries.map((e) => e.path);
+      const uncached = outEntries.filter((e) => e.uncached).map((e) => e.path);
       const alwaysChanged = def['always_changed'] ?? false;
       if (typeof alwaysChanged !== 'boolean') fail(`'always_changed' must be true or false`);
       const deps = list(def['deps'], 'deps', fail).map((e) => toRoot(entryPath(e, 'deps', fail)));
