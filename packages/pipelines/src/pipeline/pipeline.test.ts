@@ -208,6 +208,37 @@ describe('running a pipeline', () => {
     const repo = new DataRepo({ root });
     expect(repo.cache.has(lock.stages['note']!.outs[0]!.sha256)).toBe(false);
     expect(repo.cache.has(lock.stages['stamp']!.outs[0]!.sha256)).toBe(true);
+
+    // A key seen before restores a cached stage, but runs one with a `cache: false` output
+    // (under `outs` or `metrics`) again, even when the object cache holds the same content
+    // (here from the cached stage's output).
+    writeFileSync(
+      join(root, 'trestle.yaml'),
+      `stages:
+  copy:
+    cmd: cp in.txt copy.txt
+    deps: [in.txt]
+    outs: [copy.txt]
+  note:
+    cmd: cat in.txt >> calls.txt && cp in.txt note.json
+    deps: [in.txt]
+    metrics:
+      - note.json:
+          cache: false
+`,
+    );
+    expect(loadPipeline(join(root, 'trestle.yaml')).stages.find((s) => s.name === 'note')?.uncached).toEqual([
+      'note.json',
+    ]);
+    writeFileSync(join(root, 'calls.txt'), '');
+    for (const text of ['{"n":1}\n', '{"n":2}\n']) {
+      writeFileSync(join(root, 'in.txt'), text);
+      expect(states(await run(root))).toEqual({ copy: 'ran', note: 'ran' });
+    }
+    writeFileSync(join(root, 'in.txt'), '{"n":1}\n');
+    expect(states(await run(root))).toEqual({ copy: 'restored', note: 'ran' });
+    expect(readFileSync(join(root, 'calls.txt'), 'utf8')).toBe('{"n":1}\n{"n":2}\n{"n":1}\n');
+
     writeFileSync(join(root, 'trestle.yaml'), 'stages:\n  s:\n    cmd: echo\n    always_changed: yes please\n');
     expect(refusal(root)).toContain("stage 's': 'always_changed' must be true or false");
   });
