@@ -36,6 +36,24 @@ async function ok(method: 'GET' | 'POST' | 'PATCH', path: string, fields: Record
   return res.json as Record<string, unknown>;
 }
 
+/** Serves `models:/onnx-delays/1` as `trestle serve` does and checks /invocations labels the rows as the package does. */
+async function expectServedLikePackage(serveConfig: TrestleConfig): Promise<void> {
+  const served = await serveModel({ uri: 'models:/onnx-delays/1', config: serveConfig, port: 0, controlPlane: false });
+  try {
+    const res = await fetch(`${served.running.url}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dataframe_records: rows }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { predictions: { label: string }[] };
+    const expected = await (await loadModel(packageDir)).predictRows(rows);
+    expect(body.predictions.map((p) => p.label)).toEqual(expected.outputs.label);
+  } finally {
+    await served.close();
+  }
+}
+
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'trestle-mlflow-logged-serve-'));
   config = loadConfig({ home: join(home, 'store') }, {});
@@ -105,20 +123,7 @@ describe('an MLflow 3.x logged ONNX model, registered from models:/m-<id>', () =
   });
 
   it('is served by serveModel (what trestle serve runs) on MLflow /invocations', async () => {
-    const served = await serveModel({ uri: 'models:/onnx-delays/1', config, port: 0, controlPlane: false });
-    try {
-      const res = await fetch(`${served.running.url}/invocations`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ dataframe_records: rows }),
-      });
-      expect(res.status).toBe(200);
-      const body = (await res.json()) as { predictions: { label: string }[] };
-      const expected = await (await loadModel(packageDir)).predictRows(rows);
-      expect(body.predictions.map((p) => p.label)).toEqual(expected.outputs.label);
-    } finally {
-      await served.close();
-    }
+    await expectServedLikePackage(config);
   });
 
   it('says what is missing for a logged model without files', async () => {
@@ -159,24 +164,6 @@ describe('the same model over HTTP (a client connected to trestle server)', () =
   });
 
   it('is served by serveModel with a tracking URI (trestle serve --tracking-uri)', async () => {
-    const served = await serveModel({
-      uri: 'models:/onnx-delays/1',
-      config: remoteConfig(),
-      port: 0,
-      controlPlane: false,
-    });
-    try {
-      const res = await fetch(`${served.running.url}/invocations`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ dataframe_records: rows }),
-      });
-      expect(res.status).toBe(200);
-      const body = (await res.json()) as { predictions: { label: string }[] };
-      const expected = await (await loadModel(packageDir)).predictRows(rows);
-      expect(body.predictions.map((p) => p.label)).toEqual(expected.outputs.label);
-    } finally {
-      await served.close();
-    }
+    await expectServedLikePackage(remoteConfig());
   });
 });
