@@ -235,6 +235,20 @@ describe('/graphql errors, in GraphQL’s shape', () => {
     expect(res.json.errors[0]).toContain(message);
   });
 
+  it('a body that is not JSON is MLflow’s 400 MALFORMED_REQUEST, read by the dialect’s JSON parser', async () => {
+    const res = await t.inject({
+      method: 'POST',
+      url: '/graphql',
+      payload: '{"query": ',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({
+      error_code: 'MALFORMED_REQUEST',
+      message: expect.stringContaining('The request body is not valid JSON'),
+    });
+  });
+
   it('a body without a query says what to send', async () => {
     const res = await graphql({ variables: {} });
     expect(res.json).toEqual({ data: null, errors: [expect.stringContaining("'query'")] });

@@ -25,9 +25,8 @@ import type { FastifyInstance } from 'fastify';
 import { toMlflowError } from './errors.js';
 import type { GqlDocument, GqlOperation, GqlSelection, GqlValue } from './graphql-document.js';
 import { GraphqlSyntaxError, parseGraphql } from './graphql-document.js';
-import { parseJsonBody } from './json-body.js';
 import { RequestMessage } from './request-message.js';
-import { JsonText, RawReply, type MlflowContext, type MlflowRoute } from './routes.js';
+import { JsonText, RawReply, readMlflowJsonBodies, type MlflowContext, type MlflowRoute } from './routes.js';
 
 type Scalar = 'String' | 'Float' | 'Boolean' | 'LongString' | 'Enum' | 'Int';
 /** A field's type: a scalar, an object type's name, or a list of either. */
@@ -476,14 +475,7 @@ export function graphqlService(
   context: MlflowContext,
 ): Promise<void> {
   const byUrl = new Map(routes.map((r) => [r.url, r]));
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, parseJsonBody(body as string));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  readMlflowJsonBodies(app);
   app.post('/graphql', { schema: { hide: true } }, (request) =>
     executeGraphql(request.body, byUrl, { ...context, request }),
   );

@@ -8,9 +8,9 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { artifactRoutes, getArtifactRoute, proxiedArtifactService } from './artifacts.js';
 import { mlflowErrorHandler, mlflowNotFoundHandler } from './errors.js';
 import { experimentRoutes } from './experiments.js';
-import { parseJsonBody } from './json-body.js';
 import { metricRoutes } from './metrics.js';
 import {
+  readMlflowJsonBodies,
   registerMlflowRoutes,
   type MlflowApiVersion,
   type MlflowContext,
@@ -76,18 +76,7 @@ function routesOf(version: MlflowApiVersion): MlflowRoute[] {
 const JSON_BODY_LIMIT = 16 * 1024 * 1024;
 
 function trackingService(app: FastifyInstance, stores: MlflowContext, routes: readonly MlflowRoute[]): Promise<void> {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT },
-    (_request, body, done) => {
-      try {
-        done(null, parseJsonBody(body as string));
-      } catch (err) {
-        done(err as Error, undefined);
-      }
-    },
-  );
+  readMlflowJsonBodies(app, JSON_BODY_LIMIT);
   app.setNotFoundHandler(mlflowNotFoundHandler);
   registerMlflowRoutes(app, routes, stores);
   return Promise.resolve();

@@ -3,6 +3,7 @@ import type { ArtifactStore, MetadataStore } from '@trestle/core';
 // Brings in @fastify/swagger's `schema.hide` (types only; nothing is loaded at run time).
 import type {} from '@fastify/swagger';
 import { JSON_CONTENT_TYPE } from '../history-json.js';
+import { parseJsonBody } from './json-body.js';
 import { RequestMessage } from './request-message.js';
 import type { ArtifactLocations } from './artifact-locations.js';
 
@@ -73,6 +74,27 @@ export interface MlflowStores {
 /** The stores and the artifact locations over them, shared by every route of the dialect. */
 export interface MlflowContext extends MlflowStores {
   readonly locations: ArtifactLocations;
+}
+
+/**
+ * Makes `app` (an encapsulated scope of the dialect) read JSON bodies as MLflow's server does,
+ * with {@link parseJsonBody} (bare `NaN` tolerated), and no other content type.
+ *
+ * @param bodyLimit largest body in bytes; default the server's
+ */
+export function readMlflowJsonBodies(app: FastifyInstance, bodyLimit?: number): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', ...(bodyLimit === undefined ? {} : { bodyLimit }) },
+    (_request, body, done) => {
+      try {
+        done(null, parseJsonBody(body as string));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
 }
 
 /**
