@@ -78,16 +78,6 @@ export interface BuildServerOptions {
  */
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 
-/**
- * The S3 settings of a server that has S3 configured (its artifact root on S3, or an S3 endpoint
- * given): MLflow experiments may then keep their artifacts in an `s3://` location.
- */
-function s3Settings(config: TrestleConfig | undefined): { s3Endpoint?: string } | undefined {
-  if (config === undefined) return undefined;
-  if (config.s3Endpoint !== undefined) return { s3Endpoint: config.s3Endpoint };
-  return /^s3:/i.test(config.artifacts) ? {} : undefined;
-}
-
 function isLoggerInstance(value: unknown): value is FastifyBaseLogger {
   return typeof value === 'object' && value !== null && typeof (value as { child?: unknown }).child === 'function';
 }
@@ -188,7 +178,9 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     await app.register(mlflowPlugin, {
       metadata: stores.metadata,
       artifacts: stores.artifacts,
-      s3: s3Settings(options.config),
+      // With an S3 endpoint, MLflow experiments may keep their artifacts at s3:// locations; a
+      // server whose own store is on S3 allows them without one (ArtifactLocations sees to it).
+      s3: options.config?.s3Endpoint === undefined ? undefined : { s3Endpoint: options.config.s3Endpoint },
     });
   }
   for (const { plugin, options: pluginOptions = {} } of plugins) {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openArtifactStore, openStores } from '@trestle/store';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rverProcess } from '@trestle/store/testing';
 import { loadConfig } from '@trestle/core';
+import { buildServer } from '../app.js';
 import { mlflowPlugin } from './index.js';
 import { startMlflowTestApp, type MlflowTestApp } from './test-support.js';
 
@@ -147,6 +148,31 @@ describe('experiments/create with artifact_location', () => {
 });
 
 describe('an s3:// artifact_location on a server with S3 configured', () => {
+  it('is accepted by buildServer given an S3 endpoint in its config, refused without one', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'trestle-mlflow-s3cfg-'));
+    const stores = await openStores(loadConfig({ home }, {}));
+    try {
+      for (const [s3Endpoint, status] of [
+        ['http://127.0.0.1:9', 200],
+        [undefined, 400],
+      ] as const) {
+        const config = loadConfig({ home, ...(s3Endpoint === undefined ? {} : { s3Endpoint }) }, {});
+        const app = await buildServer({ stores, config });
+        const res = await app.inject({
+          method: 'POST',
+          url: '/api/2.0/mlflow/experiments/create',
+          payload: { name: `cfg-${status}`, artifact_location: 's3://team-bucket/cfg' },
+        });
+        await app.close();
+        expect(res.statusCode, res.body).toBe(status);
+      }
+    } finally {
+      await stores.metadata.close();
+      await stores.artifacts.close();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
   let s3: S3rverProcess;
   beforeAll(async () => {
     s3 = await startS3rver();
