@@ -26,7 +26,6 @@
  * `TRESTLE_BENCH_ONLY=log-metric,health-locked` runs only those parts (of log-batch, log-metric,
  * create, search, history, health-locked) and `TRESTLE_BENCH_ENGINES=sqlite` only that engine.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -41,6 +40,7 @@ import {
   testPostgresUri,
 } from '../packages/store/src/metadata/postgres-test-database.js';
 import { spawnServer, type ServerProcess } from '../test/support/server-process.js';
+import { holdWriteLock } from '../test/support/sqlite-lock.js';
 
 /**
  * `TRESTLE_BENCH_SCALE` (0 < s ≤ 1, default 1) shrinks every size, to check that the benchmark
@@ -338,30 +338,6 @@ async function pairedWithHealth(
     ratios.push(rate / floor);
   }
   return { rate: median(rates), health: median(floors), ratio: median(ratios) };
-}
-
-/**
- * Another process takes the SQLite write lock (`BEGIN IMMEDIATE` and a write), prints
- * 'locked', holds it `holdMs` and commits. Resolves once it holds the lock.
- */
-function holdWriteLock(file: string, holdMs: number): Promise<{ released: Promise<void> }> {
-  const script = `
-const Database = require('better-sqlite3');
-const db = new Database(${JSON.stringify(file)});
-db.exec('BEGIN IMMEDIATE');
-db.prepare("insert or replace into experiment_tags (experiment_id, key, value) values (0, 'held', 'by another process')").run();
-process.stdout.write('locked\\n');
-setTimeout(() => { db.exec('COMMIT'); db.close(); }, ${holdMs});
-`;
-  const child = spawn(process.execPath, ['-e', script], {
-    cwd: join(import.meta.dirname, '..'),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const released = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    child.stdout.once('data', () => resolve({ released }));
-    child.once('error', reject);
-  });
 }
 
 /**

@@ -1,33 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@trestle/core';
 import { startServer } from '@trestle/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { holdWriteLock } from './support/sqlite-lock.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Another process takes the SQLite write lock, prints 'locked', holds it `holdMs`, then commits. */
-function holdWriteLock(file: string, holdMs: number): Promise<{ released: Promise<void> }> {
-  const script = `
-const Database = require('better-sqlite3');
-const db = new Database(${JSON.stringify(file)});
-db.exec('BEGIN IMMEDIATE');
-db.prepare("insert into experiment_tags (experiment_id, key, value) values (0, 'held', 'by another process')").run();
-process.stdout.write('locked\\n');
-setTimeout(() => { db.exec('COMMIT'); db.close(); }, ${holdMs});
-`;
-  const child = spawn(process.execPath, ['-e', script], {
-    cwd: join(import.meta.dirname, '..'),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const released = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    child.stdout.once('data', () => resolve({ released }));
-    child.once('error', reject);
-  });
-}
 
 describe('SQLite: a write waiting for the lock does not freeze the server', () => {
   let home: string;
