@@ -269,6 +269,8 @@ export function trackingTests(store: () => TrackingBackend): void {
       await expectCode(store().getRun('0'.repeat(32)), 'NOT_FOUND');
       await expectCode(store().updateRun('0'.repeat(32), { status: 'FINISHED' }), 'NOT_FOUND');
       await expectCode(store().logBatch('0'.repeat(32), {}), 'NOT_FOUND');
+      // Metrics alone take the engines' one-statement or fast paths: the run check holds there too.
+      await expectCode(store().logBatch('0'.repeat(32), { metrics: [metric('loss', 1, 0)] }), 'NOT_FOUND');
     });
 
     it('links parent and child runs', async () => {
@@ -322,6 +324,12 @@ export function trackingTests(store: () => TrackingBackend): void {
         'FAILED_PRECONDITION',
         /restore/,
       );
+      // Metrics alone are refused the same way, and none of them is written.
+      await expectCode(
+        store().logBatch(run.info.runId, { metrics: [metric('loss', 0.5, 1), metric('acc', 0.9, 1)] }),
+        'FAILED_PRECONDITION',
+        /restore/,
+      );
       await expectCode(store().updateRun(run.info.runId, { status: 'FINISHED' }), 'FAILED_PRECONDITION');
       const ids = async (viewType: 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL') =>
         (await store().searchRuns({ experimentIds: [exp.experimentId], viewType })).items.map((r) => r.info.runId);
@@ -330,6 +338,8 @@ export function trackingTests(store: () => TrackingBackend): void {
       expect(await ids('ALL')).toEqual([run.info.runId]);
       await store().restoreRun(run.info.runId);
       expect((await store().getRun(run.info.runId)).info.lifecycleStage).toBe('active');
+      expect((await store().getRun(run.info.runId)).data.metrics).toEqual([]);
+      expect((await store().getMetricHistory(run.info.runId, 'loss')).items).toEqual([]);
       expect(await ids('ACTIVE_ONLY')).toEqual([run.info.runId]);
     });
   });
