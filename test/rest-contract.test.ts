@@ -1,7 +1,8 @@
 /**
- * The REST adapters pass the same contracts as the stores they stand in for: the tracking
- * contract through `RestBackend` and the artifact contract through `RestArtifactStore`, both
- * talking to a real `trestle server` app listening on a free port, on a fresh SQLite store.
+ * The REST adapters against a real `trestle server` app listening on a free port, on a fresh
+ * SQLite store: `RestBackend` passes the tracking contract the stores pass; `RestArtifactStore`
+ * is checked here on what the artifact contract found (the contract itself writes keys outside
+ * a run's artifact folder, which a REST key cannot name).
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
