@@ -61,4 +61,44 @@ describe('Ctrl-C during the quickstart', () => {
       await artifacts.close();
     }
   }, 300_000);
+
+  it('Ctrl-C while the demo serves (twice, as npm start under a terminal gets it) stops the server and the model server', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'trestle-ctrl-c-demo-'));
+    dirs.push(home);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'packages/cli/src/main.ts', 'quickstart', ...QUICKSTART_SLICE],
+      {
+        cwd: root,
+        env: { ...process.env, TRESTLE_HOME: home, TRESTLE_TRACKING_URI: '' },
+        detached: true,
+      },
+    );
+    let stderr = '';
+    let stdout = '';
+    let signalled = false;
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString('utf8');
+      if (!signalled && stderr.includes('Press Ctrl-C to stop both')) {
+        signalled = true;
+        process.kill(-child.pid!, 'SIGINT');
+        setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 20);
+      }
+    });
+    const [code] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('close', (c, s) => resolve([c, s])),
+    );
+    expect(signalled, stderr).toBe(true);
+    expect(stderr).toContain('Stopped.');
+    expect(code, stderr).toBe(0);
+    // Both children are gone: their ports refuse connections.
+    const urls = [/server\s+(http:\/\/127\.0\.0\.1:\d+)/, /predict\s+curl -s (http:\/\/127\.0\.0\.1:\d+)/].map(
+      (re) => re.exec(stdout)?.[1],
+    );
+    for (const url of urls) {
+      expect(url, stdout).toBeDefined();
+      await expect(fetch(`${url!}/health`)).rejects.toThrow();
+    }
+  }, 300_000);
 });

@@ -230,11 +230,14 @@ function report(
 async function demo(ctx: CommandContext, config: TrestleConfig, work: string, result: object): Promise<void> {
   const { startDemo, demoReport } = await import('../quickstart/demo.js');
   // Ctrl-C while the children start or run stops them (serve first) and ends the quickstart.
+  // Listening (not once) until they are stopped: a terminal's Ctrl-C under `npm start` arrives
+  // twice (the group's signal and tsx's relay), and a second one must not kill this process
+  // halfway, leaving the server running on its own (each child is SIGKILLed after 15 s anyway).
   let interrupted: (() => void) | undefined;
   const signalled = new Promise<void>((done) => (interrupted = done));
   const onSignal = (): void => interrupted?.();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const started = startDemo({ config, work, requests: DEMO_REQUESTS, info: (l) => ctx.out.info(l) });
     const running = await Promise.race([started, signalled.then(() => undefined)]);
