@@ -126,4 +126,43 @@ await trestle.close();
       /trestle.yaml: stage 'a' depends on 'missing.csv', which no stage produces and which does not exist/,
     );
   });
+
+  it("a stage stopped by SIGINT keeps the KILLED its own process's SDK gave its run: the pipeline does not overwrite it with FAILED", async () => {
+    // What Ctrl-C does to a stage: its SDK ends the run KILLED and the process dies of the signal.
+    writeFileSync(
+      join(ws, 'stopped.mts'),
+      `import { Trestle } from ${JSON.stringify(join(repoRoot, 'packages/client/src/index.ts'))};
+const trestle = await Trestle.connect();
+await trestle.startRun();
+setTimeout(() => undefined, 30_000);
+process.kill(process.pid, 'SIGINT');
+`,
+    );
+    writeFileSync(join(ws, 'trestle.yaml'), `stages:\n  stopped:\n    cmd: node --import ${tsx} stopped.mts\n`);
+    const r = await cli('run', '--json', '-q');
+    expect(r.code, r.stderr).toBe(1);
+    // The summary, then the error as JSON.
+    const [summary, error] = r.stdout.trim().split('\n{"error"');
+    expect(error).toContain("stage 'stopped' failed");
+    const out = JSON.parse(summary!) as { runId: string; results: { stage: string; state: string }[] };
+    expect(out.results.map((s) => [s.stage, s.state])).toEqual([['stopped', 'failed']]);
+    const { metadata, artifacts } = await openStores(loadConfig({}, { TRESTLE_HOME: join(ws, '.trestle') }));
+    try {
+      const parent = await metadata.getRun(out.runId);
+      expect(parent.info.status).toBe('FAILED');
+      const [stage] = (
+        await metadata.searchRuns({
+          experimentIds: [parent.info.experimentId],
+          filter: `tags.mlflow.parentRunId = '${out.runId}'`,
+          maxResults: 10,
+        })
+      ).items;
+      expect(stage?.info.runName).toBe('stopped');
+      expect(stage?.info.status).toBe('KILLED');
+      expect(stage?.info.endTime).not.toBeNull();
+    } finally {
+      await metadata.close();
+      await artifacts.close();
+    }
+  });
 });
