@@ -47,6 +47,20 @@ describe('SQLite metric fast path', () => {
     expect(sampled).toEqual([point(3), point(1000, NaN)]);
   });
 
+  it('is what the store opened on a SQLite file writes a metrics-only logBatch with, in the calling tick', async () => {
+    const run = await store.createRun({ experimentId: '0' });
+    const id = run.info.runId;
+    const fast = store.logBatch(id, { metrics: [point(1), point(2)] });
+    // Not awaited yet: only the synchronous fast path can have written the rows.
+    expect(count('metrics', id)).toBe(2);
+    await fast;
+    // With a tag the batch takes the general path, which writes only once awaited.
+    const general = store.logBatch(id, { metrics: [point(3)], tags: [{ key: 'note', value: 'x' }] });
+    expect(count('metrics', id)).toBe(2);
+    await general;
+    expect(count('metrics', id)).toBe(3);
+  });
+
   it('declines, writing nothing, for a missing or deleted run and an empty batch, so the store reports them', async () => {
     const run = await store.createRun({ experimentId: '0' });
     const id = run.info.runId;
