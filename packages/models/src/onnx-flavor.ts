@@ -66,7 +66,7 @@ export async function openOnnxModel(
   } catch (err) {
     throw new TrestleError(
       'INVALID_ARGUMENT',
-      `${where} does not load as an ONNX model: ${(err as Error).message.split('\n')[0]}`,
+      `${where} does not load as an ONNX model: ${oneLine((err as Error).message)}`,
       {},
       { cause: err },
     );
@@ -156,7 +156,7 @@ export async function openOnnxModel(
       } catch (err) {
         throw new TrestleError(
           'INVALID_ARGUMENT',
-          `${where} failed to run: ${(err as Error).message.split('\n')[0]}`,
+          `${where} failed to run: ${oneLine((err as Error).message)}`,
           {},
           { cause: err },
         );
@@ -278,4 +278,13 @@ function rawOutputs(results: InferenceSession.ReturnType, n: number): Prediction
 function emptyPredictions(options: OnnxOutputOptions): Predictions {
   if (options.task === 'other') return { rows: 0, outputs: {} };
   return taskOutputs(options.task, options.classes ?? [], new Float64Array(0), 0);
+}
+
+/** onnxruntime's multi-line messages (the indices and sizes that do not fit) as one line. */
+function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join(' ');
 }
