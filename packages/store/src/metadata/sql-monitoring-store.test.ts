@@ -80,6 +80,13 @@ function monitoringSuite(name: string, open: () => Promise<TestStore>): void {
         { requestId: 'c0', time: 10, outputs: { label: '1', probability: 0.9 }, label: '1' },
         { requestId: 'c2', time: 30, outputs: { label: '1', probability: 0.8 }, label: '0' },
       ]);
+      // c5 is row 3 of the second batch: each prediction's outputs come from its own batch.
+      const both = await m.labelledInferences({ name: 'columns', version: '2', start: 0, end: 41 });
+      expect(both.map((l) => [l.requestId, l.outputs])).toEqual([
+        ['c0', { label: '1', probability: 0.9 }],
+        ['c2', { label: '1', probability: 0.8 }],
+        ['c5', { label: '0', probability: 0.2 }],
+      ]);
     });
 
     it('holds labels that came first, hands each to one taker, and forgets expired ones', async () => {
