@@ -387,14 +387,15 @@ export class SqlMonitoringStore implements MonitoringStore {
       .where('label', 'is not', null)
       .orderBy('time')
       .execute();
-    // Only the outputs of the batches holding a labelled prediction are read.
+    // Only the outputs of the batches holding a labelled prediction are read, in one query
+    // (inList binds the ids as one parameter, whatever their number).
     const outputs = new Map<number, Record<string, unknown[]>>();
     const batchIds = [...new Set(rows.map((r) => Number(r.batch_id)))];
-    for (let i = 0; i < batchIds.length; i += CHUNK) {
+    if (batchIds.length > 0) {
       const batches = await db
         .selectFrom('inference_log_batches')
         .select(['batch_id', 'outputs'])
-        .where(this.#dialect.inList(sql.ref('batch_id'), batchIds.slice(i, i + CHUNK), 'bigint'))
+        .where(this.#dialect.inList(sql.ref('batch_id'), batchIds, 'bigint'))
         .execute();
       for (const b of batches) outputs.set(Number(b.batch_id), JSON.parse(b.outputs) as Record<string, unknown[]>);
     }
