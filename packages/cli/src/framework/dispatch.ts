@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { isTrestleError, loadConfig } from '@trestle/core';
 import { findWorkspace } from '@trestle/store/workspace';
@@ -37,6 +38,27 @@ export interface Io {
   version: string;
   /** Working directory the store is searched from; default `process.cwd()`. */
   cwd?: string;
+}
+
+/**
+ * Runs the CLI on `argv` in this process with its output captured: for tests, and for a command
+ * that runs another (the quickstart's monitoring report).
+ *
+ * @example const { code, stdout } = await dispatchCaptured(['runs', 'list', '--json'], registry, { env: {}, version: 'x' });
+ */
+export async function dispatchCaptured(
+  argv: string[],
+  registry: RegistryEntry[],
+  io: Omit<Io, 'stdout' | 'stderr'>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (b: Buffer) => out.push(b));
+  stderr.on('data', (b: Buffer) => err.push(b));
+  const code = await dispatch(argv, registry, { ...io, stdout, stderr });
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
 
 /**

@@ -4,7 +4,6 @@
  * (`POST /monitoring/models/NAME/run`, what `trestle monitor run` does), and the HTML report is
  * written by `trestle monitor report`.
  */
-import { PassThrough } from 'node:stream';
 import { TrestleError } from '@trestle/core';
 import type { MonitorResult } from '@trestle/core';
 import type { DatasetDrift, Performance } from '@trestle/monitoring';
@@ -132,19 +131,11 @@ export async function writeMonitorReport(
   file: string,
   token: string | undefined,
 ): Promise<string> {
-  const [{ dispatch }, { registry }] = await Promise.all([
+  const [{ dispatchCaptured }, { registry }] = await Promise.all([
     import('../framework/dispatch.js'),
     import('../registry.js'),
   ]);
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (b: Buffer) => out.push(b));
-  stderr.on('data', (b: Buffer) => err.push(b));
-  const code = await dispatch(['monitor', 'report', `${model}@champion`, '--html', file, '--json'], registry, {
-    stdout,
-    stderr,
+  const r = await dispatchCaptured(['monitor', 'report', `${model}@champion`, '--html', file, '--json'], registry, {
     env: {
       TRESTLE_HOME: home,
       TRESTLE_TRACKING_URI: serverUrl,
@@ -152,9 +143,8 @@ export async function writeMonitorReport(
     },
     version: 'quickstart',
   });
-  if (code !== 0)
-    throw new TrestleError('UNAVAILABLE', `trestle monitor report: ${Buffer.concat(err).toString('utf8').trim()}`);
-  return (JSON.parse(Buffer.concat(out).toString('utf8')) as { path: string }).path;
+  if (r.code !== 0) throw new TrestleError('UNAVAILABLE', `trestle monitor report: ${r.stderr.trim()}`);
+  return (JSON.parse(r.stdout) as { path: string }).path;
 }
 
 const pct = (v: number | null): string => (v === null ? '-' : `${(100 * v).toFixed(1)}%`);
