@@ -85,13 +85,16 @@ async function syncExample(work: string, overrides: ReadonlyMap<string, string>)
 
 /**
  * Runs stage commands like the pipeline's local executor (`sh -c`, output to the log and line
- * by line to the caller), each in its own process group; on Ctrl-C or SIGTERM it passes the
- * signal to the stages, then lets this process end as it would have (the SDK ends the open
- * runs KILLED), so no stage keeps running after the quickstart is gone.
+ * by line to the caller), each in its own process group. On Ctrl-C or SIGTERM it passes the
+ * signal to the stages and waits for them to stop (their SDK ends their runs KILLED, through
+ * pipes still open: a stage whose reader died first would fail on EPIPE and end its run FAILED
+ * instead), then lets this process end as it would have (the SDK ends the open runs KILLED).
+ * A stage still running after {@link STAGE_STOP_MS} is killed, so none outlives the quickstart.
  */
 function signalForwardingExecutor(): { executor: Executor; dispose(): void } {
   const children = new Set<ChildProcess>();
-  const onSignal = (signal: NodeJS.Signals): void => {
+  let stopping: NodeJS.Signals | undefined;
+  const signalGroups = (signal: NodeJS.Signals): void => {
     for (const c of children) {
       try {
         process.kill(-c.pid!, signal);
@@ -99,8 +102,22 @@ function signalForwardingExecutor(): { executor: Executor; dispose(): void } {
         // already gone
       }
     }
+  };
+  const die = (): void => {
     dispose();
-    process.kill(process.pid, signal);
+    process.kill(process.pid, stopping);
+  };
+  // Listening until the end: a second Ctrl-C (npm start delivers two) is passed on, not fatal.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signalGroups(signal);
+    if (stopping !== undefined) return;
+    stopping = signal;
+    if (children.size === 0) return die();
+    setTimeout(() => {
+      process.stderr.write(`trestle: a stage did not stop within ${STAGE_STOP_MS / 1000} s; killing it\n`);
+      signalGroups('SIGKILL');
+      die();
+    }, STAGE_STOP_MS);
   };
   const dispose = (): void => {
     process.off('SIGINT', onSignal);
@@ -131,6 +148,9 @@ function signalForwardingExecutor(): { executor: Executor; dispose(): void } {
         child.on('error', fail);
         child.on('close', (code, signal) => {
           children.delete(child);
+          // Stopping: the stage ended its run itself; end this process before the pipeline
+          // records the stage (and so the pipeline run) as merely failed.
+          if (stopping !== undefined) return children.size === 0 ? die() : undefined;
           for (const rest of [carry.out, carry.err]) if (rest !== '') proc.onLine(rest);
           log.end(() => done(code ?? (signal === null ? 1 : 128)));
         });
@@ -138,6 +158,9 @@ function signalForwardingExecutor(): { executor: Executor; dispose(): void } {
   };
   return { executor, dispose };
 }
+
+/** How long the stages get to stop after Ctrl-C before they are killed. */
+const STAGE_STOP_MS = 15_000;
 
 function readJson<T>(path: string): T | undefined {
   try {
