@@ -259,4 +259,47 @@ describe('inference logging', () => {
       },
     ]);
   });
+
+  it('under steady traffic to a slow control plane, shipments wait for a full batch instead of taking what arrived during the last round trip', async () => {
+    const metrics = new ServingMetrics({
+      queueRows: () => 0,
+      logState: () => ({ buffered: 0, spoolRecords: 0, spoolBytes: 0 }),
+    });
+    const runtime = new ModelRuntime(logisticPredictor(), defaultBatching, metrics, undefined);
+    const sizes: number[] = [];
+    const logger = new InferenceLogger({
+      controlPlane: {
+        async post(_path, body) {
+          sizes.push((JSON.parse(body) as { columns: { requestIds: string[] } }).columns.requestIds.length);
+          await new Promise((r) => setTimeout(r, 30));
+        },
+        async put() {},
+      },
+      spoolDir: await mkdtemp(join(tmpdir(), 'serving-spool-')),
+      batchRows: 200,
+      flushIntervalMs: 60_000,
+      runtimes: () => [],
+      metrics,
+    });
+    onTestFinished(() => logger.close());
+    // About 2 rows a millisecond: some 60 arrive during each 30 ms round trip.
+    for (let i = 0; i < 1000; i++) {
+      logger.record({
+        runtime,
+        role: 'champion',
+        requestId: `r${i}`,
+        time: 1000 + i,
+        latencyMs: 1,
+        batch: { rows: 1, columns: { distance: Float64Array.of(i), hour: Float64Array.of(1), origin: ['ORD'] } },
+        outputs: { probability: Float64Array.of(0.5) },
+        shadow: false,
+      });
+      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 5));
+    }
+    await logger.flush();
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(1000);
+    // Every shipment but the last (the flush's) holds a full batch.
+    expect(sizes.slice(0, -1).every((n) => n >= 200)).toBe(true);
+    expect(sizes.length).toBeLessThanOrEqual(6);
+  });
 });

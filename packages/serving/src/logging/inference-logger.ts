@@ -155,7 +155,7 @@ export class InferenceLogger implements ServingSink {
       options.metrics.logDropped.labels('spool_full').inc(n),
     );
     this.flushTimer = setInterval(() => {
-      if (this.shipping === undefined) void this.flush();
+      if (this.shipping === undefined) void this.ship(true);
     }, this.o.flushIntervalMs);
     this.flushTimer.unref();
     this.windowTimer = setInterval(() => void this.shipWindows(), this.o.windowMs);
@@ -181,7 +181,7 @@ export class InferenceLogger implements ServingSink {
       from = to;
     }
     this.bufferedRows += event.batch.rows;
-    if (this.bufferedRows >= this.o.batchRows && this.shipping === undefined) void this.flush();
+    if (this.bufferedRows >= this.o.batchRows && this.shipping === undefined) void this.ship(false);
     else if (this.bufferedRows > this.o.maxBufferRows) this.spillBuffer();
   }
 
@@ -218,9 +218,24 @@ export class InferenceLogger implements ServingSink {
   flush(): Promise<void> {
     // A run in progress took the buffer as it was when it started: run again after it.
     if (this.shipping !== undefined) return this.shipping.then(() => this.flush());
+    return this.ship(true);
+  }
+
+  /**
+   * One shipping run: the whole buffer first when `all` (a flush, the interval), then only while
+   * a full batch ({@link InferenceLoggerOptions.batchRows}) is buffered. Shipping whatever arrived
+   * during the last round trip made shipments as small as the control plane was fast (a few dozen
+   * rows under load), so that fetch and the control plane's per-request work cost more than the
+   * rows themselves.
+   */
+  private ship(all: boolean): Promise<void> {
     const run = async (): Promise<void> => {
       try {
-        while (this.buffer.length > 0) {
+        for (
+          let first = all;
+          this.buffer.length > 0 && (first || this.bufferedRows >= this.o.batchRows);
+          first = false
+        ) {
           const shipments = this.shipments(this.take());
           for (let i = 0; i < shipments.length; i++) {
             const ok = await this.send(shipments[i]!);
