@@ -1,4 +1,4 @@
-import { Trestle } from '@trestle/client';
+import type { Trestle } from '@trestle/client';
 import { TrestleError, isTrestleError, type Experiment, type MetadataStore, type TrackingBackend } from '@trestle/core';
 import { UsageError, type CommandContext } from './framework/command.js';
 
@@ -14,6 +14,9 @@ export async function withTrestle<T>(
   fn: (trestle: Trestle) => Promise<T>,
   use: StoreUse = {},
 ): Promise<T> {
+  // Loaded here, not at the top: commands that import this file for its helpers (data, run)
+  // should not load the client and what it pulls in.
+  const { Trestle } = await import('@trestle/client');
   // A person waits at a terminal: an unreachable server is said within about a second, not after 20 s of retries.
   const trestle = await Trestle.connect({
     config: ctx.config,

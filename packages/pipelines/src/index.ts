@@ -8,8 +8,8 @@
 export * from './progress.js';
 export { findWorkspace, type Workspace } from './workspace.js';
 export { HashPool, type FileHash, type HashPoolOptions } from './data/hash-pool.js';
-export { StatScope } from './data/stat-cache.js';
-export { scanTree, manifestText, parseManifest, sha256Hex, type ManifestEntry, type ScannedFile } from './data/tree.js';
+export { StatScope, type StatRecord } from './data/stat-cache.js';
+export { walkTree, manifestText, parseManifest, sha256Hex, type FileStat, type ManifestEntry } from './data/tree.js';
 export { ObjectCache, DEFAULT_LINK_ORDER, type LinkKind } from './data/object-cache.js';
 export {
   POINTER_SUFFIX,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, unlink, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +129,56 @@ describe('DataRepo add / status / checkout / gc', () => {
     // A changed mtime makes it read the file again.
     await utimes(abs, t, t + 5);
     expect((await repo.hashPath(abs)).sha256).toBe(sha('ORIGINAL'));
+  });
+
+  it('a folder is listed in whole-path order; links to files are followed, links to folders skipped', async () => {
+    write('t/a-b', '1');
+    write('t/a/x', '2');
+    write('t/a0', '3');
+    write('outside.txt', 'linked');
+    mkdirSync(join(root, 'elsewhere'));
+    symlinkSync(join(root, 'outside.txt'), join(root, 't/link'));
+    symlinkSync(join(root, 'elsewhere'), join(root, 't/dirlink'));
+    symlinkSync(join(root, 'nothing'), join(root, 't/dangling'));
+    const v = await repo.hashPath(join(root, 't'));
+    // '-' (0x2d) < '/' (0x2f) < '0' (0x30): sorted as whole paths, not folder by folder.
+    expect(v.entries!.map((e) => e.path)).toEqual(['a-b', 'a/x', 'a0', 'link']);
+    expect(v.entries![3]!.sha256).toBe(sha('linked'));
+    expect(v.sha256).toBe(sha256Hex(manifestText(v.entries!)));
+  });
+
+  it('status after the stat cache: a touched file is re-read (unchanged), an edit of the same size is found', async () => {
+    for (let i = 0; i < 5; i++) write(`s/f${i}`, `content ${i}`);
+    await repo.add(['s'], root);
+    const pointer = join(root, 's.trestle');
+    expect((await repo.status([pointer]))[0]!.state).toBe('unchanged');
+    // Same bytes, new mtime: hashed again, still the named version.
+    const t = Date.now() / 1000 + 10;
+    await utimes(join(root, 's/f1'), t, t);
+    expect((await repo.status([pointer]))[0]).toMatchObject({ state: 'unchanged', cached: true });
+    // Same size, other bytes (a new mtime): modified, named by file.
+    writeFileSync(join(root, 's/f2'), 'CONTENT 2');
+    await utimes(join(root, 's/f2'), t + 5, t + 5);
+    expect((await repo.status([pointer]))[0]).toMatchObject({
+      state: 'modified',
+      changes: [{ path: 'f2', change: 'modified' }],
+    });
+    // A fresh repository object (another process) sees the same from the stored stat cache.
+    const other = new DataRepo({ root, threads: 1 });
+    expect((await other.status([pointer]))[0]!.changes).toEqual([{ path: 'f2', change: 'modified' }]);
+    await other.close();
+  });
+
+  it('status of a folder of 1,500 files (above the listing threshold) sees one object missing from the cache', async () => {
+    for (let i = 0; i < 1500; i++) write(`many/f${i}`, `file ${i}`);
+    const [added] = await repo.add(['many'], root);
+    const pointer = join(root, 'many.trestle');
+    expect(await repo.status([pointer])).toEqual([
+      { target: 'many', pointer: 'many.trestle', kind: 'dir', state: 'unchanged', cached: true, changes: [] },
+    ]);
+    await repo.cache.remove(sha('file 1234'));
+    expect((await repo.status([pointer]))[0]).toMatchObject({ state: 'unchanged', cached: false });
+    expect(added!.files).toBe(1500);
   });
 
   it('checkout restores the named version of a file and of a folder, exactly', async () => {

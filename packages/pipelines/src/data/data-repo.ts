@@ -4,11 +4,11 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { TrestleError } from '@trestle/core';
 import { SILENT_PROGRESS, type ProgressSink } from '../progress.js';
 import { ignoreInGit } from './gitignore.js';
-import { HashPool } from './hash-pool.js';
+import { HashPool, type FileHash } from './hash-pool.js';
 import { DEFAULT_LINK_ORDER, ObjectCache, type LinkKind } from './object-cache.js';
 import { POINTER_SUFFIX, readPointer, writePointer, type DataPointer } from './pointer.js';
-import { StatScope } from './stat-cache.js';
-import { manifestText, parseManifest, scanTree, sha256Hex, type ManifestEntry, type ScannedFile } from './tree.js';
+import { StatScope, type StatRecord } from './stat-cache.js';
+import { manifestText, parseManifest, sha256Hex, type FileStat, type ManifestEntry, walkTree } from './tree.js';
 
 /** One version of a file or folder as found in the workspace. */
 export interface PathVersion {
@@ -140,61 +140,107 @@ export class DataRepo {
    * were last hashed. `NOT_FOUND` when nothing is at `abs`.
    */
   async hashPath(abs: string): Promise<PathVersion> {
-    let st;
-    try {
-      st = statSync(abs);
-    } catch {
+    const m = await this.#measure(abs);
+    return m.version.kind === 'dir' ? { ...m.version, entries: m.entries() } : m.version;
+  }
+
+  // The version at `abs` without listing a folder's entries unless asked (`entries()`): when
+  // every file's stat matches the stat cache and no file came or went, the folder's digest is
+  // the one recorded with the cache, and nothing is hashed, built or written.
+  async #measure(abs: string): Promise<Measured> {
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (st === undefined) {
       throw new TrestleError('NOT_FOUND', `nothing at '${this.rel(abs)}' to hash`, { path: this.rel(abs) });
     }
-    const scope = await StatScope.load(this.stateDir, abs);
-    if (st.isDirectory()) {
-      const files = scanTree(abs);
-      const entries = await this.#hashFiles(files, scope, `hashing ${this.rel(abs)}`);
-      scope.retain(new Set(files.map((f) => f.rel)));
-      await scope.save();
-      const sha256 = sha256Hex(manifestText(entries));
-      return { kind: 'dir', sha256, size: entries.reduce((s, e) => s + e.size, 0), files: entries.length, entries };
-    }
+    const scope = StatScope.load(this.stateDir, abs);
+    const label = `hashing ${this.rel(abs)}`;
+    if (st.isDirectory()) return this.#measureDir(abs, scope, label);
     if (!st.isFile()) {
       throw new TrestleError('INVALID_ARGUMENT', `'${this.rel(abs)}' is neither a file nor a folder`);
     }
-    const [entry] = await this.#hashFiles(
-      [{ rel: '', abs, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }],
-      scope,
-      `hashing ${this.rel(abs)}`,
-    );
-    await scope.save();
-    return { kind: 'file', sha256: entry!.sha256, size: entry!.size, files: 1 };
+    let record: StatRecord;
+    if (scope.size === 1 && scope.rel(0) === '' && scope.matches(0, st)) {
+      record = { rel: '', size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sha256: scope.sha256(0) };
+    } else {
+      const task = this.progress.start(label, 1, st.size);
+      try {
+        const [h] = await this.pool.hashFiles([abs], [st.size], (b, n) => task.tick(n, b));
+        record = { rel: '', ...h! };
+      } finally {
+        task.done();
+      }
+      scope.save([record]);
+    }
+    const version: PathVersion = { kind: 'file', sha256: record.sha256, size: record.size, files: 1 };
+    return { version, entries: () => [], objects: () => [record.sha256] };
   }
 
-  async #hashFiles(files: ScannedFile[], scope: StatScope, label: string): Promise<ManifestEntry[]> {
-    const out: ManifestEntry[] = new Array<ManifestEntry>(files.length);
-    const todo: number[] = [];
-    for (let i = 0; i < files.length; i++) {
-      const f = files[i]!;
-      const known = scope.get(f.rel, f.size, f.mtimeMs, f.ino);
-      if (known === undefined) todo.push(i);
-      else out[i] = { path: f.rel, sha256: known, size: f.size };
+  async #measureDir(abs: string, scope: StatScope, label: string): Promise<Measured> {
+    // Per file, in manifest order: its stat cache entry j ≥ 0 when its stat matches (the walk's
+    // strings are then dropped: the entry has the path), else -(k + 1) for the k-th file to hash.
+    const order: number[] = [];
+    const todo: { rel: string; abs: string; size: number }[] = [];
+    let hint = 0;
+    let gone = 0;
+    walkTree(abs, (rel, fileAbs, linkStat) => {
+      const j = scope.size === 0 ? -1 : scope.indexOf(rel, hint);
+      if (j >= 0) {
+        hint = j + 1;
+        const st = linkStat ?? fileStat(fileAbs);
+        if (st === undefined) {
+          gone++;
+          return;
+        }
+        if (scope.matches(j, st)) {
+          order.push(j);
+          return;
+        }
+      }
+      order.push(-(todo.length + 1));
+      todo.push({ rel, abs: fileAbs, size: linkStat?.size ?? 0 });
+    });
+    const n = order.length;
+    if (todo.length === 0 && gone === 0 && n === scope.size && scope.digest !== undefined) {
+      let size = 0;
+      for (let j = 0; j < n; j++) size += scope.bytes(j);
+      const version: PathVersion = { kind: 'dir', sha256: scope.digest, size, files: n };
+      const entries = (): ManifestEntry[] =>
+        order.map((j) => ({ path: scope.rel(j), sha256: scope.sha256(j), size: scope.bytes(j) }));
+      return { version, entries, objects: () => order.map((j) => scope.sha256(j)) };
     }
+    let hashed: (FileHash | undefined)[] = [];
     if (todo.length > 0) {
-      const bytes = todo.reduce((s, i) => s + files[i]!.size, 0);
-      const task = this.progress.start(label, todo.length, bytes);
+      const task = this.progress.start(label, todo.length);
       try {
-        const hashed = await this.pool.hashFiles(
-          todo.map((i) => files[i]!.abs),
-          todo.map((i) => files[i]!.size),
-          (b, n) => task.tick(n, b),
+        hashed = await this.pool.hashListed(
+          todo.map((t) => t.abs),
+          todo.map((t) => t.size),
+          (b, k) => task.tick(k, b),
         );
-        hashed.forEach((h, j) => {
-          const f = files[todo[j]!]!;
-          scope.set(f.rel, h);
-          out[todo[j]!] = { path: f.rel, sha256: h.sha256, size: h.size };
-        });
       } finally {
         task.done();
       }
     }
-    return out;
+    const records: StatRecord[] = [];
+    for (const j of order) {
+      if (j >= 0) {
+        const r = { rel: scope.rel(j), sha256: scope.sha256(j) };
+        records.push({ ...r, size: scope.bytes(j), mtimeMs: scope.mtimeMs(j), ino: scope.ino(j) });
+      } else {
+        const h = hashed[-j - 1]; // undefined: gone since the walk
+        if (h !== undefined) records.push({ rel: todo[-j - 1]!.rel, ...h });
+      }
+    }
+    const entries = records.map((r) => ({ path: r.rel, sha256: r.sha256, size: r.size }));
+    const sha256 = sha256Hex(manifestText(entries));
+    scope.save(records, sha256);
+    const version: PathVersion = {
+      kind: 'dir',
+      sha256,
+      size: entries.reduce((s, e) => s + e.size, 0),
+      files: entries.length,
+    };
+    return { version, entries: () => entries, objects: () => entries.map((e) => e.sha256) };
   }
 
   /** Stores a version's objects (its files, and a folder's manifest) in the cache; returns how many were new. */
@@ -328,7 +374,13 @@ export class DataRepo {
       const p = await readPointer(file);
       const target = join(dirname(file), p.path);
       const base = { target: this.rel(target), pointer: this.rel(file), kind: p.kind };
-      const exists = existsSync(target);
+      const current = existsSync(target) ? await this.#measure(target) : undefined;
+      if (current !== undefined && current.version.sha256 === p.sha256 && current.version.kind === p.kind) {
+        // The workspace holds the named version, so its files are the manifest's: no need to read it.
+        const cached = this.cache.has(p.sha256) && this.cache.hasAll(current.objects());
+        out.push({ ...base, state: 'unchanged', cached, changes: [] });
+        continue;
+      }
       let manifest: ManifestEntry[] | undefined;
       let note: string | undefined;
       if (p.kind === 'dir') {
@@ -341,27 +393,21 @@ export class DataRepo {
       const cached =
         p.kind === 'file'
           ? this.cache.has(p.sha256)
-          : manifest !== undefined && manifest.every((e) => this.cache.has(e.sha256));
-      if (!exists) {
+          : manifest !== undefined && this.cache.hasAll(manifest.map((e) => e.sha256));
+      const extra = note === undefined ? {} : { note };
+      if (current === undefined) {
         const changes = (manifest ?? [{ path: p.kind === 'file' ? p.path : '.' }]).map((e) => ({
           path: p.kind === 'file' ? p.path : e.path,
           change: 'deleted' as const,
         }));
-        out.push({ ...base, state: 'missing', cached, changes, ...(note === undefined ? {} : { note }) });
+        out.push({ ...base, state: 'missing', cached, changes, ...extra });
         continue;
       }
-      const current = await this.hashPath(target);
-      if (current.sha256 === p.sha256 && current.kind === p.kind) {
-        out.push({ ...base, state: 'unchanged', cached, changes: [] });
-        continue;
-      }
-      let changes: FileChange[];
-      if (current.kind === 'file' || p.kind === 'file') {
-        changes = [{ path: p.path, change: 'modified' }];
-      } else {
-        changes = diffEntries(manifest ?? [], current.entries ?? []);
-      }
-      out.push({ ...base, state: 'modified', cached, changes, ...(note === undefined ? {} : { note }) });
+      const changes =
+        current.version.kind === 'file' || p.kind === 'file'
+          ? [{ path: p.path, change: 'modified' as const }]
+          : diffEntries(manifest ?? [], current.entries());
+      out.push({ ...base, state: 'modified', cached, changes, ...extra });
     }
     return out;
   }
@@ -410,7 +456,7 @@ export class DataRepo {
         }
       }
       await this.cache.place(version.sha256, target);
-      await this.#remember(target, '', version.sha256);
+      this.#remember(target, '', version.sha256);
       return { restored: 1, removed: 0 };
     }
 
@@ -462,11 +508,9 @@ export class DataRepo {
     return { restored: todo.length, removed: extra.length };
   }
 
-  async #remember(abs: string, rel: string, sha256: string): Promise<void> {
+  #remember(abs: string, rel: string, sha256: string): void {
     const st = statSync(abs);
-    const scope = await StatScope.load(this.stateDir, abs);
-    scope.set(rel, { sha256, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
-    await scope.save();
+    StatScope.load(this.stateDir, abs).save([{ rel, sha256, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }]);
   }
 
   /**
@@ -535,6 +579,19 @@ export class DataRepo {
   async close(): Promise<void> {
     await this.#pool?.close();
   }
+}
+
+// What #measure found: the version, and its entries and objects when wanted.
+interface Measured {
+  version: PathVersion;
+  entries: () => ManifestEntry[];
+  objects: () => string[];
+}
+
+// The stat of a regular file at `abs`, or undefined when it is gone or no longer a regular file.
+function fileStat(abs: string): FileStat | undefined {
+  const st = statSync(abs, { throwIfNoEntry: false });
+  return st?.isFile() === true ? { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino } : undefined;
 }
 
 function lstatExists(path: string): boolean {

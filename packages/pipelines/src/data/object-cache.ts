@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, existsSync } from 'node:fs';
+import { constants, existsSync, readdirSync } from 'node:fs';
 import { chmod, copyFile, link, mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TrestleError } from '@trestle/core';
@@ -17,6 +17,9 @@ export type LinkKind = 'reflink' | 'hardlink' | 'copy';
 export const DEFAULT_LINK_ORDER: readonly LinkKind[] = ['reflink', 'copy'];
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+const HEX2 = /^[0-9a-f]{2}$/;
+// From this many objects on, hasAll lists folders instead of checking each object.
+const LIST_ABOVE = 1024;
 
 function fsCode(err: unknown): string | undefined {
   return (err as { code?: string } | null)?.code;
@@ -67,6 +70,34 @@ export class ObjectCache {
 
   has(sha256: string): boolean {
     return existsSync(this.objectPath(sha256));
+  }
+
+  /**
+   * Whether every object of `hashes` is in the cache. Many objects are looked up by listing
+   * the cache's folders they fall in (256 at most) rather than one system call each, as DVC
+   * does: 100,000 objects cost ~256 directory reads instead of 100,000 `access` calls.
+   */
+  hasAll(hashes: readonly string[]): boolean {
+    if (hashes.length < LIST_ABOVE) return hashes.every((h) => this.has(h));
+    const byFolder = new Map<string, string[]>();
+    for (const h of hashes) {
+      if (h.length !== 64) return false;
+      const folder = h.slice(0, 2);
+      const rest = byFolder.get(folder);
+      if (rest === undefined) byFolder.set(folder, [h]);
+      else rest.push(h);
+    }
+    for (const [folder, wanted] of byFolder) {
+      if (!HEX2.test(folder)) return false;
+      let names: Set<string>;
+      try {
+        names = new Set(readdirSync(join(this.dir, 'files', 'sha256', folder)));
+      } catch {
+        return false;
+      }
+      for (const h of wanted) if (!names.has(h.slice(2))) return false;
+    }
+    return true;
   }
 
   /** Brings the file at `src` (whose hash the caller computed) into the cache; `undefined` if it was there. */

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { sep } from 'node:path';
 
-/** One file found under a folder. `rel` uses `/` separators. */
-export interface ScannedFile {
-  rel: string;
-  abs: string;
+/** The stat of a file that the stat cache compares: size in bytes, modification time in ms, inode. */
+export interface FileStat {
   size: number;
+  /** Fractional: sub-ms precision where the file system has it. */
   mtimeMs: number;
   ino: number;
 }
@@ -22,35 +21,49 @@ export interface ManifestEntry {
 const SKIPPED = new Set(['.git', '.hg', '.svn']);
 
 /**
- * Every regular file under `dir` (following symbolic links to files, not to folders), sorted
- * by path with a byte-wise comparison, so that a manifest is the same on every machine.
- * Synchronous on purpose: a walk of 100,000 files is a few hundred small system calls per
- * folder that the thread pool would only slow down.
+ * Visits every regular file under `dir` (following symbolic links to files, not to folders),
+ * in manifest order: sorted by whole path (`a-b` before `a/x`), so that a manifest is the
+ * same on every machine. `rel` is `/`-separated. Only directory entries are read: a regular
+ * file costs no stat here (the stat cache or the hasher stats it when it needs to); a
+ * symbolic link is stat'ed to learn what it leads to, and `stat` is then passed. Each folder
+ * is sorted on its own, a folder's name keyed with a trailing `/`, which gives the whole-path
+ * order without sorting 100,000 long paths at once. Nothing is kept per file, so a caller
+ * that keeps little (the stat cache's comparison) pays no memory for a big folder.
+ * Synchronous on purpose: the thread pool would only slow down a walk of small system calls.
  *
- * @example scanTree('/repo/data') // [{ rel: 'a.csv', abs: '/repo/data/a.csv', size: 10, … }]
+ * @example walkTree('/repo/data', (rel, abs) => files.push(rel)) // 'a.csv', 'img/1.png', …
  */
-export function scanTree(dir: string): ScannedFile[] {
-  const out: ScannedFile[] = [];
+export function walkTree(dir: string, visit: (rel: string, abs: string, stat?: FileStat) => void): void {
   const walk = (abs: string, rel: string): void => {
+    // Keys sort with the default comparison (UTF-16 code units, like `<`), which is faster than a
+    // comparator; links (rare) are noted by name, everything else is a file or a folder (`/`).
+    const keys: string[] = [];
+    let links: Set<string> | undefined;
     for (const dirent of readdirSync(abs, { withFileTypes: true })) {
-      if (SKIPPED.has(dirent.name)) continue;
-      const childAbs = join(abs, dirent.name);
-      const childRel = rel === '' ? dirent.name : `${rel}/${dirent.name}`;
-      if (dirent.isDirectory()) {
-        walk(childAbs, childRel);
-        continue;
+      const name = dirent.name;
+      if (dirent.isFile()) keys.push(name);
+      else if (dirent.isDirectory()) {
+        if (!SKIPPED.has(name)) keys.push(`${name}/`);
+      } else if (dirent.isSymbolicLink()) {
+        keys.push(name);
+        (links ??= new Set()).add(name);
       }
-      let st: Stats;
-      try {
-        st = statSync(childAbs);
-      } catch {
-        continue; // vanished, or a dangling link
-      }
-      if (st.isFile()) out.push({ rel: childRel, abs: childAbs, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+      // FIFOs, sockets and devices are not data (and opening a FIFO would block).
+    }
+    keys.sort();
+    const prefix = rel === '' ? '' : `${rel}/`;
+    const base = abs.endsWith(sep) ? abs : abs + sep;
+    for (const key of keys) {
+      if (key.endsWith('/')) {
+        const name = key.slice(0, -1);
+        walk(base + name, prefix + name);
+      } else if (links?.has(key) === true) {
+        const st = statSync(base + key, { throwIfNoEntry: false }); // undefined: a dangling link
+        if (st?.isFile() === true) visit(prefix + key, base + key, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+      } else visit(prefix + key, base + key);
     }
   };
   walk(dir, '');
-  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
 
 /**
