@@ -61,6 +61,19 @@ describe('LogSink: logging never blocks', () => {
     }
   });
 
+  it('gathers the lines that arrive within flushDelayMs, then writes them all', async () => {
+    const file = join(dir, 'out.log');
+    const sink = new LogSink({ destination: file, flushDelayMs: 50 });
+    sink.write(line(1));
+    await new Promise((r) => setImmediate(r));
+    sink.write(line(2));
+    expect(readFileSync(file, 'utf8')).toBe('');
+    await expect.poll(() => readFileSync(file, 'utf8'), { timeout: 2000, interval: 10 }).toBe(line(1) + line(2));
+    sink.write(line(3));
+    sink.close();
+    expect(readFileSync(file, 'utf8')).toBe(line(1) + line(2) + line(3));
+  });
+
   it('holds lines back until released, then writes the banner first', async () => {
     const file = join(dir, 'out.log');
     const sink = new LogSink({ destination: file, hold: true });
