@@ -44,6 +44,9 @@ export interface MetricFastPath {
 const oneRowText = ({ into, columns, tail }: BulkInsert): string =>
   `INSERT INTO ${into} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ${tail}`;
 
+const sameColumns = (a: readonly string[], b: readonly string[]): boolean =>
+  a === b || (a.length === b.length && a.every((column, i) => column === b[i]));
+
 /**
  * The fast path over `database`, the connection Kysely uses too. Statements are prepared on
  * first use (the tables exist only once the store is migrated): the transaction's, the run
@@ -54,11 +57,15 @@ const oneRowText = ({ into, columns, tail }: BulkInsert): string =>
  */
 export function sqliteMetricFastPath(database: SqliteConnection): MetricFastPath {
   let fixed: { begin: Statement; commit: Statement; rollback: Statement; stage: Statement } | undefined;
-  const inserts = new Map<string, Statement>();
+  // By table, then columns and tail: building each statement's text (a kilobyte for the rollup
+  // upsert) and hashing it to find the prepared statement cost more than some of the inserts.
+  const inserts = new Map<string, { columns: readonly string[]; tail: string; statement: Statement }[]>();
   const insertOf = (insert: BulkInsert): Statement => {
-    const text = oneRowText(insert);
-    let statement = inserts.get(text);
-    if (statement === undefined) inserts.set(text, (statement = database.prepare(text)));
+    let prepared = inserts.get(insert.into);
+    if (prepared === undefined) inserts.set(insert.into, (prepared = []));
+    for (const p of prepared) if (p.tail === insert.tail && sameColumns(p.columns, insert.columns)) return p.statement;
+    const statement = database.prepare(oneRowText(insert));
+    prepared.push({ columns: insert.columns, tail: insert.tail, statement });
     return statement;
   };
 
