@@ -8,10 +8,10 @@ import type { ColumnDefinitionBuilder, CreateTableBuilder, Expression, RawBuilde
 import { TrestleError, isTrestleError, type StoreCapabilities } from '@trestle/core';
 
 /** SQL type of one column of a {@link SqlDialect.bulkInsert}. */
-export type BulkColumnType = 'text' | 'bigint' | 'double' | 'smallint';
+export type BulkColumnType = 'text' | 'bigint' | 'double' | 'smallint' | 'blob';
 
 /** A value bound into SQL by the store. */
-export type BulkValue = string | number | null;
+export type BulkValue = string | number | Uint8Array | null;
 
 /** A multi-row insert for {@link SqlDialect.bulkInsert}. */
 export interface BulkInsert {
@@ -35,7 +35,16 @@ export interface SqlDialect {
     readonly double: RawBuilder<unknown>;
     readonly smallint: RawBuilder<unknown>;
     readonly integer: RawBuilder<unknown>;
+    readonly blob: RawBuilder<unknown>;
+    /** A 64-bit {@link identityPrimaryKey} column (SQLite: `integer`, which alone makes the rowid alias). */
+    readonly identity: RawBuilder<unknown>;
   };
+  /**
+   * How the metric history is stored: `chunks` (PostgreSQL), one `metric_chunks` row per
+   * (run, key) of each logged batch with its points packed (see `metric-chunks.ts`), or
+   * `rows` (SQLite), one `metrics` row per point (see migration `0003-metric-chunks`).
+   */
+  readonly metricHistory: 'rows' | 'chunks';
   /** Makes an integer column an auto-assigned primary key (SQLite rowid alias, PostgreSQL identity). */
   identityPrimaryKey(col: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
   /** Stores a table in primary-key order when the engine can (SQLite `WITHOUT ROWID`). */
@@ -79,13 +88,6 @@ export interface SqlDialect {
     runId: string,
     inserts: readonly BulkInsert[],
   ) => CompiledQuery<{ lifecycle_stage: string }>;
-  /**
-   * Aggregate of a numeric `expr` into the bytes of its values as big-endian doubles (NULL as
-   * NaN), in the rows' order (`null` for no rows): 8 bytes a value, read without formatting or
-   * parsing text. Integers must be exact doubles (safe integers). `undefined` where the engine
-   * has no such aggregate (SQLite: use {@link jsonArrayAgg}).
-   */
-  readonly packedDoubleAgg?: (expr: Expression<unknown>) => RawBuilder<Uint8Array | null>;
   /** Aggregate of `expr` into a JSON array, as text (`null` on PostgreSQL for no rows). */
   jsonArrayAgg(expr: Expression<unknown>): RawBuilder<string | null>;
   /** Aggregate of text `expr` joined by `separator`, ordered by `orderBy` (`null` for no rows). */
@@ -170,7 +172,10 @@ export const sqliteDialect: SqlDialect = {
     double: sql`double precision`,
     smallint: sql`smallint`,
     integer: sql`integer`,
+    blob: sql`blob`,
+    identity: sql`integer`,
   },
+  metricHistory: 'rows',
   identityPrimaryKey: (col) => col.primaryKey(),
   clustered: (table) => table.modifyEnd(sql`without rowid`) as typeof table,
   indexedTextValue: (column) => sql.ref(column),
@@ -216,6 +221,7 @@ const PG_TYPES: Record<BulkColumnType, string> = {
   bigint: 'int8',
   double: 'float8',
   smallint: 'int2',
+  blob: 'bytea',
 };
 
 /**
@@ -248,7 +254,10 @@ export const postgresDialect: SqlDialect = {
     double: sql`double precision`,
     smallint: sql`smallint`,
     integer: sql`integer`,
+    blob: sql`bytea`,
+    identity: sql`bigint`,
   },
+  metricHistory: 'chunks',
   identityPrimaryKey: (col) => col.generatedByDefaultAsIdentity().primaryKey(),
   clustered: (table) => table,
   indexedTextValue: (column) => sql`(left(${sql.ref(column)}, ${sql.lit(PG_INDEXED_PREFIX)}))`,
@@ -274,8 +283,6 @@ export const postgresDialect: SqlDialect = {
     const text = `WITH run AS (SELECT lifecycle_stage FROM runs WHERE run_id = $1)${writes.join('')} SELECT lifecycle_stage FROM run`;
     return CompiledQuery.raw(text, parameters);
   },
-  packedDoubleAgg: (expr) =>
-    sql<Uint8Array | null>`string_agg(float8send(coalesce((${expr})::float8, 'NaN')), ''::bytea)`,
   jsonArrayAgg: (expr) => sql<string | null>`json_agg(${expr})::text`,
   // PostgreSQL does not promise a subquery's order to an aggregate (parallel plans): say it.
   stringAgg: (expr, separator, orderBy) =>

@@ -1,10 +1,15 @@
 /**
- * Metric history reads through the history's primary key (run_id, key, step, timestamp, …).
- * Points come back as three JSON arrays aggregated in SQL (steps, timestamps, values) rather
- * than one row object per point: both drivers build row objects at roughly a microsecond per
- * row, which would dominate a 1,000,000-point read, while `JSON.parse` of arrays of numbers
- * is several times faster. Where the engine can (PostgreSQL), the arrays are packed doubles
- * instead of JSON: no number is formatted as text on the server or parsed on the client.
+ * Metric history reads, in history order (step, timestamp, value, NaN after an equal stored
+ * value of 0), an identical point once, over either layout (`SqlDialect.metricHistory`):
+ *
+ * - chunks (PostgreSQL): the `metric_chunks` rows of one (run, key) whose step range meets the
+ *   wanted one, in order of their first step, decoded in JavaScript (see `metric-chunks.ts`): a
+ *   1,000,000-point history is ~1,000 rows of packed doubles, no row object per point;
+ * - rows (SQLite): through the `metrics` primary key (run_id, key, step, timestamp, …), the
+ *   points as three JSON arrays aggregated in SQL (steps, timestamps, values) rather than one
+ *   row object per point: the driver builds row objects at roughly a microsecond per row,
+ *   which would dominate a 1,000,000-point read, while `JSON.parse` of arrays of numbers is
+ *   several times faster.
  */
 import { sql } from 'kysely';
 import type { Expression, Kysely, RawBuilder } from 'kysely';
@@ -12,6 +17,7 @@ import type { Metric } from '@trestle/core';
 import type { SqlDialect } from './dialects.js';
 import type { HistoryCursor } from './history-token.js';
 import type { HistoryReader } from './downsample.js';
+import { comparePoints, compareToCursor, decodeChunk, sortUnique } from './metric-chunks.js';
 import type { BucketSummary, Point } from './rollups.js';
 import type { MetadataDatabase } from './schema.js';
 
@@ -24,34 +30,60 @@ export interface HistoryQuery {
   limit?: number;
 }
 
-/** An aggregated column: JSON text ({@link SqlDialect.jsonArrayAgg}) or packed doubles ({@link SqlDialect.packedDoubleAgg}). */
-type Column = string | Uint8Array | null;
+/** A JSON array of numbers aggregated in SQL ({@link SqlDialect.jsonArrayAgg}): `null` for NaN, from PostgreSQL `"Infinity"`. */
+function numbers(column: string | null): number[] {
+  if (column === null) return [];
+  return (JSON.parse(column) as unknown[]).map((v) => (typeof v === 'number' ? v : v === null ? NaN : Number(v)));
+}
 
-/** Reads the numbers of an aggregated column, whichever its encoding. */
-function columnReader(column: Column): { length: number; at(i: number): number } {
-  if (column === null) return { length: 0, at: () => NaN };
-  if (typeof column === 'string') {
-    const items = JSON.parse(column) as unknown[];
-    return { length: items.length, at: (i) => toNumber(items[i]) };
+/** Chunks read per query when a limit may stop the read early. */
+const CHUNKS_PER_QUERY = 64;
+
+/** Points of `key` in its `metric_chunks` rows within `query`. */
+async function readChunks(
+  db: Kysely<MetadataDatabase>,
+  runId: string,
+  key: string,
+  query: HistoryQuery,
+): Promise<Metric[]> {
+  const { after, fromStep, toStep, limit } = query;
+  const lo = Math.max(fromStep ?? -Infinity, after?.step ?? -Infinity);
+  const wanted = (p: Point) =>
+    p.step >= lo &&
+    (toStep === undefined || p.step <= toStep) &&
+    (after === undefined || compareToCursor(p, after) > 0);
+  let points: Metric[] = [];
+  let from: { step: number; id: number } | undefined;
+  for (;;) {
+    let q = db
+      .selectFrom('metric_chunks')
+      .select(['chunk_id', 'first_step', 'points'])
+      .where('run_id', '=', runId)
+      .where('key', '=', key);
+    if (lo > -Infinity) q = q.where('last_step', '>=', lo);
+    if (toStep !== undefined) q = q.where('first_step', '<=', toStep);
+    if (from !== undefined) q = q.where(sql<boolean>`(first_step, chunk_id) > (${from.step}, ${from.id})`);
+    q = q.orderBy('first_step').orderBy('chunk_id');
+    if (limit !== undefined) q = q.limit(CHUNKS_PER_QUERY);
+    const rows = await q.execute();
+    const before = points.length;
+    for (const r of rows) decodeChunk(key, r.points, points);
+    if (after !== undefined || fromStep !== undefined || toStep !== undefined) {
+      let n = before;
+      for (let i = before; i < points.length; i++) if (wanted(points[i]!)) points[n++] = points[i]!;
+      points.length = n;
+    }
+    points = sortUnique(points);
+    if (limit === undefined || rows.length < CHUNKS_PER_QUERY) break;
+    const last = rows[rows.length - 1]!;
+    from = { step: Number(last.first_step), id: Number(last.chunk_id) };
+    // Chunks not read yet start at this step or later: the points before it are all here.
+    let settled = 0;
+    while (settled < points.length && points[settled]!.step < from.step) settled++;
+    if (settled >= limit) break;
   }
-  const view = new DataView(column.buffer, column.byteOffset, column.byteLength);
-  return { length: column.byteLength / 8, at: (i) => view.getFloat64(i * 8) };
-}
-
-/** JSON numbers, `null` for NaN and, from PostgreSQL, `"Infinity"`/`"-Infinity"` strings. */
-function toNumber(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (v === null) return NaN;
-  return Number(v);
-}
-
-function comparePoints(a: Point, b: Point): number {
-  if (a.step !== b.step) return a.step - b.step;
-  if (a.timestamp !== b.timestamp) return a.timestamp - b.timestamp;
-  const an = Number.isNaN(a.value);
-  const bn = Number.isNaN(b.value);
-  if (an || bn) return an === bn ? 0 : an ? 1 : -1;
-  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+  if (limit !== undefined && points.length > limit) points.length = limit;
+  return points;
 }
 
 /** Points of one (run, key) in history order (step, timestamp, value), as metrics of `key`. */
@@ -62,6 +94,7 @@ export async function readHistory(
   key: string,
   query: HistoryQuery = {},
 ): Promise<Metric[]> {
+  if (dialect.metricHistory === 'chunks') return readChunks(db, runId, key, query);
   const conditions: RawBuilder<unknown>[] = [sql`run_id = ${runId}`, sql`key = ${key}`];
   const { after, fromStep, toStep, limit } = query;
   if (after !== undefined) {
@@ -72,27 +105,35 @@ export async function readHistory(
   if (fromStep !== undefined) conditions.push(sql`step >= ${fromStep}`);
   if (toStep !== undefined) conditions.push(sql`step <= ${toStep}`);
   const limitClause = limit === undefined ? sql`` : sql`LIMIT ${limit}`;
-  const agg = dialect.packedDoubleAgg ?? ((expr: Expression<unknown>) => dialect.jsonArrayAgg(expr));
-  const result = await sql<{ s: Column; t: Column; v: Column }>`
+  const agg = (expr: Expression<unknown>) => dialect.jsonArrayAgg(expr);
+  const result = await sql<{ s: string | null; t: string | null; v: string | null }>`
     SELECT ${agg(sql.ref('h.step'))} AS s, ${agg(sql.ref('h.timestamp'))} AS t, ${agg(sql.ref('h.v'))} AS v
     FROM (SELECT step, "timestamp", CASE WHEN is_nan = 1 THEN NULL ELSE value END AS v
           FROM metrics WHERE ${sql.join(conditions, sql` AND `)}
           ORDER BY step, "timestamp", value, is_nan ${limitClause}) h`.execute(db);
   const row = result.rows[0];
   if (row === undefined) return [];
-  const steps = columnReader(row.s);
-  const times = columnReader(row.t);
-  const values = columnReader(row.v);
+  const steps = numbers(row.s);
+  const times = numbers(row.t);
+  const values = numbers(row.v);
   const points: Metric[] = new Array<Metric>(steps.length);
   let ordered = true;
   for (let i = 0; i < steps.length; i++) {
-    points[i] = { key, value: values.at(i), timestamp: times.at(i), step: steps.at(i) };
+    points[i] = { key, value: values[i]!, timestamp: times[i]!, step: steps[i]! };
     if (i > 0 && ordered && comparePoints(points[i - 1]!, points[i]!) > 0) ordered = false;
   }
   // Aggregates follow the ordered subquery on both engines in practice, but SQL does not
   // promise it: check, and sort if it ever does not hold.
   if (!ordered) points.sort(comparePoints);
   return points;
+}
+
+/** A number as `JSON.stringify` writes it, NaN and ±Infinity as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`. */
+function jsonValue(v: number): string {
+  if (Number.isNaN(v)) return '"NaN"';
+  if (v === Infinity) return '"Infinity"';
+  if (v === -Infinity) return '"-Infinity"';
+  return String(v);
 }
 
 /** Largest finite double: a stored value beyond it is ±Infinity (SQLite would write those as `9e999`). */
@@ -103,9 +144,10 @@ const MAX_DOUBLE = sql.lit(Number.MAX_VALUE);
  * "timestamp", "step"}` objects in history order, NaN and ±Infinity as the strings `"NaN"`,
  * `"Infinity"` and `"-Infinity"`: what `JSON.stringify` makes of {@link readHistory}'s points in
  * that encoding, numbers possibly written differently (`1.0` for `1`) but reading back the
- * same. The text is built by the database, so a large history costs no object per point on
- * either side. Like {@link readHistory}, it relies on the aggregate following the ordered
- * subquery (an `ORDER BY` inside the aggregate would sort the rows again, doubling the time).
+ * same. From rows the text is built by the database, so a large history costs no object per
+ * point on either side; like {@link readHistory}, it relies on the aggregate following the
+ * ordered subquery (an `ORDER BY` inside the aggregate would sort the rows again, doubling the
+ * time). From chunks it is built from the decoded points.
  */
 export async function readHistoryJson(
   db: Kysely<MetadataDatabase>,
@@ -113,6 +155,13 @@ export async function readHistoryJson(
   runId: string,
   key: string,
 ): Promise<string> {
+  if (dialect.metricHistory === 'chunks') {
+    const head = `{"key":${JSON.stringify(key)},"value":`;
+    const parts = (await readChunks(db, runId, key, {})).map(
+      (p) => `${head}${jsonValue(p.value)},"timestamp":${p.timestamp},"step":${p.step}}`,
+    );
+    return `[${parts.join(',')}]`;
+  }
   const value = sql.ref('h.value');
   // The key is serialised here, so that it is escaped exactly as JSON.stringify does.
   const point = sql<string>`'{"key":' || CAST(${JSON.stringify(key)} AS text) || ',"value":' || CASE
@@ -129,13 +178,6 @@ export async function readHistoryJson(
           ORDER BY step, "timestamp", value, is_nan) h`.execute(db);
   const text = result.rows[0]?.j ?? null;
   return text === null ? '[]' : `[${text}]`;
-}
-
-/** The position of `p` for keyset paging. */
-export function cursorOf(p: Point): HistoryCursor {
-  return Number.isNaN(p.value)
-    ? { step: p.step, timestamp: p.timestamp, value: 0, isNan: 1 }
-    : { step: p.step, timestamp: p.timestamp, value: p.value, isNan: 0 };
 }
 
 /** A {@link HistoryReader} over the store's tables for one (run, key). */

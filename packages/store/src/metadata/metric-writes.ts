@@ -1,5 +1,6 @@
 /**
- * Metric ingest: the history rows in one bulk insert, the latest
+ * Metric ingest: the history in one bulk insert (one row per point, or one chunk row per key:
+ * `SqlDialect.metricHistory`), the latest
  * point per key in one upsert (MLflow's rule, decided in SQL against the stored row), and one
  * rollup row per (key, width, bucket) merged in SQL, so the three stay consistent even with
  * concurrent writers on PostgreSQL. Rows are written in (key, …) order so that concurrent
@@ -10,6 +11,7 @@
 import type { Kysely } from 'kysely';
 import type { Metric } from '@trestle/core';
 import type { BulkColumnType, BulkInsert, BulkValue, SqlDialect } from './dialects.js';
+import { encodeChunk } from './metric-chunks.js';
 import { latestPoint, rollupPoints } from './rollups.js';
 import type { Point } from './rollups.js';
 import type { MetadataDatabase } from './schema.js';
@@ -22,8 +24,10 @@ function nullableValue(value: number): number | null {
   return Number.isNaN(value) ? null : value;
 }
 
-const HISTORY_COLUMNS = ['run_id', 'key', 'step', '"timestamp"', 'value', 'is_nan'];
-const HISTORY_TYPES: readonly BulkColumnType[] = ['text', 'text', 'bigint', 'bigint', 'double', 'smallint'];
+const CHUNK_COLUMNS = ['run_id', 'key', 'first_step', 'last_step', 'count', 'points'];
+const CHUNK_TYPES: readonly BulkColumnType[] = ['text', 'text', 'bigint', 'bigint', 'bigint', 'blob'];
+const POINT_COLUMNS = ['run_id', 'key', 'step', '"timestamp"', 'value', 'is_nan'];
+const POINT_TYPES: readonly BulkColumnType[] = ['text', 'text', 'bigint', 'bigint', 'double', 'smallint'];
 // prettier-ignore
 const ROLLUP_COLUMNS = [
   'run_id', 'key', 'width', 'bucket', 'count',
@@ -84,12 +88,18 @@ function groupByKey(metrics: readonly Metric[]): [key: string, points: Point[]][
 /**
  * The inserts that append `metrics` to the run's history and update latest metrics and
  * rollups, in that order (none for no metrics). A point identical to a stored one (same step,
- * timestamp and value) is kept once, as in MLflow. With `dedupe = false` the history insert is
- * a plain INSERT, which fails with a unique violation on such a point (the caller then retries
- * with `true`): PostgreSQL's `ON CONFLICT` speculative insertion costs about a third more per
- * row, and re-logged points are rare.
+ * timestamp and value) is kept once, as in MLflow: chunks are read without repeats (see
+ * `metric-chunks.ts`); rows have a unique key, and with `dedupe = false` their insert is a
+ * plain INSERT, which fails with a unique violation on such a point (the caller then retries
+ * with `true`): `ON CONFLICT` speculative insertion costs about a third more per row, and
+ * re-logged points are rare.
  */
-export function metricInserts(runId: string, metrics: readonly Metric[], dedupe: boolean): BulkInsert[] {
+export function metricInserts(
+  runId: string,
+  metrics: readonly Metric[],
+  layout: SqlDialect['metricHistory'],
+  dedupe: boolean,
+): BulkInsert[] {
   if (metrics.length === 0) return [];
   const groups = groupByKey(metrics);
 
@@ -97,7 +107,9 @@ export function metricInserts(runId: string, metrics: readonly Metric[], dedupe:
   const latest: BulkValue[][] = [];
   const rollups: BulkValue[][] = [];
   for (const [key, points] of groups) {
-    for (const p of points) history.push([runId, key, p.step, p.timestamp, ...nanFree(p.value)]);
+    if (layout === 'chunks')
+      history.push([runId, key, points[0]!.step, points[points.length - 1]!.step, points.length, encodeChunk(points)]);
+    else for (const p of points) history.push([runId, key, p.step, p.timestamp, ...nanFree(p.value)]);
     const last = latestPoint(points)!;
     latest.push([runId, key, last.step, last.timestamp, ...nanFree(last.value)]);
     for (const { width, bucket, summary: s } of rollupPoints(points)) {
@@ -112,14 +124,16 @@ export function metricInserts(runId: string, metrics: readonly Metric[], dedupe:
     }
   }
   return [
-    {
-      into: 'metrics',
-      columns: HISTORY_COLUMNS,
-      types: HISTORY_TYPES,
-      rows: history,
-      tail: dedupe ? 'ON CONFLICT DO NOTHING' : '',
-    },
-    { into: 'latest_metrics AS lm', columns: HISTORY_COLUMNS, types: HISTORY_TYPES, rows: latest, tail: LATEST_UPSERT },
+    layout === 'chunks'
+      ? { into: 'metric_chunks', columns: CHUNK_COLUMNS, types: CHUNK_TYPES, rows: history, tail: '' }
+      : {
+          into: 'metrics',
+          columns: POINT_COLUMNS,
+          types: POINT_TYPES,
+          rows: history,
+          tail: dedupe ? 'ON CONFLICT DO NOTHING' : '',
+        },
+    { into: 'latest_metrics AS lm', columns: POINT_COLUMNS, types: POINT_TYPES, rows: latest, tail: LATEST_UPSERT },
     { into: 'metric_rollups AS mr', columns: ROLLUP_COLUMNS, types: ROLLUP_TYPES, rows: rollups, tail: ROLLUP_UPSERT },
   ];
 }
@@ -132,6 +146,6 @@ export async function writeMetrics(
   metrics: readonly Metric[],
   dedupe: boolean,
 ): Promise<void> {
-  for (const insert of metricInserts(runId, metrics, dedupe))
+  for (const insert of metricInserts(runId, metrics, dialect.metricHistory, dedupe))
     for (const q of dialect.bulkInsert(insert)) await db.executeQuery(q);
 }

@@ -55,7 +55,7 @@ interface KeyValueTable {
   value: string;
 }
 
-/** One metric point. Primary key (run_id, key, step, timestamp, value, is_nan): an identical point logged twice is kept once. */
+/** One metric point. In `metrics` (SQLite's history, see `SqlDialect.metricHistory`) the primary key is (run_id, key, step, timestamp, value, is_nan): an identical point logged twice is kept once. */
 export interface MetricsTable {
   run_id: string;
   key: string;
@@ -69,6 +69,23 @@ export interface MetricsTable {
 
 /** The latest point per (run, key): greatest step, then timestamp, then value (NaN lowest). */
 type LatestMetricsTable = MetricsTable;
+
+/**
+ * PostgreSQL's metric history (see `SqlDialect.metricHistory`): one row per (run, key) of each
+ * logged batch, its points packed (see `metric-chunks.ts`). Index (run_id, key, first_step).
+ */
+interface MetricChunksTable {
+  chunk_id: Generated<number>;
+  run_id: string;
+  key: string;
+  /** Smallest and greatest step of the chunk's points. */
+  first_step: number;
+  last_step: number;
+  /** Points in the chunk. */
+  count: number;
+  /** Step, timestamp and value of each point as little-endian doubles (NaN as NaN). */
+  points: Uint8Array;
+}
 
 /**
  * Per (run, key, bucket width, bucket) summary of the history, maintained at ingest, so that
@@ -429,6 +446,7 @@ export interface MetadataDatabase {
   params: KeyValueTable;
   tags: KeyValueTable;
   metrics: MetricsTable;
+  metric_chunks: MetricChunksTable;
   latest_metrics: LatestMetricsTable;
   metric_rollups: MetricRollupsTable;
   datasets: DatasetsTable;

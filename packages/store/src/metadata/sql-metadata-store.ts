@@ -62,7 +62,8 @@ import { downsampleHistory } from './downsample.js';
 import { decodeHistoryToken, encodeHistoryToken } from './history-token.js';
 import { hydrateExperiments, hydrateRuns, toRunInfo } from './hydrate.js';
 import type { ExperimentRow, RunRow } from './hydrate.js';
-import { cursorOf, readHistory, readHistoryJson, sqlHistoryReader } from './metric-reads.js';
+import { cursorOf } from './metric-chunks.js';
+import { readHistory, readHistoryJson, sqlHistoryReader } from './metric-reads.js';
 import { metricInserts, writeMetrics } from './metric-writes.js';
 import { createMetadataMigrator } from './migrations/index.js';
 import { prepare } from './prepared.js';
@@ -758,7 +759,10 @@ export class SqlMetadataStore implements MetadataStore {
       // can, run check included (insertsIfRunActive), so one round trip.
       const statement =
         params.size === 0 && tags.size === 0
-          ? this.#dialect.insertsIfRunActive?.(runId, metricInserts(runId, metrics, dedupe))
+          ? this.#dialect.insertsIfRunActive?.(
+              runId,
+              metricInserts(runId, metrics, this.#dialect.metricHistory, dedupe),
+            )
           : undefined;
       if (statement !== undefined) {
         return this.#write(async (db) => {

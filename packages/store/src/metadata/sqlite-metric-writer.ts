@@ -12,7 +12,7 @@
  * or not active, or the driver fails in any way (a full disk, a damaged file).
  */
 import type { Metric } from '@trestle/core';
-import type { BulkInsert } from './dialects.js';
+import { sqliteDialect, type BulkInsert } from './dialects.js';
 import { metricInserts } from './metric-writes.js';
 
 /** The slice of a better-sqlite3 statement used here. */
@@ -77,7 +77,10 @@ export function sqliteMetricFastPath(database: SqliteConnection): MetricFastPath
       stage: database.prepare('SELECT lifecycle_stage FROM runs WHERE run_id = ?'),
     });
     // With dedupe: a point identical to a stored one is kept once, in one step.
-    const planned = metricInserts(runId, metrics, true).map((insert) => ({ statement: insertOf(insert), insert }));
+    const planned = metricInserts(runId, metrics, sqliteDialect.metricHistory, true).map((insert) => ({
+      statement: insertOf(insert),
+      insert,
+    }));
     try {
       s.begin.run();
     } catch {

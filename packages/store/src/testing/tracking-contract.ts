@@ -569,6 +569,43 @@ export function trackingTests(store: () => TrackingBackend): void {
       await expectCode(store().getMetricHistory('0'.repeat(32), 'h'), 'NOT_FOUND');
     });
 
+    it('pages through a history logged in many batches, out of order and with repeats, as one ordered history', async () => {
+      const run = await runIn(await experiment('batches'));
+      const id = run.info.runId;
+      // 150 calls of 4 points, later calls reaching back before earlier ones; every 10th call
+      // logs again a point of the call before, which is kept once.
+      const logged: Metric[] = [];
+      for (let call = 0; call < 150; call++) {
+        const base = (call * 37) % 150;
+        const batch = [0, 1, 2, 3].map((i) => metric('c', (call * 4 + i) / 10, base * 3 + i, 1_000 + call));
+        if (call % 10 === 9) batch.push(logged[logged.length - 2]!);
+        logged.push(...batch.slice(0, 4));
+        await store().logBatch(id, { metrics: batch });
+      }
+      const expected = [...logged].sort((a, b) => a.step - b.step || a.timestamp - b.timestamp || a.value - b.value);
+      expect((await store().getMetricHistory(id, 'c')).items).toEqual(expected);
+      for (const maxResults of [7, 100, 599, 600]) {
+        const pages: Metric[] = [];
+        let token: string | undefined;
+        do {
+          const page = await store().getMetricHistory(id, 'c', {
+            maxResults,
+            ...(token === undefined ? {} : { pageToken: token }),
+          });
+          expect(page.items.length).toBeLessThanOrEqual(maxResults);
+          pages.push(...page.items);
+          token = page.nextPageToken;
+        } while (token !== undefined);
+        expect(pages).toEqual(expected);
+      }
+      const sampled = await store().getMetricHistoryDownsampled(id, 'c', {
+        points: 1000,
+        startStep: 100,
+        endStep: 200,
+      });
+      expect(sampled).toEqual(expected.filter((m) => m.step >= 100 && m.step <= 200));
+    });
+
     it('downsamples long histories with bounded size, keeping spikes and the ends', async () => {
       const run = await runIn(await experiment('downsample'));
       const id = run.info.runId;

@@ -12,6 +12,7 @@ import { initialMigration } from './0001-initial.js';
 import { apiTokensMigration } from './0002-api-tokens.js';
 import { deletionBatchesMigration } from './0003-deletion-batches.js';
 import { idempotencyKeysMigration } from './0003-idempotency-keys.js';
+import { metricChunksMigration } from './0003-metric-chunks.js';
 import { registryMigration } from './0004-registry.js';
 import { loggedModelsMigration } from './0005-logged-models.js';
 import { dataVersionsMigration } from './0006-data-versions.js';
@@ -32,6 +33,7 @@ const MIGRATIONS: readonly (readonly [name: string, build: (ctx: MigrationContex
   ['0002-api-tokens', apiTokensMigration],
   ['0003-deletion-batches', deletionBatchesMigration],
   ['0003-idempotency-keys', idempotencyKeysMigration],
+  ['0003-metric-chunks', metricChunksMigration],
   ['0004-registry', registryMigration],
   ['0005-logged-models', loggedModelsMigration],
   ['0006-data-versions', dataVersionsMigration],
