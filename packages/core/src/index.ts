@@ -29,3 +29,4 @@ export * from './inference-batch.js';
 export * from './trace.js';
 export type * from './ports/trace-store.js';
 export * from './random.js';
+export * from './artifact-path.js';

@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ArtifactEntry, ArtifactStore, RunInfo } from '@trestle/core';
-import { isTrestleError, TrestleError } from '@trestle/core';
-import { normalizeArtifactPath } from '@trestle/store';
+import { isTrestleError, normalizeArtifactPath, TrestleError } from '@trestle/core';
 import { mlflowNotFoundHandler, MlflowProtocolError } from './errors.js';
 import { RequestMessage } from './request-message.js';
 import type { MlflowContext, MlflowRoute } from './routes.js';

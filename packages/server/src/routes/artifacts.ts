@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { TrestleError, runArtifactKey, type Run } from '@trestle/core';
+import { normalizeArtifactPath, TrestleError, runArtifactKey, type Run } from '@trestle/core';
 import {
   ArtifactInfo,
   ArtifactList,
@@ -9,7 +9,6 @@ import {
   errorResponses,
   RunIdParams as ByRun,
 } from '@trestle/core/rest';
-import { normalizeArtifactPath } from '@trestle/store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RoutePlugin } from '../route-types.js';
 

@@ -1,8 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ArtifactBody, PutOptions } from '@trestle/core';
-import { TrestleError } from '@trestle/core';
-import { normalizeArtifactPath } from './artifact-path.js';
+import { normalizeArtifactPath, TrestleError } from '@trestle/core';
 
 /**
  * Turns the body of a `put` into a byte stream: strings are UTF-8, bytes are sent as one

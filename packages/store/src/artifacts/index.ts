@@ -6,7 +6,6 @@
  * const store = await openArtifactStore('s3://ml-artifacts/team-a');
  */
 export { openArtifactStore, ARTIFACT_STORE_SCHEMES, type OpenArtifactStoreOptions } from './open-artifact-store.js';
-export { normalizeArtifactPath, ARTIFACT_META_DIR, type NormalizeArtifactPathOptions } from './artifact-path.js';
 export { LocalArtifactStore } from './local-artifact-store.js';
 export type { S3ArtifactStore, S3ArtifactStoreOptions } from './s3-artifact-store.js';
 export {

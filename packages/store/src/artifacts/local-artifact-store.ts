@@ -24,15 +24,16 @@ import type {
   ArtifactStore,
   PutOptions,
 } from '@trestle/core';
-import { ABANDONED_WRITE_AGE_MS, TrestleError } from '@trestle/core';
-import { checkSha256, chunkBytes, ContentDigest, expectedSha256, openPut } from './artifact-body.js';
 import {
+  ABANDONED_WRITE_AGE_MS,
   ARTIFACT_META_DIR,
   byArtifactPath,
   isTempArtifactName,
   normalizeArtifactPath,
   tempArtifactName,
-} from './artifact-path.js';
+  TrestleError,
+} from '@trestle/core';
+import { checkSha256, chunkBytes, ContentDigest, expectedSha256, openPut } from './artifact-body.js';
 import { fsErrorCode, mapFsError } from './map-fs-error.js';
 
 /** What the checksum sidecar of one file holds; `ino`, `size` and `mtimeNs` tell whether it still describes the file. */

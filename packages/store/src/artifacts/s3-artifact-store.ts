@@ -11,9 +11,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import type { ArtifactBody, ArtifactEntry, ArtifactInfo, ArtifactStore, PutOptions } from '@trestle/core';
-import { TrestleError } from '@trestle/core';
 import { checkSha256, chunkBytes, ContentDigest, expectedSha256, openPut } from './artifact-body.js';
-import { ARTIFACT_META_DIR, byArtifactPath, normalizeArtifactPath } from './artifact-path.js';
+import { ARTIFACT_META_DIR, byArtifactPath, normalizeArtifactPath, TrestleError } from '@trestle/core';
 import { mapS3Error } from './map-s3-error.js';
 import { formatS3Uri, parseS3Uri, type S3ConnectionOptions, type S3Location } from './s3-location.js';
 

@@ -1,5 +1,4 @@
-import { TrestleError } from '@trestle/core';
-import { normalizeArtifactPath } from './artifact-path.js';
+import { normalizeArtifactPath, TrestleError } from '@trestle/core';
 
 /**
  * Static credentials for S3. Without them the AWS SDK's default chain is used

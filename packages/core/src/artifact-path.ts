@@ -1,4 +1,4 @@
-import { TrestleError } from '@trestle/core';
+import { TrestleError } from './errors.js';
 
 /**
  * Name of the folder (or key prefix) at the store root where adapters keep their own
@@ -41,8 +41,9 @@ export interface NormalizeArtifactPathOptions {
  * adapter reserves for itself, is refused with `INVALID_ARGUMENT`: `..` segments, absolute
  * paths (`/x`, `C:\x`), backslashes, control characters such as NUL, percent-encoded
  * variants of those (`%2e%2e`, `%2f`, `%5c`, also double-encoded as `%252e`), the reserved
- * {@link ARTIFACT_META_DIR} folder and temporary-file names. Both adapters use this one
- * function, so a path means the same thing on a local folder and on S3.
+ * {@link ARTIFACT_META_DIR} folder and temporary-file names. Every adapter uses this one
+ * function (the folder, S3, the server's routes and the REST client), so a path means the
+ * same thing wherever it is stored or sent.
  *
  * @example
  * normalizeArtifactPath('models//v1/./model.onnx'); // 'models/v1/model.onnx'

@@ -1,4 +1,4 @@
-import { TrestleError } from '@trestle/core';
+import { TrestleError } from './errors.js';
 import { describe, expect, it } from 'vitest';
 import { byArtifactPath, isTempArtifactName, normalizeArtifactPath, tempArtifactName } from './artifact-path.js';
 
