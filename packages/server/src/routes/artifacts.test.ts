@@ -182,22 +182,22 @@ describe('artifacts routes', () => {
   });
 
   it('streams a multi-megabyte upload and download with matching sha256', async () => {
-    const { runId, experimentId } = await fx.run();
+    const { runId } = await fx.run();
     const chunk = randomBytes(1024 * 1024);
     const chunks = 24;
     const expected = createHash('sha256');
     for (let i = 0; i < chunks; i++) expected.update(chunk);
     const digest = expected.digest('hex');
-    const runDir = join(fx.artifactDir, experimentId, runId, 'artifacts');
     let sawPartialWrite = false;
 
     const put = await rawRequest(port, 'PUT', url(runId, 'data/big.bin'), async (req) => {
       for (let i = 0; i < chunks; i++) {
         if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
         // Half-way through, the server must already be writing to disk: it streams, not buffers.
+        // (The temporary file sits in the deepest folder that exists until the upload is whole.)
         if (i === chunks / 2) {
           for (let tries = 0; tries < 100 && !sawPartialWrite; tries++) {
-            sawPartialWrite = (await filesUnder(join(runDir, 'data'))).some((f) => f.includes('.tmp-'));
+            sawPartialWrite = (await filesUnder(fx.artifactDir)).some((f) => f.includes('.big.bin.tmp-'));
             if (!sawPartialWrite) await new Promise((r) => setTimeout(r, 20));
           }
         }

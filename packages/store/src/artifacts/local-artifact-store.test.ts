@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { artifactStoreContract } from '../testing/artifact-contract.js';
@@ -95,6 +95,22 @@ describe('LocalArtifactStore specifics', () => {
     await store.put('d/real.txt', 'x');
     await writeFile(join(root, 'd', '.real.txt.tmp-0123456789abcdef'), 'partial');
     expect(await store.list('d')).toEqual([{ path: 'd/real.txt', isDir: false, size: 1 }]);
+  });
+
+  it('makes the folders of a new file only once its bytes are all written', async () => {
+    await store.put('d/existing.txt', 'x');
+    const body = new PassThrough();
+    const writing = store.put('d/new/deeper/model.bin', body);
+    body.write(Buffer.alloc(64 * 1024, 1));
+    // The bytes go to a temporary file in the deepest folder that exists already.
+    while (!(await readdir(join(root, 'd'))).some((name) => name.startsWith('.model.bin.tmp-'))) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(await store.list('d')).toEqual([{ path: 'd/existing.txt', isDir: false, size: 1 }]);
+    body.end(Buffer.alloc(1, 2));
+    expect(await writing).toMatchObject({ path: 'd/new/deeper/model.bin', size: 64 * 1024 + 1 });
+    expect(await store.list('d/new')).toEqual([{ path: 'd/new/deeper', isDir: true }]);
+    expect((await filesUnder(root)).filter((path) => path.includes('.tmp-'))).toEqual([]);
   });
 
   it('answers CONFLICT when a file stands where a directory is needed, and the reverse', async () => {

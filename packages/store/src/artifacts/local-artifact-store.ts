@@ -152,7 +152,8 @@ export class LocalArtifactStore implements ArtifactStore {
     }
     const target = this.#abs(rel);
     const dir = dirname(target);
-    const tmp = join(dir, tempArtifactName(basename(target), randomHex()));
+    const tmpName = tempArtifactName(basename(target), randomHex());
+    let tmp: string | undefined;
 
     // Set from a callback, so it lives in an object that control-flow narrowing leaves alone.
     const failed: { source?: Error } = {};
@@ -161,7 +162,7 @@ export class LocalArtifactStore implements ArtifactStore {
     });
     let handle: FileHandle | undefined;
     try {
-      handle = await this.#openTemp(dir, tmp, rel);
+      ({ handle, tmp } = await this.#openTemp(dir, tmpName, rel));
       const digest = new ContentDigest();
       for await (const chunk of source) {
         const bytes = chunkBytes(chunk);
@@ -174,13 +175,13 @@ export class LocalArtifactStore implements ArtifactStore {
       const stats = await handle.stat({ bigint: true });
       await handle.close();
       handle = undefined;
-      await rename(tmp, target);
+      await this.#moveInto(tmp, target, rel);
       await this.#syncDir(dir);
       return await this.#recordChecksum(rel, digest, stats);
     } catch (err) {
       source.destroy();
       await handle?.close().catch(() => undefined);
-      await rm(tmp, { force: true }).catch(() => undefined);
+      if (tmp !== undefined) await rm(tmp, { force: true }).catch(() => undefined);
       await this.#pruneEmptyDirs(dir, this.rootDir);
       // The caller's own stream failing is reported as it is: the caller knows that error best.
       if (failed.source !== undefined) throw failed.source;
@@ -357,15 +358,55 @@ export class LocalArtifactStore implements ArtifactStore {
     }
   }
 
-  async #openTemp(dir: string, tmp: string, rel: string): Promise<FileHandle> {
+  // The temporary file goes into the nearest folder of the target that exists (the target's
+  // own when it does), and missing folders are made only when the file is complete: a write
+  // that fails, or is still running, shows no new empty folders. That matters over HTTP,
+  // where a client whose upload broke reads the folder before the server has cleaned up.
+  // A rename within one folder tree stays on one filesystem.
+  async #openTemp(dir: string, tmpName: string, rel: string): Promise<{ handle: FileHandle; tmp: string }> {
     for (let attempt = 1; ; attempt++) {
-      await this.#ensureDir(dir, rel);
+      const tmp = join(await this.#nearestDir(dir, rel), tmpName);
       try {
-        return await open(tmp, 'wx');
+        return { handle: await open(tmp, 'wx'), tmp };
       } catch (err) {
+        // A concurrent delete pruned the folder meanwhile: look again.
         if (fsErrorCode(err) !== 'ENOENT' || attempt >= MKDIR_ATTEMPTS) throw err;
       }
     }
+  }
+
+  // Makes the target's folders and renames the finished temporary file into place.
+  async #moveInto(tmp: string, target: string, rel: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await this.#ensureDir(dirname(target), rel);
+      try {
+        await rename(tmp, target);
+        return;
+      } catch (err) {
+        // A concurrent delete pruned the new, still empty folder meanwhile: make it again.
+        if (fsErrorCode(err) !== 'ENOENT' || attempt >= MKDIR_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  // The deepest existing folder on the way to `dir` (the root is made if missing), checked to
+  // lie inside the root like every folder the store writes into.
+  async #nearestDir(dir: string, rel: string): Promise<string> {
+    for (let current = dir; current !== this.rootDir && current.startsWith(this.rootDir + sep);) {
+      let real: string;
+      try {
+        real = await realpath(current);
+      } catch (err) {
+        if (fsErrorCode(err) !== 'ENOENT') throw err;
+        current = dirname(current);
+        continue;
+      }
+      const realRoot = await this.#realRootPath();
+      if (realRoot === undefined || !isInside(realRoot, real)) throw escapesRoot(rel);
+      return current;
+    }
+    await this.#ensureDir(this.rootDir, rel);
+    return this.rootDir;
   }
 
   // Creates `dir` one missing level at a time and checks the real path of each level, so that
