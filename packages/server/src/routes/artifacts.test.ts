@@ -142,6 +142,35 @@ describe('artifacts routes', () => {
     expect(await filesUnder(join(fx.artifactDir, experimentId, runId))).toEqual(['artifacts/model.bin']);
   });
 
+  it('answers a malformed checksum with its 400 over a real connection, not a dropped socket', async () => {
+    const { runId } = await fx.run();
+    // The store destroys a body it refuses unread; handed the request itself, that closed the
+    // socket before the answer went out.
+    const res = await new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'PUT',
+          path: url(runId, 'model.bin'),
+          headers: { 'content-type': 'application/octet-stream', 'x-checksum-sha256': 'abc', 'content-length': 5 },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (c: Buffer) => chunks.push(c));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        },
+      );
+      req.on('error', reject);
+      req.end('bytes');
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body.toString()).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('64 hex digits, got "abc"'),
+    });
+  });
+
   it('stores a JSON upload as bytes, unparsed', async () => {
     const { runId } = await fx.run();
     const text = '{"b": 1,   "a": [1,2]}';

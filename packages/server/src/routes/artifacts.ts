@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { normalizeArtifactPath, TrestleError, runArtifactKey, type Run } from '@trestle/core';
 import {
   ArtifactInfo,
@@ -26,9 +26,9 @@ const Bytes = {
  * `PUT …/artifacts/*` takes the raw body (any Content-Type, no size limit),
  * `GET …/artifacts/*` streams the bytes with Content-Length and `X-Checksum-Sha256`,
  * `GET …/artifacts?path=dir` lists a folder and `DELETE …/artifacts/*` removes a file or
- * folder. Paths are checked before anything is read or written: `..`, absolute paths,
- * backslashes and their percent-encoded forms are INVALID_ARGUMENT (400). Writes need an
- * active (not deleted) run. Registered under `/api/v1`.
+ * folder. Paths are checked before anything is
+ * read or written: `..`, absolute paths, backslashes and their percent-encoded forms are
+ * INVALID_ARGUMENT (400). Writes need an active (not deleted) run. Registered under `/api/v1`.
  */
 export const artifactRoutes: RoutePlugin = (app, { stores }, done) => {
   const { metadata, artifacts } = stores;
@@ -67,7 +67,7 @@ export const artifactRoutes: RoutePlugin = (app, { stores }, done) => {
       try {
         const path = normalizeArtifactPath(wildcard(request));
         const run = await runFor(request.params.runId, true);
-        const body = request.body instanceof Readable ? request.body : new Uint8Array();
+        const body = request.body instanceof Readable ? detached(request.body) : new Uint8Array();
         const sha256 = request.headers[CHECKSUM_HEADER];
         const info = await artifacts.put(
           runArtifactKey(run.info, path),
@@ -164,6 +164,16 @@ function refuseUpload(request: FastifyRequest, reply: FastifyReply, err: unknown
     );
   }
   return err;
+}
+
+// The upload as a stream of its own: a store destroys a body it refuses before reading it
+// (a checksum that is not one), and destroying the request itself would close the socket
+// before the 400 is sent, so the client saw the connection drop instead of the refusal.
+// A failure of the request (the client cutting the upload off) still reaches the store.
+function detached(source: Readable): Readable {
+  const body = new PassThrough();
+  source.once('error', (err) => body.destroy(err));
+  return source.pipe(body);
 }
 
 // The part of the URL matched by `*`, decoded by the router.
