@@ -1,22 +1,30 @@
 /**
  * The REST adapters against a real `trestle server` app listening on a free port, on a fresh
- * SQLite store: `RestBackend` passes the tracking contract the stores pass; `RestArtifactStore`
- * is checked here on what the artifact contract found (the contract itself writes keys outside
- * a run's artifact folder, which a REST key cannot name).
+ * SQLite store: `RestBackend` passes the tracking contract the stores pass, and the artifacts
+ * of a run over REST (`RestRunArtifactStore`, which `RestArtifactStore` delegates to) pass the
+ * artifact contract the folder and S3 pass, with the server's own store a folder; only
+ * deleting the whole root is skipped (the server does not offer it).
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { loadConfig } from '@trestle/core';
 import { startServer } from '@trestle/server';
 import { openStores } from '@trestle/store';
-import { trackingBackendContract } from '@trestle/store/testing';
-import { describe, expect, it } from 'vitest';
+import { artifactStoreContract, trackingBackendContract } from '@trestle/store/testing';
+import { afterAll, describe, expect, it } from 'vitest';
 import { connectRest } from '../packages/client/src/rest/index.js';
 
+interface RestServer {
+  rest: ReturnType<typeof connectRest>;
+  /** The server's artifact folder. */
+  artifactsDir: string;
+  close: () => Promise<void>;
+}
+
 /** A server on its own SQLite store and artifact folder, and the REST client of it. */
-async function restServer(): Promise<{ rest: ReturnType<typeof connectRest>; close: () => Promise<void> }> {
+async function restServer(): Promise<RestServer> {
   const home = await mkdtemp(join(tmpdir(), 'trestle-rest-contract-'));
   const config = loadConfig({ home }, {});
   const stores = await openStores(config);
@@ -24,6 +32,7 @@ async function restServer(): Promise<{ rest: ReturnType<typeof connectRest>; clo
   const rest = connectRest({ trackingUri: server.url, retry: { attempts: 2, baseDelayMs: 10 } });
   return {
     rest,
+    artifactsDir: config.artifacts,
     async close() {
       await rest.backend.close();
       await server.close();
@@ -36,6 +45,44 @@ async function restServer(): Promise<{ rest: ReturnType<typeof connectRest>; clo
 trackingBackendContract('rest', async () => {
   const { rest, close } = await restServer();
   return { backend: rest.backend, cleanup: close };
+});
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => !e.isDirectory()).map((e) => relative(dir, join(e.parentPath, e.name)));
+}
+
+// One server for the whole contract, a fresh run (an empty artifact folder) for every test.
+let shared: Promise<RestServer> | undefined;
+afterAll(async () => {
+  await (await shared)?.close();
+});
+
+artifactStoreContract('rest (run artifacts, server on a folder)', async () => {
+  shared ??= restServer().then(async (server) => {
+    await mkdir(server.artifactsDir, { recursive: true });
+    await writeFile(join(server.artifactsDir, 'neighbour.txt'), 'outside the run');
+    return server;
+  });
+  const { rest, artifactsDir } = await shared;
+  const run = await rest.backend.createRun({ experimentId: '0' });
+  const store = rest.runArtifacts(run.info.runId);
+  const runDir = `0/${run.info.runId}/artifacts/`;
+  return {
+    store,
+    cleanup: async () => {
+      for (const entry of await store.list('')) await store.delete(entry.path);
+    },
+    unsupported: {
+      deleteRoot:
+        "DELETE /api/v1/runs/<id>/artifacts/ names no file, and the server refuses it (400) rather than wipe a run's artifacts on an empty path",
+    },
+    // The run's folder, and the server store's own records of its files (their checksums).
+    outside: async () =>
+      (await filesUnder(artifactsDir)).filter(
+        (path) => !path.startsWith(runDir) && !path.startsWith(`.trestle-meta/sha256/${runDir}`),
+      ),
+  };
 });
 
 describe('RestArtifactStore against a real server', () => {

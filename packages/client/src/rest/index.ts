@@ -1,13 +1,13 @@
 import type { ArtifactStore, RegistryStore, TrackingBackend } from '@trestle/core';
 import { HttpClient, type HttpClientOptions } from './http.js';
-import { RestArtifactStore } from './rest-artifact-store.js';
+import { RestArtifactStore, RestRunArtifactStore } from './rest-artifact-store.js';
 import { RestBackend } from './rest-backend.js';
 import { RestLoggedModels } from './rest-logged-models.js';
 import { RestRegistry } from './rest-registry.js';
 
 export { HttpClient, type HttpClientOptions, type RetryOptions } from './http.js';
 export { RestBackend } from './rest-backend.js';
-export { RestArtifactStore } from './rest-artifact-store.js';
+export { RestArtifactStore, RestRunArtifactStore } from './rest-artifact-store.js';
 export { RestRegistry } from './rest-registry.js';
 export { RestLoggedModels } from './rest-logged-models.js';
 
@@ -25,12 +25,15 @@ export type ConnectRestOptions = HttpClientOptions;
  * @example
  * const { backend, artifacts } = connectRest({ trackingUri: 'http://localhost:5000', token });
  * const trestle = new Trestle(backend, artifacts, config);
+ * const files = connectRest({ trackingUri }).runArtifacts(runId); // paths relative to the run's artifact folder
  */
 export function connectRest(options: ConnectRestOptions): {
   backend: TrackingBackend;
   artifacts: ArtifactStore;
   registry: RegistryStore;
   loggedModels: RestLoggedModels;
+  /** The artifacts of one run, paths relative to its artifact folder (`model/weights.bin`). */
+  runArtifacts: (runId: string) => ArtifactStore;
 } {
   const http = new HttpClient(options);
   return {
@@ -38,5 +41,6 @@ export function connectRest(options: ConnectRestOptions): {
     artifacts: new RestArtifactStore(http),
     registry: new RestRegistry(http),
     loggedModels: new RestLoggedModels(http),
+    runArtifacts: (runId) => new RestRunArtifactStore(http, runId),
   };
 }

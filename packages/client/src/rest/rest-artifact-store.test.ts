@@ -173,11 +173,21 @@ describe('RestArtifactStore', () => {
   });
 
   it('refuses keys outside the run convention with INVALID_ARGUMENT, sends nothing and closes the body', async () => {
-    for (const bad of ['model.json', `3/${RUN}/other/x`, `3/${RUN}/artifacts`, `3/${RUN}/artifacts/a/../../../x`, '']) {
+    for (const bad of [
+      'model.json',
+      `3/${RUN}/other/x`,
+      `3/${RUN}/artifacts`,
+      `3/${RUN}/artifacts/a/../../../x`,
+      `/3/${RUN}/artifacts/x`,
+      '',
+    ]) {
       const body = Readable.from([Buffer.from('x')]);
-      await expect(store.put(bad, body)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      const refused: unknown = await store.put(bad, body).catch((err: unknown) => err);
+      expect(refused).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect((refused as Error).message).toContain(JSON.stringify(bad));
       expect(body.destroyed).toBe(true);
       await expect(store.get(bad)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(store.stat(bad)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       await expect(store.delete(bad)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
     await expect(store.list('')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: /is not inside a run/ });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, ReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import {
+  normalizeArtifactPath,
   TrestleError,
   type ArtifactBody,
   type ArtifactEntry,
@@ -20,28 +21,30 @@ interface RunArtifactKey {
   path: string;
 }
 
+// The key is checked as every store checks a path first (so a refusal names it the same
+// way), then for the run convention, the only keys a server route can name.
 function parseKey(key: string, allowRoot: boolean): RunArtifactKey {
-  const refuse = (why: string): never => {
+  const normal = normalizeArtifactPath(key, { allowRoot: true });
+  const [experimentId, runId, artifacts, ...rest] = normal.split('/');
+  if (experimentId === undefined || runId === undefined || artifacts !== 'artifacts') {
     throw new TrestleError(
       'INVALID_ARGUMENT',
-      `artifact key ${JSON.stringify(key)} ${why}; over HTTP, keys must be run artifact keys '<experimentId>/<runId>/artifacts/<path>'`,
+      `artifact key ${JSON.stringify(key)} is not inside a run; over HTTP, keys must be run artifact keys '<experimentId>/<runId>/artifacts/<path>'`,
       { path: key },
     );
-  };
-  if (typeof key !== 'string') refuse('is not a string');
-  const segments = key.split('/').filter((s) => s !== '' && s !== '.');
-  if (segments.includes('..')) refuse("has '..' segments");
-  const [experimentId, runId, artifacts, ...rest] = segments;
-  if (experimentId === undefined || runId === undefined || artifacts !== 'artifacts') {
-    refuse('is not inside a run');
   }
-  if (rest.length === 0 && !allowRoot) refuse("names the run's artifact folder, not a file");
-  return { experimentId: experimentId!, runId: runId!, path: rest.join('/') };
+  if (rest.length === 0 && !allowRoot) {
+    throw new TrestleError(
+      'INVALID_ARGUMENT',
+      `artifact key ${JSON.stringify(key)} names the run's artifact folder, not a file`,
+      { path: key },
+    );
+  }
+  return { experimentId, runId, path: rest.join('/') };
 }
 
 function fullKey(key: RunArtifactKey, relative: string): string {
-  const rel = relative.replace(/^\/+/, '');
-  return `${key.experimentId}/${key.runId}/artifacts${rel === '' ? '' : `/${rel}`}`;
+  return `${key.experimentId}/${key.runId}/artifacts${relative === '' ? '' : `/${relative}`}`;
 }
 
 async function sha256Of(source: Readable): Promise<string> {
@@ -65,43 +68,50 @@ async function checksumOf(body: ArtifactBody): Promise<string | undefined> {
   return undefined;
 }
 
-function artifactsPath(key: RunArtifactKey): string {
-  const base = `${API_V1_PREFIX}/runs/${pathSegment(key.runId, 'runId')}/artifacts`;
-  return `${base}/${key.path
+function artifactsPath(runId: string, path: string): string {
+  const base = `${API_V1_PREFIX}/runs/${pathSegment(runId, 'runId')}/artifacts`;
+  return `${base}/${path
     .split('/')
     .map((s) => encodeURIComponent(s))
     .join('/')}`;
 }
 
+function isBody(body: unknown): body is ArtifactBody {
+  return body instanceof Readable || body instanceof Uint8Array || typeof body === 'string';
+}
+
 /**
- * The {@link ArtifactStore} port over HTTP, for run artifacts: a key
- * `<experimentId>/<runId>/artifacts/<path>` (as `runArtifactKey` builds it) maps to
- * `/api/v1/runs/<runId>/artifacts/<path>` on the server, which stores it wherever the run's
- * artifact location is. Other key shapes are `INVALID_ARGUMENT`. Uploads and downloads stream:
- * no file is held in memory whole. Constructing it does no I/O.
+ * The artifacts of one run as an {@link ArtifactStore} over HTTP: paths are relative to the
+ * run's artifact folder (`model/weights.bin`) and map to `/api/v1/runs/<runId>/artifacts/<path>`;
+ * the server stores them wherever the run's artifact location is. Paths are checked as every
+ * store checks them before anything is sent. Uploads and downloads stream: no file is held in
+ * memory whole. Constructing it does no I/O. It passes the artifact store contract against a
+ * real server (test/rest-contract.test.ts).
  *
  * @example
- * const store = new RestArtifactStore(new HttpClient({ trackingUri: 'http://localhost:5000' }));
- * await store.put(`0/${runId}/artifacts/model.json`, createReadStream('model.json'));
- * const stream = await store.get(`0/${runId}/artifacts/model.json`);
+ * const store = new RestRunArtifactStore(new HttpClient({ trackingUri: 'http://localhost:5000' }), runId);
+ * await store.put('model.json', createReadStream('model.json'));
+ * const stream = await store.get('model.json');
  */
-export class RestArtifactStore implements ArtifactStore {
-  /** The server's base URL; keys are run artifact keys below it. */
+export class RestRunArtifactStore implements ArtifactStore {
+  /** The run's artifact folder on the server, e.g. `http://localhost:5000/api/v1/runs/4f2…/artifacts`. */
   readonly rootUri: string;
   readonly #http: HttpClient;
+  readonly #runId: string;
   #closed = false;
 
-  constructor(http: HttpClient) {
+  constructor(http: HttpClient, runId: string) {
     this.#http = http;
-    this.rootUri = http.baseUrl;
+    this.#runId = runId;
+    this.rootUri = `${http.baseUrl}${API_V1_PREFIX}/runs/${encodeURIComponent(runId)}/artifacts`;
   }
 
   async put(path: string, body: ArtifactBody, options?: PutOptions): Promise<ArtifactInfo> {
-    let key: RunArtifactKey;
+    let rel: string;
     try {
       this.#assertOpen();
-      key = parseKey(path, false);
-      if (!(body instanceof Readable) && !(body instanceof Uint8Array) && typeof body !== 'string') {
+      rel = normalizeArtifactPath(path);
+      if (!isBody(body)) {
         throw new TrestleError(
           'INVALID_ARGUMENT',
           `artifact body must be a Readable, a Uint8Array or a string, got ${typeof body}`,
@@ -123,7 +133,7 @@ export class RestArtifactStore implements ArtifactStore {
     }
     const info = await this.#http.json<WireArtifactInfo>({
       method: 'PUT',
-      path: artifactsPath(key),
+      path: artifactsPath(this.#runId, rel),
       body,
       ...(sha256 === undefined ? {} : { headers: { [CHECKSUM_HEADER]: sha256 } }),
     });
@@ -131,27 +141,26 @@ export class RestArtifactStore implements ArtifactStore {
     if (sha256 !== undefined && info.sha256.toLowerCase() !== sha256.toLowerCase()) {
       throw new TrestleError(
         'INTERNAL',
-        `the server stored '${key.path}' with SHA-256 ${info.sha256}, but the bytes sent have ${sha256}; upload it again`,
+        `the server stored '${rel}' with SHA-256 ${info.sha256}, but the bytes sent have ${sha256}; upload it again`,
         { path, expected: sha256, stored: info.sha256 },
       );
     }
-    return { path: fullKey(key, key.path), size: info.size, sha256: info.sha256 };
+    return { path: rel, size: info.size, sha256: info.sha256 };
   }
 
   async get(path: string): Promise<Readable> {
-    const request = this.#request('GET', path);
-    const { body } = await this.#http.stream(request);
+    const { body } = await this.#http.stream(this.#request('GET', path));
     return body;
   }
 
   async stat(path: string): Promise<ArtifactInfo> {
     const request = this.#request('HEAD', path);
-    const key = parseKey(path, false);
+    const rel = normalizeArtifactPath(path);
     const headers = await this.#http.head(request);
     const size = Number(headers.get('content-length') ?? Number.NaN);
     const sha256 = headers.get(CHECKSUM_HEADER);
     if (Number.isSafeInteger(size) && size >= 0 && sha256 !== null && /^[0-9a-f]{64}$/i.test(sha256)) {
-      return { path: fullKey(key, key.path), size, sha256: sha256.toLowerCase() };
+      return { path: rel, size, sha256: sha256.toLowerCase() };
     }
     // The server did not say: measure the content ourselves.
     const { body } = await this.#http.stream({ ...request, method: 'GET' });
@@ -162,27 +171,28 @@ export class RestArtifactStore implements ArtifactStore {
       hash.update(b);
       bytes += b.byteLength;
     }
-    return { path: fullKey(key, key.path), size: bytes, sha256: hash.digest('hex') };
+    return { path: rel, size: bytes, sha256: hash.digest('hex') };
   }
 
   async list(dir = ''): Promise<ArtifactEntry[]> {
     this.#assertOpen();
-    const key = parseKey(dir, true);
+    const rel = normalizeArtifactPath(dir, { allowRoot: true });
     const { items } = await this.#http.json<WireArtifactList>({
       method: 'GET',
-      path: `${API_V1_PREFIX}/runs/${pathSegment(key.runId, 'runId')}/artifacts`,
-      query: { path: key.path === '' ? undefined : key.path },
+      path: `${API_V1_PREFIX}/runs/${pathSegment(this.#runId, 'runId')}/artifacts`,
+      query: { path: rel === '' ? undefined : rel },
     });
-    return items.map((e) =>
-      e.isDir ? { path: fullKey(key, e.path), isDir: true } : { ...e, path: fullKey(key, e.path) },
-    );
+    return items;
   }
 
-  /** Deletes a file or a folder of a run; the run's whole artifact folder cannot be deleted over HTTP. */
+  /**
+   * Deletes a file or a folder of the run. The run's whole artifact folder (`''`) cannot be
+   * deleted over HTTP: the server refuses a DELETE that names no file or folder in it.
+   */
   async delete(path: string): Promise<void> {
     this.#assertOpen();
-    const key = parseKey(path, false);
-    await this.#http.empty({ method: 'DELETE', path: artifactsPath(key) });
+    const rel = normalizeArtifactPath(path);
+    await this.#http.empty({ method: 'DELETE', path: artifactsPath(this.#runId, rel) });
   }
 
   /** Marks the store closed; fetch's connection pool is shared and needs no release. */
@@ -193,7 +203,7 @@ export class RestArtifactStore implements ArtifactStore {
 
   #request(method: 'GET' | 'HEAD', path: string): HttpRequest {
     this.#assertOpen();
-    return { method, path: artifactsPath(parseKey(path, false)) };
+    return { method, path: artifactsPath(this.#runId, normalizeArtifactPath(path)) };
   }
 
   #assertOpen(): void {
@@ -203,5 +213,83 @@ export class RestArtifactStore implements ArtifactStore {
         `the connection to ${this.#http.baseUrl} is closed; connect again to make more calls`,
       );
     }
+  }
+}
+
+/**
+ * The {@link ArtifactStore} port over HTTP, for run artifacts: a key
+ * `<experimentId>/<runId>/artifacts/<path>` (as `runArtifactKey` builds it) is `<path>` of
+ * the run's {@link RestRunArtifactStore}. Other key shapes are `INVALID_ARGUMENT`. Constructing
+ * it does no I/O.
+ *
+ * @example
+ * const store = new RestArtifactStore(new HttpClient({ trackingUri: 'http://localhost:5000' }));
+ * await store.put(`0/${runId}/artifacts/model.json`, createReadStream('model.json'));
+ * const stream = await store.get(`0/${runId}/artifacts/model.json`);
+ */
+export class RestArtifactStore implements ArtifactStore {
+  /** The server's base URL; keys are run artifact keys below it. */
+  readonly rootUri: string;
+  readonly #http: HttpClient;
+  #closed = false;
+
+  constructor(http: HttpClient) {
+    this.#http = http;
+    this.rootUri = http.baseUrl;
+  }
+
+  async put(path: string, body: ArtifactBody, options?: PutOptions): Promise<ArtifactInfo> {
+    let key: RunArtifactKey;
+    try {
+      key = this.#key(path, false);
+    } catch (err) {
+      if (body instanceof Readable) body.destroy();
+      throw err;
+    }
+    const info = await this.#run(key).put(key.path, body, options);
+    return { ...info, path: fullKey(key, info.path) };
+  }
+
+  async get(path: string): Promise<Readable> {
+    const key = this.#key(path, false);
+    return this.#run(key).get(key.path);
+  }
+
+  async stat(path: string): Promise<ArtifactInfo> {
+    const key = this.#key(path, false);
+    const info = await this.#run(key).stat(key.path);
+    return { ...info, path: fullKey(key, info.path) };
+  }
+
+  async list(dir = ''): Promise<ArtifactEntry[]> {
+    const key = this.#key(dir, true);
+    const items = await this.#run(key).list(key.path);
+    return items.map((e) => ({ ...e, path: fullKey(key, e.path) }));
+  }
+
+  /** Deletes a file or a folder of a run; the run's whole artifact folder cannot be deleted over HTTP. */
+  async delete(path: string): Promise<void> {
+    const key = this.#key(path, false);
+    await this.#run(key).delete(key.path);
+  }
+
+  /** Marks the store closed; fetch's connection pool is shared and needs no release. */
+  close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
+  }
+
+  #key(path: string, allowRoot: boolean): RunArtifactKey {
+    if (this.#closed) {
+      throw new TrestleError(
+        'FAILED_PRECONDITION',
+        `the connection to ${this.#http.baseUrl} is closed; connect again to make more calls`,
+      );
+    }
+    return parseKey(path, allowRoot);
+  }
+
+  #run(key: RunArtifactKey): RestRunArtifactStore {
+    return new RestRunArtifactStore(this.#http, key.runId);
   }
 }
