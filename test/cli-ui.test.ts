@@ -52,7 +52,7 @@ describe('trestle ui', () => {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-  });
+  }, 90_000); // the child's start-up is waited for up to 60 s above
 
   it('refuses a bad port as a usage error', async () => {
     const r = await runCli(['ui', '--port', 'http'], { TRESTLE_HOME: home });

@@ -56,7 +56,8 @@ describe('SQLite: a write waiting for the lock does not freeze the server', () =
       console.log(
         `/health while a write waited ${holdMs} ms for the SQLite lock: ${latencies.length} probes, median ${median.toFixed(1)} ms, p90 ${p90.toFixed(1)} ms, max ${max.toFixed(1)} ms`,
       );
-      expect(latencies.length).toBeGreaterThan(10);
+      // About 60 probes on an idle machine; a loaded one (CI beside other work) gets fewer in.
+      expect(latencies.length).toBeGreaterThanOrEqual(5);
       // Frozen, every probe would take about the whole hold (≈ 1.4 s); a loaded machine adds
       // scheduling noise to the odd probe, so the bound is on the 90th percentile.
       expect(p90).toBeLessThan(100);
