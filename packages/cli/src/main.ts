@@ -11,4 +11,5 @@ process.exitCode = await dispatch(process.argv.slice(2), registry, {
   stderr: process.stderr,
   env: process.env,
   version,
+  ownsProcess: true,
 });

@@ -38,6 +38,12 @@ export interface Io {
   version: string;
   /** Working directory the store is searched from; default `process.cwd()`. */
   cwd?: string;
+  /**
+   * This call is the process's only one (`main.ts`): its terminal style is process-wide rather
+   * than scoped with AsyncLocalStorage, whose promise hooks (Node 20) would stay on for the whole
+   * of a long-running `trestle serve` or `trestle server` and cost every request a few µs.
+   */
+  ownsProcess?: boolean;
 }
 
 /**
@@ -133,13 +139,16 @@ export async function dispatch(argv: string[], registry: RegistryEntry[], io: Io
       io.env,
     );
     const style = terminalStyle(io.stdout, io.env, { wide: parsed.values['wide'] === true, json });
-    await withTerminalStyle(style, () =>
-      command.run({
-        values: parsed.values as Record<string, string | boolean | string[] | undefined>,
-        positionals: parsed.positionals,
-        config,
-        out: createOutput(json, io.stdout, io.stderr),
-      }),
+    await withTerminalStyle(
+      style,
+      () =>
+        command.run({
+          values: parsed.values as Record<string, string | boolean | string[] | undefined>,
+          positionals: parsed.positionals,
+          config,
+          out: createOutput(json, io.stdout, io.stderr),
+        }),
+      io.ownsProcess === true,
     );
     return 0;
   } catch (err) {

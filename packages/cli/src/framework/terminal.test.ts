@@ -45,6 +45,19 @@ describe('tables on a terminal', () => {
     expect(lines[2]).toMatch(/^9c1b {2}short {2,}FAILED$/);
   });
 
+  it("follow the process's own call's style (main.ts), which a scoped call overrides", async () => {
+    try {
+      await withTerminalStyle({ width: 40, color: false }, () => Promise.resolve(), true);
+      // Set for the process: it holds after the call and in later asynchronous work.
+      await new Promise((r) => setImmediate(r));
+      expect(table(['id', 'name', 'status'], rows)).toContain('…');
+      const scoped = withTerminalStyle({ width: undefined, color: false }, () => table(['id', 'name', 'status'], rows));
+      expect(scoped).not.toContain('…');
+    } finally {
+      withTerminalStyle({ width: undefined, color: false }, () => undefined, true);
+    }
+  });
+
   it('are whole without a width (a pipe, or --wide)', () => {
     const text = withTerminalStyle({ width: undefined, color: false }, () => table(['id', 'name', 'status'], rows));
     expect(text).toContain('a-very-long-run-name-that-goes-on-and-on-for-a-while');

@@ -35,14 +35,23 @@ export function terminalStyle(
   return { width: flags.wide ? undefined : Math.max(20, columns), color: !noColor };
 }
 
-/** Runs `fn` with `style` as the layout of every table it prints. */
-export function withTerminalStyle<T>(style: TerminalStyle, fn: () => T): T {
-  return current.run(style, fn);
+/** The style of the process's own CLI call (`processWide`), under any scoped one. */
+let processStyle: TerminalStyle | undefined;
+
+/**
+ * Runs `fn` with `style` as the layout of every table it prints: scoped to `fn`'s asynchronous
+ * work, or for the whole process when `processWide` (the process's only CLI call, which then
+ * never turns AsyncLocalStorage's promise hooks on).
+ */
+export function withTerminalStyle<T>(style: TerminalStyle, fn: () => T, processWide = false): T {
+  if (!processWide) return current.run(style, fn);
+  processStyle = style;
+  return fn();
 }
 
 /** The style of the command running now; plain outside one. */
 export function currentTerminalStyle(): TerminalStyle {
-  return current.getStore() ?? PLAIN;
+  return current.getStore() ?? processStyle ?? PLAIN;
 }
 
 const COLORS = { red: 31, green: 32, yellow: 33, cyan: 36, bold: 1, dim: 2 } as const;
