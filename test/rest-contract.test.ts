@@ -2,8 +2,8 @@
  * The REST adapters against a real `trestle server` app listening on a free port, on a fresh
  * SQLite store: `RestBackend` passes the tracking contract the stores pass, and the artifacts
  * of a run over REST (`RestRunArtifactStore`, which `RestArtifactStore` delegates to) pass the
- * artifact contract the folder and S3 pass, with the server's own store a folder; only
- * deleting the whole root is skipped (the server does not offer it).
+ * artifact contract the folder and S3 pass, with the server's own store a folder and then
+ * S3 (s3rver); only deleting the whole root is skipped (the server does not offer it).
  */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -11,8 +11,15 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadConfig } from '@trestle/core';
 import { startServer } from '@trestle/server';
-import { openStores } from '@trestle/store';
-import { artifactStoreContract, trackingBackendContract } from '@trestle/store/testing';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { openArtifactStore, openMetadataStore, openStores } from '@trestle/store';
+import {
+  artifactStoreContract,
+  S3RVER_CREDENTIALS,
+  startS3rver,
+  trackingBackendContract,
+  type ArtifactStoreFixture,
+} from '@trestle/store/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectRest } from '../packages/client/src/rest/index.js';
 
@@ -52,37 +59,102 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries.filter((e) => !e.isDirectory()).map((e) => relative(dir, join(e.parentPath, e.name)));
 }
 
-// One server for the whole contract, a fresh run (an empty artifact folder) for every test.
-let shared: Promise<RestServer> | undefined;
-afterAll(async () => {
-  await (await shared)?.close();
-});
-
-artifactStoreContract('rest (run artifacts, server on a folder)', async () => {
-  shared ??= restServer().then(async (server) => {
-    await mkdir(server.artifactsDir, { recursive: true });
-    await writeFile(join(server.artifactsDir, 'neighbour.txt'), 'outside the run');
-    return server;
+/** A server on its own SQLite store whose artifact store is S3 (s3rver), and the REST client of it. */
+async function restServerOnS3(): Promise<RestServer & { keys: () => Promise<string[]> }> {
+  const s3 = await startS3rver();
+  const raw = new S3Client({
+    endpoint: s3.endpoint,
+    credentials: S3RVER_CREDENTIALS,
+    region: 'us-east-1',
+    forcePathStyle: true,
   });
-  const { rest, artifactsDir } = await shared;
-  const run = await rest.backend.createRun({ experimentId: '0' });
-  const store = rest.runArtifacts(run.info.runId);
+  const bucket = 'rest-contract';
+  await raw.send(new CreateBucketCommand({ Bucket: bucket }));
+  const home = await mkdtemp(join(tmpdir(), 'trestle-rest-contract-s3-'));
+  const config = loadConfig({ home, artifacts: `s3://${bucket}/server`, s3Endpoint: s3.endpoint }, {});
+  const artifacts = await openArtifactStore(config.artifacts, {
+    s3Endpoint: s3.endpoint,
+    s3Credentials: S3RVER_CREDENTIALS,
+  });
+  const metadata = await openMetadataStore(config.db, { artifactRoot: config.artifacts });
+  const stores = { metadata, artifacts };
+  const server = await startServer({ config, stores, port: 0, logger: false, handleSignals: false });
+  const rest = connectRest({ trackingUri: server.url, retry: { attempts: 2, baseDelayMs: 10 } });
+  return {
+    rest,
+    artifactsDir: config.artifacts,
+    async keys() {
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await raw.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+        keys.push(...(page.Contents ?? []).map((object) => object.Key ?? ''));
+        token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+      return keys;
+    },
+    async close() {
+      await rest.backend.close();
+      await server.close();
+      await Promise.all([metadata.close(), artifacts.close()]);
+      raw.destroy();
+      await s3.stop();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+const DELETE_ROOT_GAP =
+  "DELETE /api/v1/runs/<id>/artifacts/ names no file, and the server refuses it (400) rather than wipe a run's artifacts on an empty path";
+
+/** A fresh run's artifacts over REST: the store the contract tests, emptied file by file after. */
+async function runArtifactsFixture(
+  server: RestServer,
+  outside: (runDir: string) => Promise<string[]>,
+): Promise<ArtifactStoreFixture> {
+  const run = await server.rest.backend.createRun({ experimentId: '0' });
+  const store = server.rest.runArtifacts(run.info.runId);
   const runDir = `0/${run.info.runId}/artifacts/`;
   return {
     store,
     cleanup: async () => {
       for (const entry of await store.list('')) await store.delete(entry.path);
     },
-    unsupported: {
-      deleteRoot:
-        "DELETE /api/v1/runs/<id>/artifacts/ names no file, and the server refuses it (400) rather than wipe a run's artifacts on an empty path",
-    },
-    // The run's folder, and the server store's own records of its files (their checksums).
-    outside: async () =>
-      (await filesUnder(artifactsDir)).filter(
-        (path) => !path.startsWith(runDir) && !path.startsWith(`.trestle-meta/sha256/${runDir}`),
-      ),
+    outside: () => outside(runDir),
+    unsupported: { deleteRoot: DELETE_ROOT_GAP },
   };
+}
+
+// One server for each contract, a fresh run (an empty artifact folder) for every test.
+let onFolder: Promise<RestServer> | undefined;
+let onS3: ReturnType<typeof restServerOnS3> | undefined;
+afterAll(async () => {
+  await Promise.all([onFolder, onS3].map(async (server) => (await server)?.close()));
+});
+
+artifactStoreContract('rest (run artifacts, server on a folder)', async () => {
+  onFolder ??= restServer().then(async (server) => {
+    await mkdir(server.artifactsDir, { recursive: true });
+    await writeFile(join(server.artifactsDir, 'neighbour.txt'), 'outside the run');
+    return server;
+  });
+  const server = await onFolder;
+  // Outside: all but the run's folder and the server store's own records of its files (their checksums).
+  return runArtifactsFixture(server, async (runDir) =>
+    (await filesUnder(server.artifactsDir)).filter(
+      (path) => !path.startsWith(runDir) && !path.startsWith(`.trestle-meta/sha256/${runDir}`),
+    ),
+  );
+});
+
+artifactStoreContract('rest (run artifacts, server on S3)', async () => {
+  onS3 ??= restServerOnS3();
+  const server = await onS3;
+  return runArtifactsFixture(server, async (runDir) =>
+    (await server.keys()).filter(
+      (key) => !key.startsWith(`server/${runDir}`) && !key.startsWith(`server/.trestle-meta/sha256/${runDir}`),
+    ),
+  );
 });
 
 describe('RestArtifactStore against a real server', () => {
