@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, unlink, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { caught } from '../../../../test/support/errors.js';
 import { DataRepo } from './data-repo.js';
@@ -179,6 +179,37 @@ describe('DataRepo add / status / checkout / gc', () => {
     await repo.cache.remove(sha('file 1234'));
     expect((await repo.status([pointer]))[0]).toMatchObject({ state: 'unchanged', cached: false });
     expect(added!.files).toBe(1500);
+  });
+
+  it('status remembers that a version is cached until one of its cache folders changes', async () => {
+    for (let i = 0; i < 50; i++) write(`r/f${i}`, `file ${i}`);
+    await repo.add(['r'], root);
+    const pointer = join(root, 'r.trestle');
+    const folders = join(repo.cache.dir, 'files', 'sha256');
+    const past = Date.now() / 1000 - 3600;
+    const age = async (): Promise<void> => {
+      for (const f of readdirSync(folders)) await utimes(join(folders, f), past, past);
+    };
+    const cached = async (): Promise<boolean> => (await repo.status([pointer]))[0]!.cached;
+    // Folders changed within the last 2 s are not remembered: checked again each time.
+    expect(await cached()).toBe(true);
+    expect(readdirSync(repo.stateDir).filter((f) => f.endsWith('.cached'))).toEqual([]);
+    await age();
+    expect(await cached()).toBe(true);
+    expect(readdirSync(repo.stateDir).filter((f) => f.endsWith('.cached'))).toHaveLength(1);
+    // The memo is what answers now: an object taken away behind the folder's back (its mtime
+    // put back) goes unnoticed, which shows no folder was listed…
+    const gone = repo.cache.objectPath(sha('file 7'));
+    const kept = readFileSync(gone);
+    await rm(gone, { force: true });
+    await utimes(dirname(gone), past, past);
+    expect(await cached()).toBe(true);
+    // …while a removal as it happens (the folder's mtime changes) is seen.
+    await repo.cache.saveBytes(sha('file 7'), kept);
+    await age();
+    expect(await cached()).toBe(true);
+    await repo.cache.remove(sha('file 3'));
+    expect(await cached()).toBe(false);
   });
 
   it('checkout restores the named version of a file and of a folder, exactly', async () => {

@@ -377,7 +377,10 @@ export class DataRepo {
       const current = existsSync(target) ? await this.#measure(target) : undefined;
       if (current !== undefined && current.version.sha256 === p.sha256 && current.version.kind === p.kind) {
         // The workspace holds the named version, so its files are the manifest's: no need to read it.
-        const cached = this.cache.has(p.sha256) && this.cache.hasAll(current.objects());
+        const cached =
+          this.cache.has(p.sha256) &&
+          (p.kind === 'file' ||
+            this.cache.hasAllRemembered(StatScope.fileOf(this.stateDir, target, 'cached'), p.sha256, current.objects));
         out.push({ ...base, state: 'unchanged', cached, changes: [] });
         continue;
       }

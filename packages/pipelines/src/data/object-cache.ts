@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { constants, existsSync, readdirSync } from 'node:fs';
+import {
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { chmod, copyFile, link, mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TrestleError } from '@trestle/core';
@@ -98,6 +108,56 @@ export class ObjectCache {
       for (const h of wanted) if (!names.has(h.slice(2))) return false;
     }
     return true;
+  }
+
+  /**
+   * {@link hasAll}, remembered in file `memo` for a set of objects named `key` (a folder
+   * version's digest): when the memo says they were all found and none of their `ab/` folders
+   * changed since (removing an object changes its folder's mtime), the answer costs one stat
+   * per folder instead of listing them. A folder modified in the 2 s before a check is not
+   * remembered (like git's racily clean entries: on a coarse clock, a later removal could keep
+   * its mtime). `hashes` is called only when the objects have to be looked at.
+   *
+   * @example cache.hasAllRemembered(join(stateDir, 'data.cached'), version.sha256, () => hashes)
+   */
+  hasAllRemembered(memo: string, key: string, hashes: () => readonly string[]): boolean {
+    try {
+      const m = JSON.parse(readFileSync(memo, 'utf8')) as { key?: unknown; folders?: Record<string, unknown> };
+      if (m.key === key && typeof m.folders === 'object' && m.folders !== null) {
+        const folders = Object.entries(m.folders);
+        if (folders.length > 0 && folders.every(([f, t]) => HEX2.test(f) && this.#folderMtime(f) === t)) return true;
+      }
+    } catch {
+      // No memo, or a torn one: look.
+    }
+    const wanted = hashes();
+    const folders: Record<string, number> = {};
+    const recent = Date.now() - 2000;
+    let trusted = true;
+    for (const h of wanted) {
+      const f = h.slice(0, 2);
+      if (f in folders || !HEX2.test(f)) continue;
+      const t = this.#folderMtime(f); // before the folder is listed: a removal after this changes it
+      if (t === undefined) return false;
+      folders[f] = t;
+      if (t > recent) trusted = false;
+    }
+    const all = this.hasAll(wanted);
+    if (all && trusted && wanted.length > 0) {
+      const tmp = `${memo}.tmp-${randomBytes(6).toString('hex')}`;
+      try {
+        mkdirSync(dirname(memo), { recursive: true });
+        writeFileSync(tmp, JSON.stringify({ key, folders }));
+        renameSync(tmp, memo);
+      } catch {
+        rmSync(tmp, { force: true }); // only a memo: the next check looks again
+      }
+    }
+    return all;
+  }
+
+  #folderMtime(folder: string): number | undefined {
+    return statSync(join(this.dir, 'files', 'sha256', folder), { throwIfNoEntry: false })?.mtimeMs;
   }
 
   /** Brings the file at `src` (whose hash the caller computed) into the cache; `undefined` if it was there. */

@@ -43,7 +43,10 @@ export class StatScope {
   readonly digest: string | undefined;
   readonly #rels: string[];
   readonly #stats: Float64Array;
-  readonly #hex: string;
+  // The digests as read; decoded to one string on first use (a status that finds the folder
+  // unchanged, with its objects known to be cached, never needs them).
+  readonly #hexBytes: Buffer;
+  #hex: string | undefined;
   #index: Map<string, number> | undefined;
 
   private constructor(
@@ -52,20 +55,19 @@ export class StatScope {
     digest: string | undefined,
     rels: string[],
     stats: Float64Array,
-    hex: string,
+    hexBytes: Buffer,
   ) {
     this.file = file;
     this.scope = scope;
     this.digest = digest;
     this.#rels = rels;
     this.#stats = stats;
-    this.#hex = hex;
+    this.#hexBytes = hexBytes;
   }
 
   /** Loads the scope of absolute path `scope` from `stateDir` (empty when there is none or it is unreadable). */
   static load(stateDir: string, scope: string): StatScope {
-    const name = createHash('sha256').update(scope).digest('hex').slice(0, 32);
-    const file = join(stateDir, `${name}.stat`);
+    const file = StatScope.fileOf(stateDir, scope, 'stat');
     try {
       const buf = readFileSync(file);
       if (buf.length < FIXED || buf.toString('latin1', 0, 8) !== MAGIC) throw new Error('not a stat file');
@@ -86,10 +88,15 @@ export class StatScope {
       const rels = count === 0 ? [] : buf.toString('utf8', pathsAt, pathsAt + pathBytes).split('\0');
       if (rels.length !== count) throw new Error('torn stat file');
       const digest = typeof header.digest === 'string' ? header.digest : undefined;
-      return new StatScope(file, scope, digest, rels, stats, buf.toString('latin1', hexAt, pathsAt));
+      return new StatScope(file, scope, digest, rels, stats, buf.subarray(hexAt, pathsAt));
     } catch {
-      return new StatScope(file, scope, undefined, [], new Float64Array(0), '');
+      return new StatScope(file, scope, undefined, [], new Float64Array(0), Buffer.alloc(0));
     }
+  }
+
+  /** The state file of `scope` with extension `ext` (`stat`: this class's; others keep what else is known of the scope). */
+  static fileOf(stateDir: string, scope: string, ext: string): string {
+    return join(stateDir, `${createHash('sha256').update(scope).digest('hex').slice(0, 32)}.${ext}`);
   }
 
   /** Number of entries. */
@@ -104,6 +111,7 @@ export class StatScope {
 
   /** Hex SHA-256 of entry `i`. */
   sha256(i: number): string {
+    this.#hex ??= this.#hexBytes.toString('latin1');
     return this.#hex.slice(64 * i, 64 * i + 64);
   }
 
