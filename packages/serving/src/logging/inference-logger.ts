@@ -27,7 +27,11 @@ export interface InferenceLoggerOptions {
   readonly spoolDir: string;
   /** Spool size bound in bytes; beyond it the oldest records are dropped (and counted). Default 256 MiB. */
   readonly spoolMaxBytes?: number;
-  /** Rows kept in memory; beyond it the buffer is moved to the spool. Default 20,000. */
+  /**
+   * Rows kept in memory; beyond it the buffer is moved to the spool. Default 100,000: about 5 s of
+   * 20,000 predictions a second, so a control plane that slows down for a moment is waited for
+   * rather than spilled to disk (which costs serve more work: writing and then replaying).
+   */
   readonly maxBufferRows?: number;
   /** Buffered rows that start shipping at once, before the interval (a shipment holds up to 10,000). Default 2,000. */
   readonly batchRows?: number;
@@ -145,7 +149,7 @@ export class InferenceLogger implements ServingSink {
   constructor(options: InferenceLoggerOptions) {
     this.o = {
       spoolMaxBytes: 256 * 1024 * 1024,
-      maxBufferRows: 20_000,
+      maxBufferRows: 100_000,
       batchRows: 2_000,
       flushIntervalMs: 1_000,
       windowMs: 60_000,
