@@ -53,6 +53,7 @@ const REQUEST_ROWS = chosen('TRESTLE_BENCH_REQUEST_ROWS', ['1', '100']);
 const PROF_DIR = process.env['TRESTLE_BENCH_CPU_PROF'] ?? '';
 
 interface Figures {
+  /** Successful answers per second (refusals and socket errors left out). */
   rps: number;
   p50: number;
   p99: number;
@@ -136,11 +137,15 @@ function wrk(url: string, body: string, seconds: number, pid?: number): Figures 
   const cpu1 = pid === undefined ? NaN : cpuSeconds(pid);
   rmSync(dir, { recursive: true, force: true });
   const out = r.stdout ?? '';
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const answered = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p50 = ms(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
   const p99 = ms(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
   const e = /ERRORS (\d+) (\d+)/.exec(out);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  // Only successful answers count: a refusal (503 at capacity) is quick, and counting it would
+  // make an overloaded variant look fast.
+  const refused = e === null ? 0 : Number(e[1]);
+  const rps = (answered * Math.max(0, requests - refused)) / requests;
   return {
     rps,
     p50,
