@@ -53,7 +53,7 @@ const REQUEST_ROWS = chosen('TRESTLE_BENCH_REQUEST_ROWS', ['1', '100']);
 const PROF_DIR = process.env['TRESTLE_BENCH_CPU_PROF'] ?? '';
 
 interface Figures {
-  /** Successful answers per second (refusals and socket errors left out). */
+  /** Successful answers per second (answers with an error status left out). */
   rps: number;
   p50: number;
   p99: number;

@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { loadConfig, type TrestleConfig } from '@trestle/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startServer } from './serve.js';
@@ -223,9 +223,13 @@ console.log(server.url);
     });
     req.on('error', () => undefined);
     req.write(randomBytes(1024 * 1024));
-    const runDir = join(home, 'artifacts', run.info.experimentId, run.info.runId, 'artifacts');
+    // The temporary file is written in the deepest folder of the target that exists (the run has
+    // no artifact folder yet), so it is looked for in the whole artifact tree.
+    const artifactRoot = join(home, 'artifacts');
     const temps = async (): Promise<string[]> =>
-      (await readdir(runDir).catch(() => [] as string[])).filter((f) => f.startsWith('.big.bin.tmp-'));
+      (await readdir(artifactRoot, { recursive: true }).catch(() => [] as string[])).filter((f) =>
+        basename(f).startsWith('.big.bin.tmp-'),
+      );
     for (let i = 0; i < 100 && (await temps()).length === 0; i++) await sleep(50);
     expect(await temps()).toHaveLength(1);
     child.kill('SIGKILL');
