@@ -41,6 +41,7 @@ import {
 } from '../packages/store/src/metadata/postgres-test-database.js';
 import { spawnServer, type ServerProcess } from '../test/support/server-process.js';
 import { holdWriteLock } from '../test/support/sqlite-lock.js';
+import { chosen } from './support/chosen.js';
 
 /**
  * `TRESTLE_BENCH_SCALE` (0 < s ≤ 1, default 1) shrinks every size, to check that the benchmark
@@ -64,16 +65,6 @@ const SECTIONS = ['log-batch', 'log-metric', 'create', 'search', 'history', 'hea
 type Section = (typeof SECTIONS)[number];
 const ENGINES = ['sqlite', 'postgres'] as const;
 
-/** The comma-separated names of `variable` that are in `known`, or all of them when it is unset. */
-function chosen<T extends string>(variable: string, known: readonly T[]): Set<T> {
-  const raw = process.env[variable];
-  if (raw === undefined || raw.trim() === '') return new Set(known);
-  const names = raw.split(',').map((s) => s.trim());
-  const unknown = names.filter((n) => !(known as readonly string[]).includes(n));
-  if (unknown.length > 0)
-    throw new Error(`${variable}: unknown ${unknown.join(', ')}; use some of ${known.join(', ')}`);
-  return new Set(names as T[]);
-}
 const ONLY = chosen<Section>('TRESTLE_BENCH_ONLY', SECTIONS);
 const ENGINES_RUN = chosen('TRESTLE_BENCH_ENGINES', ENGINES);
 

@@ -28,6 +28,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBenchModel, flightsCsv } from './support/serving-model.js';
+import { chosen } from './support/chosen.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -38,16 +39,6 @@ const CONNECTIONS = 64;
 const VARIANTS = ['reference', 'batching-on', 'batching-off', 'onnx', 'logging-on', 'workers'] as const;
 type VariantKey = (typeof VARIANTS)[number];
 
-/** The comma-separated names of `variable` that are in `known`, or all of them when it is unset. */
-function chosen<T extends string>(variable: string, known: readonly T[]): Set<T> {
-  const raw = process.env[variable];
-  if (raw === undefined || raw.trim() === '') return new Set(known);
-  const names = raw.split(',').map((s) => s.trim());
-  const unknown = names.filter((n) => !(known as readonly string[]).includes(n));
-  if (unknown.length > 0)
-    throw new Error(`${variable}: unknown ${unknown.join(', ')}; use some of ${known.join(', ')}`);
-  return new Set(names as T[]);
-}
 const ONLY = chosen<VariantKey>('TRESTLE_BENCH_ONLY', VARIANTS);
 const REQUEST_ROWS = chosen('TRESTLE_BENCH_REQUEST_ROWS', ['1', '100']);
 const PROF_DIR = process.env['TRESTLE_BENCH_CPU_PROF'] ?? '';
