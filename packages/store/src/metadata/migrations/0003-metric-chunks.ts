@@ -109,10 +109,10 @@ export function metricChunksMigration(ctx: MigrationContext): Migration {
             .addPrimaryKeyConstraint('metrics_pk', ['run_id', 'key', 'step', 'timestamp', 'value', 'is_nan']),
         )
         .execute();
-      let after = -Infinity;
+      let after = -1; // chunk ids are positive
       for (;;) {
         const { rows } = await sql<{ chunk_id: number; run_id: string; key: string; points: Uint8Array }>`
-          SELECT chunk_id, run_id, key, points FROM metric_chunks WHERE chunk_id > ${after === -Infinity ? -1 : after}
+          SELECT chunk_id, run_id, key, points FROM metric_chunks WHERE chunk_id > ${after}
           ORDER BY chunk_id LIMIT ${PAGE / 100}`.execute(db);
         const out: (string | number)[][] = [];
         for (const r of rows) {
