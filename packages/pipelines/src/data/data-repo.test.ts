@@ -296,4 +296,42 @@ describe('DataRepo add / status / checkout / gc', () => {
     expect(missing.code).toBe('NOT_FOUND');
     expect(missing.message).toContain('ghost.csv');
   });
+
+  it('refuses to track data that overlaps tracked data, either way, and tracks nothing then', async () => {
+    write('data/raw/a.csv', 'a');
+    write('data/raw/b.csv', 'b');
+    write('data/clean/c.csv', 'c');
+    await repo.add(['data/raw'], root);
+    // A folder holding tracked data would have two pointers claim the same files.
+    const outer = await caught(repo.add(['data'], root));
+    expect(outer.code).toBe('INVALID_ARGUMENT');
+    expect(outer.message).toBe(
+      "'data' holds data tracked on its own (data/raw.trestle); remove that pointer file first to track the folder as a whole",
+    );
+    expect(existsSync(join(root, 'data.trestle'))).toBe(false);
+    // A path inside a folder tracked as a whole belongs to that folder's versions.
+    await unlink(join(root, 'data/raw.trestle'));
+    await repo.add(['data'], root);
+    const inner = await caught(repo.add(['data/raw/a.csv'], root));
+    expect(inner.message).toBe(
+      "'data/raw/a.csv' is inside 'data', which is tracked as a whole (data.trestle); run 'trestle data add data' to record its new version",
+    );
+    expect(existsSync(join(root, 'data/raw/a.csv.trestle'))).toBe(false);
+    expect(repo.findPointers()).toEqual([join(root, 'data.trestle')]);
+  });
+
+  it('status finds pointers anywhere in the workspace without entering tracked folders', async () => {
+    write('a/x.csv', 'x');
+    write('b/deep/folder/y.csv', 'y');
+    write('b/deep/folder/z.csv', 'z');
+    await repo.add(['a/x.csv', 'b/deep/folder'], root);
+    // A stray pointer-named file inside the tracked folder is its data, not a pointer to follow.
+    write('b/deep/folder/stray.trestle', 'not a pointer');
+    expect(repo.findPointers()).toEqual([join(root, 'a/x.csv.trestle'), join(root, 'b/deep/folder.trestle')]);
+    const states = await repo.status(repo.findPointers());
+    expect(states.map((s) => [s.target, s.state])).toEqual([
+      ['a/x.csv', 'unchanged'],
+      ['b/deep/folder', 'modified'],
+    ]);
+  });
 });

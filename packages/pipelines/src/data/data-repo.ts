@@ -305,6 +305,7 @@ export class DataRepo {
       if (!existsSync(target)) {
         throw new TrestleError('NOT_FOUND', `nothing at '${path}' to add; check the path`, { path });
       }
+      this.#refuseOverlap(target, path);
       const pointerFile = target + POINTER_SUFFIX;
       const version = await this.hashPath(target);
       let previous: DataPointer | undefined;
@@ -334,8 +335,13 @@ export class DataRepo {
     return results;
   }
 
-  /** Pointer files under the root (skipping `.git`, `node_modules`, `.trestle`), sorted, as absolute paths. */
-  findPointers(): string[] {
+  /**
+   * Pointer files under `dir` (default the root; skipping `.git`, `node_modules`, `.trestle`),
+   * sorted, as absolute paths. A folder tracked as a whole (a `NAME.trestle` beside it) is not
+   * entered: tracked data never holds pointers (`add` refuses overlaps), and listing a
+   * 100,000-file folder would be most of the cost of `data status`.
+   */
+  findPointers(dir = this.root): string[] {
     const out: string[] = [];
     const walk = (dir: string): void => {
       let dirents;
@@ -344,16 +350,47 @@ export class DataRepo {
       } catch {
         return;
       }
+      const tracked = new Set<string>();
       for (const d of dirents) {
-        if (d.isDirectory()) {
-          if (!SKIP_DIRS.has(d.name)) walk(join(dir, d.name));
-        } else if (d.name.endsWith(POINTER_SUFFIX) && d.name.length > POINTER_SUFFIX.length) {
+        if (!d.isDirectory() && d.name.endsWith(POINTER_SUFFIX) && d.name.length > POINTER_SUFFIX.length) {
           out.push(join(dir, d.name));
+          tracked.add(d.name.slice(0, -POINTER_SUFFIX.length));
         }
       }
+      for (const d of dirents) {
+        if (d.isDirectory() && !SKIP_DIRS.has(d.name) && !tracked.has(d.name)) walk(join(dir, d.name));
+      }
     };
-    walk(this.root);
+    walk(dir);
     return out.sort();
+  }
+
+  /**
+   * Refuses to track `target` when it overlaps data tracked already, as DVC does: inside a
+   * folder tracked as a whole (its files belong to that folder's versions), or a folder that
+   * holds tracked data (two pointers would claim the same files).
+   */
+  #refuseOverlap(target: string, path: string): void {
+    for (let dir = dirname(target); dir.length > this.root.length; dir = dirname(dir)) {
+      if (existsSync(dir + POINTER_SUFFIX)) {
+        const outer = this.rel(dir);
+        throw new TrestleError(
+          'INVALID_ARGUMENT',
+          `'${path}' is inside '${outer}', which is tracked as a whole (${outer}${POINTER_SUFFIX}); run 'trestle data add ${outer}' to record its new version`,
+          { path, tracked: outer },
+        );
+      }
+    }
+    if (!statSync(target).isDirectory()) return;
+    const inner = this.findPointers(target);
+    if (inner.length > 0) {
+      const first = this.rel(inner[0]!);
+      throw new TrestleError(
+        'INVALID_ARGUMENT',
+        `'${path}' holds data tracked on its own (${first}${inner.length > 1 ? ` and ${inner.length - 1} more` : ''}); remove ${inner.length > 1 ? 'those pointer files' : 'that pointer file'} first to track the folder as a whole`,
+        { path, tracked: inner.map((f) => this.rel(f)) },
+      );
+    }
   }
 
   /** The pointer files that `paths` name (data paths or pointer paths), or every pointer when empty. */
