@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { TrestleError } from '@trestle/core';
-import { LineCounter, isMap, parseDocument, type Document } from 'yaml';
+import { parseRemembered, yaml } from './yaml-file.js';
 
 /** A parameter reference of a stage: keys of one parameters file. */
 export interface ParamsRef {
@@ -71,8 +71,18 @@ function invalid(file: string, line: number | undefined, message: string): Trest
   });
 }
 
-/** Reads a YAML file, refusing malformed YAML with the line and column of the first error. */
-export function readYaml(file: string, shown = file): { doc: Document; lines: LineCounter; value: unknown } {
+/** A YAML file's value, with the line of each key of its top-level maps (for messages). */
+export interface YamlFile {
+  value: unknown;
+  /** `keyLines[top][key]`: 1-based line of `key` in the map under the top-level key `top`. */
+  keyLines: Record<string, Record<string, number>>;
+}
+
+/**
+ * Reads a YAML file, refusing malformed YAML with the line and column of the first error.
+ * The parsed form is remembered by content (see {@link parseRemembered}).
+ */
+export function readYaml(file: string, shown = file): YamlFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -82,6 +92,11 @@ export function readYaml(file: string, shown = file): { doc: Document; lines: Li
     }
     throw err;
   }
+  return parseRemembered(file, text, (t) => parseYaml(t, shown));
+}
+
+function parseYaml(text: string, shown: string): YamlFile {
+  const { LineCounter, isMap, isScalar, parseDocument } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   const first = doc.errors[0];
@@ -97,7 +112,20 @@ export function readYaml(file: string, shown = file): { doc: Document; lines: Li
       },
     );
   }
-  return { doc, lines, value: doc.toJS() as unknown };
+  const keyLines: Record<string, Record<string, number>> = {};
+  if (isMap(doc.contents)) {
+    for (const top of doc.contents.items) {
+      if (!isScalar(top.key) || !isMap(top.value)) continue;
+      const at: Record<string, number> = {};
+      for (const pair of top.value.items) {
+        if (isScalar(pair.key) && pair.key.range !== undefined && pair.key.range !== null) {
+          at[String(pair.key.value)] = lines.linePos(pair.key.range[0]).line;
+        }
+      }
+      keyLines[String(top.key.value)] = at;
+    }
+  }
+  return { value: doc.toJS() as unknown, keyLines };
 }
 
 /** Looks up a dotted key (`train.lr`) in nested maps; `undefined` when absent. */
@@ -242,7 +270,7 @@ export function loadPipeline(file: string): Pipeline {
   const abs = resolve(file);
   const root = dirname(abs);
   const shown = shownPath(abs);
-  const { doc, lines, value } = readYaml(abs, shown);
+  const { keyLines, value } = readYaml(abs, shown);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw invalid(shown, 1, `expected a map with 'stages'`);
   }
@@ -265,15 +293,10 @@ export function loadPipeline(file: string): Pipeline {
     if (!(err instanceof TrestleError && err.code === 'NOT_FOUND')) throw err;
   }
 
-  const stagesNode = doc.get('stages', true);
   const stages: Stage[] = [];
   const seen = new Set<string>();
   for (const [name, rawDef] of Object.entries(stagesDef as Record<string, unknown>)) {
-    const node = isMap(stagesNode)
-      ? stagesNode.items.find((p) => (p.key as { value?: unknown }).value === name)
-      : undefined;
-    const range = (node?.key as { range?: [number, number, number] } | undefined)?.range;
-    const line = range === undefined ? 1 : lines.linePos(range[0]).line;
+    const line = keyLines['stages']?.[name] ?? 1;
     const fail = (msg: string): never => {
       throw invalid(shown, line, `stage '${name}': ${msg}`);
     };

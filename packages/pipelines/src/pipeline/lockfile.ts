@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TrestleError } from '@trestle/core';
-import { parse, stringify } from 'yaml';
+import { parseRemembered, rememberParsed, yaml } from './yaml-file.js';
 
 /** The lock file next to `trestle.yaml` (DVC's `dvc.lock`). */
 export const LOCK_FILE = 'trestle.lock';
@@ -45,7 +45,7 @@ export async function readLockFile(file: string): Promise<LockFile> {
   }
   let parsed: unknown;
   try {
-    parsed = parse(text);
+    parsed = parseRemembered(file, text, (t) => yaml().parse(t) as unknown);
   } catch (err) {
     throw new TrestleError(
       'INVALID_ARGUMENT',
@@ -65,11 +65,49 @@ export async function readLockFile(file: string): Promise<LockFile> {
   return { schema: '1', stages: stages as Record<string, LockedStage> };
 }
 
-/** Writes the lock file atomically (stages sorted by name, so diffs stay small). */
-export async function writeLockFile(file: string, lock: LockFile): Promise<void> {
+const HEADER = "# Trestle lock file: the hashes and parameters of each stage's last good run. Commit it.\n";
+
+// Each stage's YAML, kept with the entry it was made from: entries are replaced, never changed,
+// so a lock file written after each of 100 stages costs 100 small stringifications, not 100
+// of the whole file (a quarter of a cold 100-stage run's CPU went to that).
+const stageYaml = new WeakMap<LockedStage, { name: string; text: string }>();
+
+function stageText(name: string, stage: LockedStage): string {
+  const kept = stageYaml.get(stage);
+  if (kept?.name === name) return kept.text;
+  // The stage as `yaml` writes it under `stages:`, two spaces in (block scalars included).
+  const text = yaml()
+    .stringify({ [name]: stage }, { lineWidth: 0 })
+    .split('\n')
+    .map((line) => (line === '' ? line : `  ${line}`))
+    .join('\n');
+  stageYaml.set(stage, { name, text });
+  return text;
+}
+
+/** The text of a lock file: `yaml`'s own output for the whole, stages sorted by name. */
+export function lockText(lock: LockFile): string {
+  const names = Object.keys(lock.stages).sort();
+  if (names.length === 0) return `${HEADER}schema: "1"\nstages: {}\n`;
+  return `${HEADER}schema: "1"\nstages:\n${names.map((n) => stageText(n, lock.stages[n]!)).join('')}`;
+}
+
+/** A lock file as written: its text and the value that text parses to. */
+export interface WrittenLock {
+  text: string;
+  content: LockFile;
+}
+
+/**
+ * Writes the lock file atomically (stages sorted by name, so diffs stay small) and, unless
+ * `remember` is false, remembers what it parses to (see {@link parseRemembered}); a writer
+ * that writes many times in a row remembers only its last write, with {@link rememberParsed}.
+ */
+export async function writeLockFile(file: string, lock: LockFile, remember = true): Promise<WrittenLock> {
   const sorted: Record<string, LockedStage> = {};
   for (const name of Object.keys(lock.stages).sort()) sorted[name] = lock.stages[name]!;
-  const text = `# Trestle lock file: the hashes and parameters of each stage's last good run. Commit it.\n${stringify({ schema: '1', stages: sorted }, { lineWidth: 0 })}`;
+  const content: LockFile = { schema: '1', stages: sorted };
+  const text = lockText(content);
   const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
   await writeFile(tmp, text);
   try {
@@ -78,6 +116,8 @@ export async function writeLockFile(file: string, lock: LockFile): Promise<void>
     await rm(tmp, { force: true });
     throw err;
   }
+  if (remember) rememberParsed(file, text, content);
+  return { text, content };
 }
 
 /**

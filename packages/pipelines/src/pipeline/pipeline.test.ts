@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { DataRepo } from '../data/data-repo.js';
 import {
   assertQueueReachable,
@@ -258,6 +259,21 @@ describe('running a pipeline', () => {
     const serial = Date.now() - t1;
     expect(serial).toBeGreaterThan(1500);
     expect(parallel).toBeLessThan(serial * 0.6);
+  });
+
+  it('stages finishing together all reach the lock file, which stays valid YAML', async () => {
+    const stages = Array.from(
+      { length: 24 },
+      (_, i) => `  s${i}:\n    cmd: echo ${i} > o${i}.txt\n    outs: [o${i}.txt]\n`,
+    );
+    const root = await workspace({ 'trestle.yaml': `stages:\n${stages.join('')}` });
+    expect((await run(root, { jobs: 8 })).ok).toBe(true);
+    const expected = Array.from({ length: 24 }, (_, i) => `s${i}`).sort();
+    // As written (parsed here without the remembered form) and as the next run reads it.
+    const text = readFileSync(join(root, 'trestle.lock'), 'utf8');
+    expect(Object.keys((parse(text) as { stages: object }).stages).sort()).toEqual(expected);
+    expect(Object.keys((await readLockFile(join(root, 'trestle.lock'))).stages).sort()).toEqual(expected);
+    expect(states(await run(root, { jobs: 8 }))).toEqual(Object.fromEntries(expected.map((s) => [s, 'unchanged'])));
   });
 
   it('a failing stage stops its dependents, keeps completed outputs, and the next run resumes from it', async () => {
