@@ -102,6 +102,15 @@ await trestle.close();
     const again = await cli('run', '-f', 'dvc.yaml');
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/0 ran, 2 skipped \(unchanged\)/);
+    // A run in which nothing runs records nothing, so it never opens the store (which is most
+    // of its start-up): even an unusable one. A stage that runs needs it, and says so.
+    const broken = { TRESTLE_HOME: join(ws, '.trestle'), TRESTLE_DB: join(ws, 'no-such-folder', 'trestle.db') };
+    const skipped = await runCli(['run', '-f', 'dvc.yaml'], broken);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stdout).toMatch(/0 ran, 2 skipped \(unchanged\)/);
+    const forced = await runCli(['run', '-f', 'dvc.yaml', '--force', 'prepare', '--no-deps'], broken);
+    expect(forced.code).toBe(1);
+    expect(forced.stderr).toMatch(/cannot use the SQLite metadata store .*no-such-folder/);
   });
 
   it('dag prints the graph; a failing stage exits 1 naming the stage, its log tail and how to retry', async () => {

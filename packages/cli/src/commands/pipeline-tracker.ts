@@ -33,13 +33,29 @@ export class RunTracker implements PipelineTracker {
   #parentId: string | undefined;
   #stages = 0;
   readonly #children = new Map<string, ActiveRun>();
+  #client: Promise<Trestle> | undefined;
 
+  /**
+   * `connect` opens the tracking client when the first stage runs: a run in which every stage
+   * is skipped records nothing, and then never loads the store (a third of the start-up of a
+   * fully cached `trestle run`).
+   */
   constructor(
-    readonly trestle: Trestle,
+    readonly connect: () => Promise<Trestle>,
     readonly config: TrestleConfig,
     readonly root: string,
     readonly experiment: string,
   ) {}
+
+  get #trestle(): Promise<Trestle> {
+    this.#client ??= this.connect();
+    return this.#client;
+  }
+
+  /** Closes the client if this tracker opened one. */
+  async close(): Promise<void> {
+    if (this.#client !== undefined) await (await this.#client).close();
+  }
 
   /** The pipeline's run, once a stage ran. */
   get runId(): string | undefined {
@@ -62,18 +78,21 @@ export class RunTracker implements PipelineTracker {
   }
 
   async #parentRun(): Promise<ActiveRun> {
-    this.#parent ??= this.trestle.startRun({
-      experiment: this.experiment,
-      name: `pipeline (${this.#stages} stage${this.#stages === 1 ? '' : 's'})`,
-      tags: { 'trestle.pipeline.root': this.root },
-    });
+    this.#parent ??= this.#trestle.then((t) =>
+      t.startRun({
+        experiment: this.experiment,
+        name: `pipeline (${this.#stages} stage${this.#stages === 1 ? '' : 's'})`,
+        tags: { 'trestle.pipeline.root': this.root },
+      }),
+    );
     return this.#parent;
   }
 
   async stageStarted(stage: Stage, params: Record<string, Record<string, unknown>>): Promise<Record<string, string>> {
     const parent = await this.#parentRun();
     this.#parentId = parent.id;
-    const run = await this.trestle.startRun({
+    const trestle = await this.#trestle;
+    const run = await trestle.startRun({
       experiment: this.experiment,
       name: stage.name,
       parentRunId: parent.id,
@@ -111,7 +130,7 @@ export class RunTracker implements PipelineTracker {
     }
     // A stage stopped by Ctrl-C or SIGTERM has already ended its run KILLED (the SDK in the
     // stage process): a failed exit then says nothing new, and must not overwrite that.
-    if (result.state === 'failed' && (await this.trestle.backend.getRun(run.id)).info.status === 'KILLED') {
+    if (result.state === 'failed' && (await (await this.#trestle).backend.getRun(run.id)).info.status === 'KILLED') {
       run.abandon();
       return;
     }

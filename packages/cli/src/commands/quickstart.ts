@@ -357,7 +357,7 @@ export const quickstart: Command = {
     const graph = buildGraph(loadPipeline(pipelineFile(work, undefined)));
     const repo = new DataRepo({ root: work, home: join(work, '.trestle') });
     const trestle = await Trestle.connect({ config, create: true });
-    const tracker = new RunTracker(trestle, config, work, experiment);
+    const tracker = new RunTracker(() => Promise.resolve(trestle), config, work, experiment);
     const forwarding = signalForwardingExecutor();
     const executor = forwarding.executor;
     let closed = false;

@@ -2,7 +2,6 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { Trestle } from '@trestle/client';
 import type { ArtifactStore } from '@trestle/core';
 import type { QueueExecutor } from '@trestle/pipelines/pipeline';
 import { UsageError, type Command, type CommandGroup } from '../framework/command.js';
@@ -79,7 +78,6 @@ export const run: Command = {
     const repo = new DataRepo({ ...ws, progress: terminalProgress(process.stderr, ctx.out.json) });
     const track = !dryRun && ctx.values['no-track'] !== true;
     const config = workspaceConfig(ctx.config, ws.root);
-    let trestle: Trestle | undefined;
     let tracker: RunTracker | undefined;
     let executor: QueueExecutor | undefined;
     let remote: ArtifactStore | undefined;
@@ -91,11 +89,9 @@ export const run: Command = {
         ctx.out.info(`Stages go to the queue at ${ctx.config.queue}; start 'trestle worker' where they should run.`);
       }
       if (track) {
-        const { Trestle } = await import('@trestle/client');
         const { RunTracker } = await import('./pipeline-tracker.js');
-        trestle = await Trestle.connect({ config });
         tracker = new RunTracker(
-          trestle,
+          async () => (await import('@trestle/client')).Trestle.connect({ config }),
           config,
           ws.root,
           (ctx.values['experiment'] as string | undefined) ?? 'pipelines',
@@ -160,7 +156,7 @@ export const run: Command = {
       await executor?.close();
       await remote?.close();
       await repo.close();
-      await trestle?.close();
+      await tracker?.close();
     }
   },
 };
