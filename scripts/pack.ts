@@ -225,6 +225,44 @@ export async function packWorkspace(options: {
   return { tarballs, sizes };
 }
 
+/**
+ * Installs `packWorkspace`'s tarballs in `appDir` as a user would (`npm install` of every
+ * tarball) and returns the path of the installed `trestle` command. Two shortcuts that do not
+ * change what is installed: `--ignore-scripts` with better-sqlite3's compiled binding copied from
+ * this checkout (same version, same Node; compiling it again would add a minute and test
+ * better-sqlite3's build, not our packaging), and dependencies from npm's cache
+ * (`--prefer-offline`; `npm ci` filled it). A folder without a package.json gets a private one,
+ * so npm installs there and not in a project above it.
+ *
+ * @example
+ * const { tarballs } = await packWorkspace({ out: '/tmp/pack' });
+ * const trestle = await installPacked(tarballs, '/tmp/app'); // /tmp/app/node_modules/.bin/trestle
+ */
+export async function installPacked(tarballs: readonly string[], appDir: string): Promise<string> {
+  mkdirSync(appDir, { recursive: true });
+  if (!existsSync(join(appDir, 'package.json'))) {
+    writeFileSync(join(appDir, 'package.json'), `${JSON.stringify({ name: 'trestle-app', private: true })}\n`);
+  }
+  const sqliteVersion = readManifest(join(ROOT, 'node_modules/better-sqlite3')).version;
+  await run(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      '--ignore-scripts',
+      `better-sqlite3@${sqliteVersion}`,
+      ...tarballs,
+    ],
+    { cwd: appDir, maxBuffer: 16 * 1024 * 1024 },
+  );
+  cpSync(join(ROOT, 'node_modules/better-sqlite3/build'), join(appDir, 'node_modules/better-sqlite3/build'), {
+    recursive: true,
+  });
+  return join(appDir, 'node_modules', '.bin', 'trestle');
+}
+
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   if (args.includes('--help')) {

@@ -3,9 +3,10 @@
  * declarations and packs it; the tarballs install in an empty folder, where the CLI, the SDK
  * (run by plain `node`, no tsx), the server with its web UI, and the SDK's types all work.
  *
- * The install runs with `--ignore-scripts` and takes better-sqlite3's compiled binding from
- * this checkout (same version, same Node): compiling it again would add a minute and test
- * better-sqlite3's build, not our packaging. Dependencies come from npm's cache (`npm ci` filled it).
+ * The install (`installPacked` in scripts/pack.ts) runs with `--ignore-scripts` and takes
+ * better-sqlite3's compiled binding from this checkout (same version, same Node): compiling it
+ * again would add a minute and test better-sqlite3's build, not our packaging. Dependencies come
+ * from npm's cache (`npm ci` filled it).
  */
 import { spawn, execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packWorkspace } from '../scripts/pack.js';
+import { installPacked, packWorkspace } from '../scripts/pack.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -27,25 +28,7 @@ let tarballs: string[] = [];
 beforeAll(async () => {
   ({ tarballs } = await packWorkspace({ out: join(work, 'pack') }));
   cpSync(join(ROOT, 'test', 'fixtures', 'packaging'), app, { recursive: true });
-  const sqliteVersion = (
-    JSON.parse(readFileSync(join(ROOT, 'node_modules/better-sqlite3/package.json'), 'utf8')) as { version: string }
-  ).version;
-  await run(
-    'npm',
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      '--ignore-scripts',
-      `better-sqlite3@${sqliteVersion}`,
-      ...tarballs,
-    ],
-    { cwd: app, maxBuffer: 16 * 1024 * 1024 },
-  );
-  cpSync(join(ROOT, 'node_modules/better-sqlite3/build'), join(app, 'node_modules/better-sqlite3/build'), {
-    recursive: true,
-  });
+  await installPacked(tarballs, app);
 }, 600_000);
 
 // The install is ~500 MB of files: removing them takes a while on a busy machine.
