@@ -88,6 +88,18 @@ describe('adaptive micro-batching', () => {
     const big = await predictOnce(running.url, Array(9).fill(row));
     expect(big.status).toBe(413);
   });
+
+  it('by default, a load test of 64 clients sending 100 rows each and a 10,000-row request are all answered', async () => {
+    running = await startServing({ champion: logisticPredictor({ delayMs: 5 }), port: 0 });
+    const hundred = Array(100).fill(row);
+    const statuses = await Promise.all(
+      Array.from({ length: 64 }, () => predictOnce(running!.url, hundred).then((r) => r.status)),
+    );
+    expect(statuses).toEqual(Array(64).fill(200));
+    const big = await predictOnce(running.url, Array(10_000).fill(row));
+    expect(big.status).toBe(200);
+    expect(((await big.json()) as { predictions: unknown[] }).predictions).toHaveLength(10_000);
+  });
 });
 
 describe('shutdown', () => {

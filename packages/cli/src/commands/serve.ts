@@ -46,7 +46,11 @@ export const serve: Command = {
       valueName: 'MS',
       description: 'longest a batch waits for more rows while the model is free (default 0)',
     },
-    'max-queue': { type: 'string', valueName: 'ROWS', description: 'rows queued before answering 503 (default 4096)' },
+    'max-queue': {
+      type: 'string',
+      valueName: 'ROWS',
+      description: 'rows queued or running before answering 503 (default 65536)',
+    },
     challenger: {
       type: 'string',
       valueName: 'URI',
