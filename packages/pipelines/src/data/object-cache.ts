@@ -1,18 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import {
-  constants,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { chmod, copyFile, link, mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TrestleError } from '@trestle/core';
+import { writeFileAtomicSync } from '../atomic-file.js';
 
 /** How a file got into the cache or into the workspace. */
 export type LinkKind = 'reflink' | 'hardlink' | 'copy';
@@ -144,13 +135,10 @@ export class ObjectCache {
     }
     const all = this.hasAll(wanted);
     if (all && trusted && wanted.length > 0) {
-      const tmp = `${memo}.tmp-${randomBytes(6).toString('hex')}`;
       try {
-        mkdirSync(dirname(memo), { recursive: true });
-        writeFileSync(tmp, JSON.stringify({ key, folders }));
-        renameSync(tmp, memo);
+        writeFileAtomicSync(memo, JSON.stringify({ key, folders }));
       } catch {
-        rmSync(tmp, { force: true }); // only a memo: the next check looks again
+        // only a memo: the next check looks again
       }
     }
     return all;

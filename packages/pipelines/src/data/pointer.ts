@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { TrestleError } from '@trestle/core';
+import { writeFileAtomic } from '../atomic-file.js';
 
 /** The suffix of pointer files: `data/flights.parquet` → `data/flights.parquet.trestle`. */
 export const POINTER_SUFFIX = '.trestle';
@@ -103,12 +103,5 @@ function bad(file: string, why: string): TrestleError {
 
 /** Writes a pointer file atomically. */
 export async function writePointer(file: string, p: DataPointer): Promise<void> {
-  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
-  await writeFile(tmp, formatPointer(p));
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(file, formatPointer(p));
 }

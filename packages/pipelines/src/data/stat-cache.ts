@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from '../atomic-file.js';
 import type { FileStat } from './tree.js';
 
 /** One file as the stat cache keeps it: its path in the scope, stat and hash. */
@@ -186,15 +187,7 @@ export class StatScope {
     buf.set(new Uint8Array(stats.buffer), statsAt);
     buf.write(hex, hexAt, 'latin1');
     paths.copy(buf, pathsAt);
-    mkdirSync(join(this.file, '..'), { recursive: true });
-    const tmp = `${this.file}.tmp-${randomBytes(6).toString('hex')}`;
-    writeFileSync(tmp, buf);
-    try {
-      renameSync(tmp, this.file);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
-    }
+    writeFileAtomicSync(this.file, buf);
     // The JSON file of earlier versions, which nothing reads any more.
     rmSync(this.file.replace(/\.stat$/, '.json'), { force: true });
   }

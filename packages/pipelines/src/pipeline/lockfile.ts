@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TrestleError } from '@trestle/core';
-import { parseRemembered, rememberParsed, yaml } from './yaml-file.js';
+import { writeFileAtomic } from '../atomic-file.js';
+import { parseRemembered, yaml } from './yaml-file.js';
 
 /** The lock file next to `trestle.yaml` (DVC's `dvc.lock`). */
 export const LOCK_FILE = 'trestle.lock';
@@ -99,24 +99,15 @@ export interface WrittenLock {
 }
 
 /**
- * Writes the lock file atomically (stages sorted by name, so diffs stay small) and, unless
- * `remember` is false, remembers what it parses to (see {@link parseRemembered}); a writer
- * that writes many times in a row remembers only its last write, with {@link rememberParsed}.
+ * Writes the lock file atomically (stages sorted by name, so diffs stay small). The caller may
+ * remember what the text parses to ({@link rememberParsed}) once it has written its last.
  */
-export async function writeLockFile(file: string, lock: LockFile, remember = true): Promise<WrittenLock> {
+export async function writeLockFile(file: string, lock: LockFile): Promise<WrittenLock> {
   const sorted: Record<string, LockedStage> = {};
   for (const name of Object.keys(lock.stages).sort()) sorted[name] = lock.stages[name]!;
   const content: LockFile = { schema: '1', stages: sorted };
   const text = lockText(content);
-  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
-  await writeFile(tmp, text);
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  if (remember) rememberParsed(file, text, content);
+  await writeFileAtomic(file, text);
   return { text, content };
 }
 

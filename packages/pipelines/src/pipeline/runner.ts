@@ -228,7 +228,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       lock.stages[name] = entry;
       nextWrite ??= lockWrite = lockWrite.then(async () => {
         nextWrite = undefined;
-        written = await writeLockFile(lockPath, lock, false);
+        written = await writeLockFile(lockPath, lock);
       });
       return nextWrite;
     };

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { writeFileAtomicSync } from '../atomic-file.js';
 import type * as Yaml from 'yaml';
 
 const require = createRequire(import.meta.url);
@@ -48,14 +49,15 @@ function jsonSafe(value: unknown): boolean {
  */
 export function rememberParsed(file: string, text: string, parsed: unknown): void {
   const entry = entryOf(file);
-  if (entry === undefined || !jsonSafe(parsed)) return;
-  const tmp = `${entry}.tmp-${randomBytes(6).toString('hex')}`;
+  if (entry !== undefined) remember(entry, sha256(text), parsed);
+}
+
+function remember(entry: string, digest: string, parsed: unknown): void {
+  if (!jsonSafe(parsed)) return;
   try {
-    mkdirSync(dirname(entry), { recursive: true });
-    writeFileSync(tmp, JSON.stringify({ sha256: sha256(text), parsed }));
-    renameSync(tmp, entry);
+    writeFileAtomicSync(entry, JSON.stringify({ sha256: digest, parsed }));
   } catch {
-    rmSync(tmp, { force: true });
+    // only a memo: the next read parses again
   }
 }
 
@@ -69,15 +71,15 @@ export function rememberParsed(file: string, text: string, parsed: unknown): voi
  */
 export function parseRemembered<T>(file: string, text: string, parse: (text: string) => T): T {
   const entry = entryOf(file);
-  if (entry !== undefined) {
-    try {
-      const kept = JSON.parse(readFileSync(entry, 'utf8')) as { sha256?: unknown; parsed?: unknown };
-      if (kept.sha256 === sha256(text)) return kept.parsed as T;
-    } catch {
-      // none yet, or unreadable: parse
-    }
+  if (entry === undefined) return parse(text);
+  const digest = sha256(text);
+  try {
+    const kept = JSON.parse(readFileSync(entry, 'utf8')) as { sha256?: unknown; parsed?: unknown };
+    if (kept.sha256 === digest) return kept.parsed as T;
+  } catch {
+    // none yet, or unreadable: parse
   }
   const parsed = parse(text);
-  rememberParsed(file, text, parsed);
+  remember(entry, digest, parsed);
   return parsed;
 }
