@@ -21,20 +21,15 @@
 import { execFileSync, execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataRepo } from '../packages/pipelines/src/index.js';
+import { loadAverages } from './support/load.js';
 import { CLONE_LAUNCHER, installedCli, runCli, type Launcher } from './support/installed-cli.js';
 
 const BIG_MB = Number(process.env['BENCH_BIG_MB'] ?? 2048);
 const FILES = Number(process.env['BENCH_FILES'] ?? 100_000);
 const FILE_BYTES = 10 * 1024;
-
-function load(): string {
-  return loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
-}
 
 function seconds(fn: () => void): number {
   const t = process.hrtime.bigint();
@@ -88,7 +83,7 @@ export async function run(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'trestle-bench-data-'));
   try {
     console.log(
-      `data versioning: ${availableParallelism()} cores; big file ${BIG_MB} MB; ${FILES.toLocaleString()} files of 10 KB; load average ${load()}\n`,
+      `data versioning: ${availableParallelism()} cores; big file ${BIG_MB} MB; ${FILES.toLocaleString()} files of 10 KB; load average ${loadAverages()}\n`,
     );
     const repo = new DataRepo({ root });
     if (BIG_MB > 0) await bigFile(root, repo);
@@ -121,7 +116,7 @@ export async function run(): Promise<void> {
     const name = 'trestle data status, unchanged folder (installed package)';
     if (installed === undefined) row(name, 'skipped', 'BENCH_PACKED=0');
     else row(name, `${statusInNewProcess(installed.launcher, root).toFixed(2)} s`, `goal ≤ 1 s`);
-    console.log(`\nload average ${load()}`);
+    console.log(`\nload average ${loadAverages()}`);
   } finally {
     rmSync(root, { recursive: true, force: true });
     await installed?.cleanup();

@@ -16,10 +16,11 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataRepo } from '../packages/pipelines/src/index.js';
 import { buildGraph, loadPipeline, runPipeline } from '../packages/pipelines/src/pipeline/index.js';
+import { loadAverages } from './support/load.js';
 import { CLONE_LAUNCHER, installedCli, runCli, type Launcher } from './support/installed-cli.js';
 
 const CHAINS = 10;
@@ -36,12 +37,6 @@ function sh(cmd: string, cwd: string): Promise<void> {
 
 function row(name: string, took: number, note: string): void {
   console.log(`${name.padEnd(52)} ${took.toFixed(2).padStart(7)} s   ${note}`);
-}
-
-function load(): string {
-  return loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
 }
 
 /** Writes the 100-stage `trestle.yaml` into `root` and returns the stages' commands in order. */
@@ -108,7 +103,9 @@ export async function run(): Promise<void> {
     };
     const cold = await once();
     const cached = await once();
-    console.log(`pipeline: ${STAGES} stages (${CHAINS} chains of ${LENGTH}), ${jobs} jobs; load average ${load()}\n`);
+    console.log(
+      `pipeline: ${STAGES} stages (${CHAINS} chains of ${LENGTH}), ${jobs} jobs; load average ${loadAverages()}\n`,
+    );
     console.log(`${'the 100 commands alone'.padEnd(52)} ${bare.toFixed(2).padStart(7)} s`);
     row('cold run, in process', cold, `overhead ${(cold - bare).toFixed(2)} s (goal ≤ 3 s)`);
     row('fully cached run, in process', cached, '(goal ≤ 0.5 s)');
@@ -116,7 +113,7 @@ export async function run(): Promise<void> {
     if (installed === undefined)
       console.log(`${'trestle run (installed package)'.padEnd(52)} skipped (BENCH_PACKED=0)`);
     else cliRows(installed.launcher, root, bare);
-    console.log(`\nload average ${load()}`);
+    console.log(`\nload average ${loadAverages()}`);
   } finally {
     rmSync(root, { recursive: true, force: true });
     await installed?.cleanup();
