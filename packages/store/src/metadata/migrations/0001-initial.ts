@@ -1,7 +1,29 @@
 import { sql } from 'kysely';
 import type { Kysely, Migration } from 'kysely';
 import { DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME } from '@trestle/core';
+import type { SqlDialect } from '../dialects.js';
 import type { MigrationContext } from './context.js';
+
+/**
+ * The `metrics` table (one row per point) as this migration creates it; also what
+ * `0003-metric-chunks` puts back on its way down, so that the two cannot differ.
+ */
+export async function createMetricsTable(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
+  const t = dialect.types;
+  await dialect
+    .clustered(
+      db.schema
+        .createTable('metrics')
+        .addColumn('run_id', t.text, (c) => c.notNull())
+        .addColumn('key', t.text, (c) => c.notNull())
+        .addColumn('step', t.bigint, (c) => c.notNull())
+        .addColumn('timestamp', t.bigint, (c) => c.notNull())
+        .addColumn('value', t.double, (c) => c.notNull())
+        .addColumn('is_nan', t.smallint, (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('metrics_pk', ['run_id', 'key', 'step', 'timestamp', 'value', 'is_nan']),
+    )
+    .execute();
+}
 
 /**
  * The initial schema, MLflow-like: experiments and their tags, runs with params, tags, metric
@@ -76,19 +98,7 @@ export function initialMigration(ctx: MigrationContext): Migration {
           .execute();
       }
 
-      await dialect
-        .clustered(
-          db.schema
-            .createTable('metrics')
-            .addColumn('run_id', t.text, (c) => c.notNull())
-            .addColumn('key', t.text, (c) => c.notNull())
-            .addColumn('step', t.bigint, (c) => c.notNull())
-            .addColumn('timestamp', t.bigint, (c) => c.notNull())
-            .addColumn('value', t.double, (c) => c.notNull())
-            .addColumn('is_nan', t.smallint, (c) => c.notNull().defaultTo(0))
-            .addPrimaryKeyConstraint('metrics_pk', ['run_id', 'key', 'step', 'timestamp', 'value', 'is_nan']),
-        )
-        .execute();
+      await createMetricsTable(db, dialect);
 
       await db.schema
         .createTable('latest_metrics')

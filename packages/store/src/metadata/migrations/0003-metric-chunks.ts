@@ -3,6 +3,7 @@ import type { Kysely, Migration } from 'kysely';
 import type { Metric } from '@trestle/core';
 import { decodeChunk, encodeChunk } from '../metric-chunks.js';
 import type { Point } from '../rollups.js';
+import { createMetricsTable } from './0001-initial.js';
 import type { MigrationContext } from './context.js';
 
 /** Rows of the old table read per query while converting, and most points in one chunk. */
@@ -96,19 +97,7 @@ export function metricChunksMigration(ctx: MigrationContext): Migration {
 
     async down(db: Kysely<unknown>): Promise<void> {
       if (dialect.metricHistory !== 'chunks') return;
-      await dialect
-        .clustered(
-          db.schema
-            .createTable('metrics')
-            .addColumn('run_id', t.text, (c) => c.notNull())
-            .addColumn('key', t.text, (c) => c.notNull())
-            .addColumn('step', t.bigint, (c) => c.notNull())
-            .addColumn('timestamp', t.bigint, (c) => c.notNull())
-            .addColumn('value', t.double, (c) => c.notNull())
-            .addColumn('is_nan', t.smallint, (c) => c.notNull().defaultTo(0))
-            .addPrimaryKeyConstraint('metrics_pk', ['run_id', 'key', 'step', 'timestamp', 'value', 'is_nan']),
-        )
-        .execute();
+      await createMetricsTable(db, dialect);
       let after = -1; // chunk ids are positive
       for (;;) {
         const { rows } = await sql<{ chunk_id: number; run_id: string; key: string; points: Uint8Array }>`
