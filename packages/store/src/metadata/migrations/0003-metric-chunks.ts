@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Kysely, Migration } from 'kysely';
 import type { Metric } from '@trestle/core';
+import type { BulkInsert, SqlDialect } from '../dialects.js';
 import { decodeChunk, encodeChunk } from '../metric-chunks.js';
 import type { Point } from '../rollups.js';
 import { createMetricsTable } from './0001-initial.js';
@@ -9,6 +10,11 @@ import type { MigrationContext } from './context.js';
 /** Rows of the old table read per query while converting, and most points in one chunk. */
 const PAGE = 10_000;
 const CHUNK_POINTS = 1_000;
+
+/** Runs every statement the dialect splits `insert` into (a page's rows may exceed one statement's bind limit). */
+async function insertAll(db: Kysely<unknown>, dialect: SqlDialect, insert: BulkInsert): Promise<void> {
+  for (const q of dialect.bulkInsert(insert)) await db.executeQuery(q);
+}
 
 interface MetricRow {
   run_id: string;
@@ -81,14 +87,13 @@ export function metricChunksMigration(ctx: MigrationContext): Migration {
           if (next === undefined || next.run_id !== r.run_id || next.key !== r.key || points.length === CHUNK_POINTS)
             flush(r);
         }
-        for (const q of dialect.bulkInsert({
+        await insertAll(db, dialect, {
           into: 'metric_chunks',
           columns: ['run_id', 'key', 'first_step', 'last_step', 'count', 'points'],
           types: ['text', 'text', 'bigint', 'bigint', 'bigint', 'blob'],
           rows: chunks,
           tail: '',
-        }))
-          await db.executeQuery(q);
+        });
         if (rows.length < PAGE) break;
         after = rows[rows.length - 1];
       }
@@ -112,14 +117,13 @@ export function metricChunksMigration(ctx: MigrationContext): Migration {
             out.push([r.run_id, r.key, p.step, p.timestamp, nan ? 0 : p.value, nan ? 1 : 0]);
           }
         }
-        for (const q of dialect.bulkInsert({
+        await insertAll(db, dialect, {
           into: 'metrics',
           columns: ['run_id', 'key', 'step', '"timestamp"', 'value', 'is_nan'],
           types: ['text', 'text', 'bigint', 'bigint', 'double', 'smallint'],
           rows: out,
           tail: 'ON CONFLICT DO NOTHING',
-        }))
-          await db.executeQuery(q);
+        });
         if (rows.length < PAGE / 100) break;
         after = Number(rows[rows.length - 1]!.chunk_id);
       }
