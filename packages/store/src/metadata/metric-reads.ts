@@ -128,13 +128,13 @@ export async function readHistory(
   return points;
 }
 
-/** A number as `JSON.stringify` writes it, NaN and ±Infinity as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`. */
-function jsonValue(v: number): string {
-  if (Number.isNaN(v)) return '"NaN"';
-  if (v === Infinity) return '"Infinity"';
-  if (v === -Infinity) return '"-Infinity"';
-  return String(v);
-}
+/**
+ * `JSON.stringify` with NaN and ±Infinity as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`:
+ * the rule of core's `encodeJson` (`@trestle/core/rest`), which the store does not import
+ * because that entry point loads every REST schema.
+ */
+const wireNumbers = (_key: string, v: unknown): unknown =>
+  typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
 
 /** Largest finite double: a stored value beyond it is ±Infinity (SQLite would write those as `9e999`). */
 const MAX_DOUBLE = sql.lit(Number.MAX_VALUE);
@@ -155,13 +155,7 @@ export async function readHistoryJson(
   runId: string,
   key: string,
 ): Promise<string> {
-  if (dialect.metricHistory === 'chunks') {
-    const head = `{"key":${JSON.stringify(key)},"value":`;
-    const parts = (await readChunks(db, runId, key, {})).map(
-      (p) => `${head}${jsonValue(p.value)},"timestamp":${p.timestamp},"step":${p.step}}`,
-    );
-    return `[${parts.join(',')}]`;
-  }
+  if (dialect.metricHistory === 'chunks') return JSON.stringify(await readChunks(db, runId, key, {}), wireNumbers);
   const value = sql.ref('h.value');
   // The key is serialised here, so that it is escaped exactly as JSON.stringify does.
   const point = sql<string>`'{"key":' || CAST(${JSON.stringify(key)} AS text) || ',"value":' || CASE
