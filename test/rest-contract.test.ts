@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { loadConfig } from '@trestle/core';
+import { loadConfig, type TrestleConfig } from '@trestle/core';
 import { startServer } from '@trestle/server';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { openArtifactStore, openMetadataStore, openStores } from '@trestle/store';
+import { openArtifactStore, openMetadataStore, openStores, type Stores } from '@trestle/store';
 import {
   artifactStoreContract,
   S3RVER_CREDENTIALS,
@@ -30,11 +30,11 @@ interface RestServer {
   close: () => Promise<void>;
 }
 
-/** A server on its own SQLite store and artifact folder, and the REST client of it. */
-async function restServer(): Promise<RestServer> {
-  const home = await mkdtemp(join(tmpdir(), 'trestle-rest-contract-'));
-  const config = loadConfig({ home }, {});
-  const stores = await openStores(config);
+/**
+ * `trestle server` on `stores` at a free port and the REST client of it; `close` stops both,
+ * closes the stores, then runs `after` (what the caller set up around them).
+ */
+async function serve(config: TrestleConfig, stores: Stores, after: () => Promise<void>): Promise<RestServer> {
   const server = await startServer({ config, stores, port: 0, logger: false, handleSignals: false });
   const rest = connectRest({ trackingUri: server.url, retry: { attempts: 2, baseDelayMs: 10 } });
   return {
@@ -44,9 +44,16 @@ async function restServer(): Promise<RestServer> {
       await rest.backend.close();
       await server.close();
       await Promise.all([stores.metadata.close(), stores.artifacts.close()]);
-      await rm(home, { recursive: true, force: true });
+      await after();
     },
   };
+}
+
+/** A server on its own SQLite store and artifact folder, and the REST client of it. */
+async function restServer(): Promise<RestServer> {
+  const home = await mkdtemp(join(tmpdir(), 'trestle-rest-contract-'));
+  const config = loadConfig({ home }, {});
+  return serve(config, await openStores(config), () => rm(home, { recursive: true, force: true }));
 }
 
 trackingBackendContract('rest', async () => {
@@ -77,12 +84,13 @@ async function restServerOnS3(): Promise<RestServer & { keys: () => Promise<stri
     s3Credentials: S3RVER_CREDENTIALS,
   });
   const metadata = await openMetadataStore(config.db, { artifactRoot: config.artifacts });
-  const stores = { metadata, artifacts };
-  const server = await startServer({ config, stores, port: 0, logger: false, handleSignals: false });
-  const rest = connectRest({ trackingUri: server.url, retry: { attempts: 2, baseDelayMs: 10 } });
+  const server = await serve(config, { metadata, artifacts }, async () => {
+    raw.destroy();
+    await s3.stop();
+    await rm(home, { recursive: true, force: true });
+  });
   return {
-    rest,
-    artifactsDir: config.artifacts,
+    ...server,
     async keys() {
       const keys: string[] = [];
       let token: string | undefined;
@@ -92,14 +100,6 @@ async function restServerOnS3(): Promise<RestServer & { keys: () => Promise<stri
         token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
       } while (token !== undefined);
       return keys;
-    },
-    async close() {
-      await rest.backend.close();
-      await server.close();
-      await Promise.all([metadata.close(), artifacts.close()]);
-      raw.destroy();
-      await s3.stop();
-      await rm(home, { recursive: true, force: true });
     },
   };
 }
