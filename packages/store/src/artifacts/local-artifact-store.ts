@@ -375,10 +375,12 @@ export class LocalArtifactStore implements ArtifactStore {
     }
   }
 
-  // Makes the target's folders and renames the finished temporary file into place.
+  // Makes the target's missing folders and renames the finished temporary file into place. A
+  // temporary file already in the target's folder needs none: #nearestDir checked that folder.
   async #moveInto(tmp: string, target: string, rel: string): Promise<void> {
+    const dir = dirname(target);
     for (let attempt = 1; ; attempt++) {
-      await this.#ensureDir(dirname(target), rel);
+      if (dirname(tmp) !== dir) await this.#ensureDir(dir, rel);
       try {
         await rename(tmp, target);
         return;
