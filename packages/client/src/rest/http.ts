@@ -111,6 +111,20 @@ export function pathSegment(value: string, what: string): string {
   return encodeURIComponent(value);
 }
 
+/**
+ * Refuses a call on a REST adapter that was closed, with the same message for every adapter.
+ *
+ * @example assertOpen(this.#closed, this.#http); // FAILED_PRECONDITION once close() ran
+ */
+export function assertOpen(closed: boolean, http: HttpClient): void {
+  if (closed) {
+    throw new TrestleError(
+      'FAILED_PRECONDITION',
+      `the connection to ${http.baseUrl} is closed; connect again to make more calls`,
+    );
+  }
+}
+
 /** The error code for an HTTP status whose body is not a Trestle error. */
 export function codeForStatus(status: number): ErrorCode {
   if (status === 409) return 'CONFLICT';

@@ -11,7 +11,7 @@ import {
   type ArtifactStore,
 } from '@trestle/core';
 import { API_V1_PREFIX, CHECKSUM_HEADER, type WireArtifactInfo, type WireArtifactList } from '@trestle/core/rest';
-import { pathSegment, type HttpClient, type HttpRequest } from './http.js';
+import { assertOpen, pathSegment, type HttpClient, type HttpRequest } from './http.js';
 
 /** A store key of the run convention, split: `<experimentId>/<runId>/artifacts/<path>`. */
 interface RunArtifactKey {
@@ -207,12 +207,7 @@ export class RestRunArtifactStore implements ArtifactStore {
   }
 
   #assertOpen(): void {
-    if (this.#closed) {
-      throw new TrestleError(
-        'FAILED_PRECONDITION',
-        `the connection to ${this.#http.baseUrl} is closed; connect again to make more calls`,
-      );
-    }
+    assertOpen(this.#closed, this.#http);
   }
 }
 
@@ -280,12 +275,7 @@ export class RestArtifactStore implements ArtifactStore {
   }
 
   #key(path: string, allowRoot: boolean): RunArtifactKey {
-    if (this.#closed) {
-      throw new TrestleError(
-        'FAILED_PRECONDITION',
-        `the connection to ${this.#http.baseUrl} is closed; connect again to make more calls`,
-      );
-    }
+    assertOpen(this.#closed, this.#http);
     return parseKey(path, allowRoot);
   }
 

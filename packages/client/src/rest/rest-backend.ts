@@ -39,7 +39,7 @@ import {
   type WireSearchRuns,
   type WireUpdateRun,
 } from '@trestle/core/rest';
-import { pathSegment, type HttpClient, type HttpRequest } from './http.js';
+import { assertOpen, pathSegment, type HttpClient, type HttpRequest } from './http.js';
 
 /** A body or query whose absent fields may be sent as `undefined` (JSON and the query string drop them). */
 type Omittable<T> = { [K in keyof T]: T[K] | undefined };
@@ -255,11 +255,6 @@ export class RestBackend implements TrackingBackend {
   }
 
   #assertOpen(): void {
-    if (this.#closed) {
-      throw new TrestleError(
-        'FAILED_PRECONDITION',
-        `the connection to ${this.#http.baseUrl} is closed; connect again to make more calls`,
-      );
-    }
+    assertOpen(this.#closed, this.#http);
   }
 }
